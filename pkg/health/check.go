@@ -1,0 +1,90 @@
+package health
+
+import (
+	"context"
+	"time"
+)
+
+// Status is the node's overall health as probes and load balancers see it.
+type Status string
+
+const (
+	StatusStarting  Status = "starting"
+	StatusHealthy   Status = "healthy"
+	StatusDegraded  Status = "degraded"
+	StatusUnhealthy Status = "unhealthy"
+	StatusStopping  Status = "stopping"
+)
+
+// Serving reports whether the status should receive traffic: readiness and
+// /health answer 200 only for these.
+func (s Status) Serving() bool { return s == StatusHealthy || s == StatusDegraded }
+
+// Components every node has. Custom checks may name others; they weigh 0 in
+// the system score unless a weight is configured for them.
+const (
+	ComponentPubSub    = "pubsub"
+	ComponentDHT       = "dht"
+	ComponentP2P       = "p2p"
+	ComponentElection  = "election"
+	ComponentResources = "resources"
+)
+
+// State is a check's debounced (effective) state.
+type State string
+
+const (
+	StateUnknown State = "unknown"
+	StatePassing State = "passing"
+	StateFailing State = "failing"
+)
+
+// Result is one run of a checker.
+type Result struct {
+	Healthy   bool
+	Message   string
+	Details   map[string]any
+	Latency   time.Duration
+	Timestamp time.Time
+	Err       error
+}
+
+// Checker runs one check. It must honour ctx; one that does not is abandoned
+// at the check's timeout and its result counts as a failure.
+type Checker func(ctx context.Context) Result
+
+// Check describes one health check. Zero values take the defaults noted, so a
+// literal with just Name, Component and Checker is a usable check.
+type Check struct {
+	Name        string
+	Component   string
+	Description string
+	Interval    time.Duration // default 10s
+	Timeout     time.Duration // default 2s; must not exceed Interval
+	Critical    bool
+	// Disabled rather than Enabled so that the zero value runs: a check
+	// someone registers and forgets to enable is a silent hole.
+	Disabled         bool
+	FailureThreshold int           // consecutive failures before failing; default 3
+	SuccessThreshold int           // consecutive successes before passing again; default 1
+	LatencySLO       time.Duration // median success latency above this lowers the score; default 100ms
+	Checker          Checker
+}
+
+// Transition is a change of the node's status or of one check's effective
+// state, as logged, streamed on /health/events and delivered to listeners.
+type Transition struct {
+	Time  time.Time `json:"time"`
+	Kind  string    `json:"kind"`            // "status" or "check"
+	Check string    `json:"check,omitempty"` // for Kind "check"
+	From  string    `json:"from"`
+	To    string    `json:"to"`
+	Cause string    `json:"cause"`
+}
+
+// CriticalHandler receives a confirmed critical failure once the node is past
+// its startup grace. It returns false when it declined to stop the node (the
+// restart-loop guard), in which case the node stays up and says so.
+type CriticalHandler interface {
+	HandleCritical(reason string) (stopping bool)
+}
