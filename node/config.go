@@ -1,0 +1,319 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+	"gopkg.in/yaml.v3"
+
+	"github.com/meshhealth/meshhealth/pkg/probes"
+)
+
+// Probe is the schedule of one check.
+type Probe struct {
+	Enabled  bool          `yaml:"enabled"`
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+// Probes holds every check's schedule.
+type Probes struct {
+	PubSub       Probe `yaml:"pubsub"`
+	DHT          Probe `yaml:"dht"`
+	Election     Probe `yaml:"election"`
+	Connectivity Probe `yaml:"connectivity"`
+	Resources    Probe `yaml:"resources"`
+}
+
+// Election holds the election's timing; see pkg/election for what each trades off.
+type Election struct {
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	HeartbeatTimeout  time.Duration `yaml:"heartbeat_timeout"`
+	BootstrapWait     time.Duration `yaml:"bootstrap_wait"`
+	ElectionWindow    time.Duration `yaml:"election_window"`
+	MemberTTL         time.Duration `yaml:"member_ttl"`
+	MaxLeaderChanges  int           `yaml:"max_leader_changes"`
+}
+
+// Config is everything a node can be told. The zero value is not useful;
+// start from Default.
+type Config struct {
+	Listen               []string      `yaml:"listen"`
+	HTTP                 string        `yaml:"http"`
+	DataDir              string        `yaml:"data_dir"`
+	Bootstrap            []string      `yaml:"bootstrap,omitempty"`
+	MDNS                 bool          `yaml:"mdns"`
+	MinPeers             int           `yaml:"min_peers"`
+	ConnLow              int           `yaml:"conn_low"`
+	ConnHigh             int           `yaml:"conn_high"`
+	StartupGrace         time.Duration `yaml:"startup_grace"`
+	ShutdownOnCritical   bool          `yaml:"shutdown_on_critical"`
+	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
+	LogLevel             string        `yaml:"log_level"`
+	LogFormat            string        `yaml:"log_format"`
+	EnableFaultInjection bool          `yaml:"enable_fault_injection"`
+
+	FailureThreshold  int                `yaml:"failure_threshold"`
+	SuccessThreshold  int                `yaml:"success_threshold"`
+	RetryInterval     time.Duration      `yaml:"retry_interval"`
+	HealthyThreshold  float64            `yaml:"healthy_threshold"`
+	DegradedThreshold float64            `yaml:"degraded_threshold"`
+	Weights           map[string]float64 `yaml:"weights"`
+
+	Probes    Probes                `yaml:"probes"`
+	Election  Election              `yaml:"election"`
+	Resources probes.ResourceLimits `yaml:"resources"`
+}
+
+// Default is a LAN node: probes tuned so a partitioned node is noticed in
+// about 5 s (DESIGN's detection budget) while a loaded machine, whose slow
+// answers stretch the adaptive timeouts, does not raise false alarms.
+func Default() Config {
+	dataDir := "meshhealth-data"
+	if home, err := os.UserHomeDir(); err == nil {
+		dataDir = filepath.Join(home, ".meshhealth")
+	}
+	return Config{
+		Listen:             []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		HTTP:               "127.0.0.1:8081",
+		DataDir:            dataDir,
+		MDNS:               true,
+		MinPeers:           1,
+		ConnLow:            64,
+		ConnHigh:           128,
+		StartupGrace:       30 * time.Second,
+		ShutdownOnCritical: true,
+		ShutdownTimeout:    30 * time.Second,
+		LogLevel:           "info",
+		LogFormat:          "text",
+		FailureThreshold:   3,
+		SuccessThreshold:   1,
+		RetryInterval:      500 * time.Millisecond,
+		HealthyThreshold:   0.95,
+		DegradedThreshold:  0.75,
+		Weights: map[string]float64{
+			"pubsub": 0.30, "dht": 0.25, "p2p": 0.25, "election": 0.10, "resources": 0.10,
+		},
+		Probes: Probes{
+			PubSub:       Probe{Enabled: true, Interval: 10 * time.Second, Timeout: 3 * time.Second},
+			DHT:          Probe{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second},
+			Election:     Probe{Enabled: true, Interval: 5 * time.Second, Timeout: time.Second},
+			Connectivity: Probe{Enabled: true, Interval: 5 * time.Second, Timeout: time.Second},
+			Resources:    Probe{Enabled: true, Interval: 15 * time.Second, Timeout: 2 * time.Second},
+		},
+		Election: Election{
+			HeartbeatInterval: time.Second,
+			HeartbeatTimeout:  3 * time.Second,
+			BootstrapWait:     2 * time.Second,
+			ElectionWindow:    time.Second,
+			MemberTTL:         10 * time.Second,
+			MaxLeaderChanges:  3,
+		},
+		Resources: probes.DefaultResourceLimits(),
+	}
+}
+
+// Validate returns one error per problem, each a line an operator can act on.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	if len(c.Listen) == 0 {
+		bad("listen: at least one multiaddr is needed")
+	}
+	for _, l := range c.Listen {
+		if _, err := ma.NewMultiaddr(l); err != nil {
+			bad("listen %q: %v", l, err)
+		}
+	}
+	for _, b := range c.Bootstrap {
+		a, err := ma.NewMultiaddr(b)
+		if err != nil {
+			bad("bootstrap %q: %v", b, err)
+			continue
+		}
+		if _, err := a.ValueForProtocol(ma.P_P2P); err != nil {
+			bad("bootstrap %q: needs a /p2p/<peer-id> part", b)
+		}
+	}
+	httpHost, err := validHostPort(c.HTTP)
+	if err != nil {
+		bad("http %q: %v", c.HTTP, err)
+	}
+	if c.EnableFaultInjection && err == nil && !faultInjectionAllowed(httpHost) {
+		bad("enable-fault-injection: refused because http %q is neither loopback nor a testnet address (198.18.0.0/15)", c.HTTP)
+	}
+	if c.DataDir == "" {
+		bad("data-dir: must not be empty (the identity key lives there)")
+	}
+	if c.MinPeers < 0 {
+		bad("min-peers: %d is negative", c.MinPeers)
+	}
+	if c.ConnLow < 1 || c.ConnHigh < c.ConnLow {
+		bad("conn-low/conn-high: need 1 <= conn-low (%d) <= conn-high (%d)", c.ConnLow, c.ConnHigh)
+	}
+	positive := map[string]time.Duration{
+		"startup-grace": c.StartupGrace, "shutdown-timeout": c.ShutdownTimeout, "retry-interval": c.RetryInterval,
+	}
+	for _, name := range []string{"startup-grace", "shutdown-timeout", "retry-interval"} {
+		if positive[name] <= 0 {
+			bad("%s: must be > 0, got %v", name, positive[name])
+		}
+	}
+	for _, p := range c.probeList() {
+		if p.Interval <= 0 || p.Timeout <= 0 {
+			bad("probe-%s: interval and timeout must be > 0 (got %v / %v)", p.name, p.Interval, p.Timeout)
+		} else if p.Timeout > p.Interval {
+			bad("probe-%s: timeout %v exceeds interval %v", p.name, p.Timeout, p.Interval)
+		}
+	}
+	if c.FailureThreshold < 1 {
+		bad("failure-threshold: must be >= 1, got %d", c.FailureThreshold)
+	}
+	if c.SuccessThreshold < 1 {
+		bad("success-threshold: must be >= 1, got %d", c.SuccessThreshold)
+	}
+	if !(c.DegradedThreshold > 0 && c.DegradedThreshold <= c.HealthyThreshold && c.HealthyThreshold <= 1) {
+		bad("thresholds: need 0 < degraded-threshold (%v) <= healthy-threshold (%v) <= 1", c.DegradedThreshold, c.HealthyThreshold)
+	}
+	sum := 0.0
+	for comp, w := range c.Weights {
+		if w < 0 {
+			bad("weight-%s: %v is negative", comp, w)
+		}
+		sum += w
+	}
+	if sum <= 0 {
+		bad("weights: must sum to more than 0")
+	}
+	e := c.Election
+	if e.HeartbeatInterval <= 0 {
+		bad("election-heartbeat-interval: must be > 0")
+	} else if e.HeartbeatTimeout <= 2*e.HeartbeatInterval {
+		bad("election-heartbeat-timeout: %v must exceed 2 x heartbeat interval (%v)", e.HeartbeatTimeout, 2*e.HeartbeatInterval)
+	}
+	if e.BootstrapWait <= 0 || e.ElectionWindow <= 0 {
+		bad("election-bootstrap-wait and election-window: must be > 0")
+	}
+	if e.MemberTTL <= e.HeartbeatTimeout {
+		bad("election-member-ttl: %v must exceed the heartbeat timeout (%v)", e.MemberTTL, e.HeartbeatTimeout)
+	}
+	if e.MaxLeaderChanges < 1 {
+		bad("election-max-leader-changes: must be >= 1")
+	}
+	if err := c.Resources.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log-format: %q is not one of text, json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+type namedProbe struct {
+	name string
+	Probe
+}
+
+func (c Config) probeList() []namedProbe {
+	return []namedProbe{
+		{"pubsub", c.Probes.PubSub}, {"dht", c.Probes.DHT}, {"election", c.Probes.Election},
+		{"connectivity", c.Probes.Connectivity}, {"resources", c.Probes.Resources},
+	}
+}
+
+func validHostPort(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("port %q out of range 0-65535", port)
+	}
+	return host, nil
+}
+
+// testnetPrefix is the RFC 2544 benchmarking range the testnet's bridge
+// lives in: never routed on the internet, so a fault endpoint there cannot
+// be reached from outside the machine.
+var testnetPrefix = netip.MustParsePrefix("198.18.0.0/15")
+
+func faultInjectionAllowed(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	return a.IsLoopback() || testnetPrefix.Contains(a.Unmap())
+}
+
+// LoadFile merges a YAML file over c. Unknown keys are errors: a typo in a
+// config file must not silently leave a default in place.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// YAML renders the effective configuration (--print-config).
+func (c Config) YAML() string {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return "# " + err.Error() + "\n"
+	}
+	return string(b)
+}
+
+// String lists are flags that may repeat or take commas.
+type stringList struct {
+	list *[]string
+	set  bool
+}
+
+func (s *stringList) String() string {
+	if s.list == nil {
+		return ""
+	}
+	return strings.Join(*s.list, ",")
+}
+
+// Set replaces the default on first use and appends after that, so
+// "--listen a --listen b" means exactly a and b.
+func (s *stringList) Set(v string) error {
+	if !s.set {
+		*s.list = nil
+		s.set = true
+	}
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s.list = append(*s.list, p)
+		}
+	}
+	return nil
+}
