@@ -1,0 +1,136 @@
+package shutdown
+
+import (
+	"context"
+	"os"
+	"time"
+)
+
+// Phase is one stage of a shutdown. Phases run in the order of phases.
+type Phase string
+
+const (
+	// PhasePreShutdown runs while the node is still fully up: mark health
+	// "stopping", resign leadership, say goodbye to peers.
+	PhasePreShutdown Phase = "pre-shutdown"
+	// PhaseShutdown runs its hooks, then stops the registered components in
+	// priority order.
+	PhaseShutdown Phase = "shutdown"
+	// PhasePostShutdown runs once every component has stopped (or been
+	// abandoned).
+	PhasePostShutdown Phase = "post-shutdown"
+	// PhaseCleanup is last: flush logs, remove temporary files.
+	PhaseCleanup Phase = "cleanup"
+)
+
+// phases is the order in which a shutdown runs its phases.
+var phases = []Phase{PhasePreShutdown, PhaseShutdown, PhasePostShutdown, PhaseCleanup}
+
+// Exit codes of the node, one per kind of reason to stop.
+const (
+	ExitOK       = 0   // asked to stop (SIGINT/SIGTERM)
+	ExitFatal    = 1   // fatal start-up error
+	ExitCritical = 3   // a critical health check failed
+	ExitForced   = 130 // a second signal cut the graceful shutdown short
+)
+
+// Defaults. Each is a number and the reason for it.
+const (
+	// DefaultTimeout bounds the whole shutdown. Kubernetes waits 30s
+	// (terminationGracePeriodSeconds) before SIGKILL; finishing within it
+	// means the exit code and the last log line are ours, not the kernel's.
+	DefaultTimeout = 30 * time.Second
+	// DefaultStepTimeout bounds one component or hook that sets no timeout
+	// of its own: long enough to drain HTTP or close a libp2p host on a
+	// loaded machine, short enough that one stuck part leaves time for the
+	// rest.
+	DefaultStepTimeout = 5 * time.Second
+	// DefaultGuardMax health-triggered shutdowns within DefaultGuardWindow
+	// make the next critical failure keep the node up: three restarts that
+	// did not fix the problem mean restarting is not the fix.
+	DefaultGuardMax = 3
+	// DefaultGuardWindow is long enough to span three restarts with their
+	// startup grace (30s each) and backoff of a typical supervisor, short
+	// enough that a fault fixed by an operator does not keep the guard shut
+	// for long.
+	DefaultGuardWindow = 15 * time.Minute
+)
+
+// Component is a part of the node the manager stops in the shutdown phase.
+type Component struct {
+	Name string
+	// Priority orders stopping: lower stops first; equal priorities stop in
+	// the order they were registered.
+	Priority int
+	// Timeout bounds Stop; 0 means DefaultStepTimeout. A Stop that overruns
+	// it is abandoned (its goroutine left running) and the next one starts.
+	Timeout time.Duration
+	// Stop is called at most once, with a context that ends at the
+	// component's timeout or when the total shutdown timeout passes,
+	// whichever comes first.
+	Stop func(ctx context.Context) error
+}
+
+// Config configures a Manager. Zero fields take their defaults.
+type Config struct {
+	// Timeout bounds the whole shutdown, every phase included; 0 means
+	// DefaultTimeout. When it passes, the steps not yet run are skipped and
+	// reported, and Done closes.
+	Timeout time.Duration
+	// HookTimeout bounds each hook; 0 means DefaultStepTimeout.
+	HookTimeout time.Duration
+	// DataDir is where the restart-loop guard keeps its history
+	// (shutdown-history.json), so it survives the restarts it counts. ""
+	// keeps the history in memory only, which guards nothing across
+	// processes: fine for tests, wrong for a node under a supervisor.
+	DataDir string
+	// GuardMax is how many health-triggered shutdowns within GuardWindow
+	// suppress the next one; 0 means DefaultGuardMax, negative disables the
+	// guard.
+	GuardMax int
+	// GuardWindow is how far back the guard counts; 0 means
+	// DefaultGuardWindow.
+	GuardWindow time.Duration
+	// Now is the guard's clock (nil means time.Now). The history outlives the
+	// process, so it is kept in wall-clock time.
+	Now func() time.Time
+	// Exit ends the process on a second signal (nil means os.Exit).
+	Exit func(code int)
+}
+
+// DefaultConfig returns the defaults, with the guard in memory only: set
+// DataDir to make it survive restarts.
+func DefaultConfig() Config {
+	return Config{
+		Timeout:     DefaultTimeout,
+		HookTimeout: DefaultStepTimeout,
+		GuardMax:    DefaultGuardMax,
+		GuardWindow: DefaultGuardWindow,
+		Now:         time.Now,
+		Exit:        os.Exit,
+	}
+}
+
+// withDefaults fills the zero fields, so a literal Config{} is usable.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Timeout <= 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.HookTimeout <= 0 {
+		c.HookTimeout = d.HookTimeout
+	}
+	if c.GuardMax == 0 {
+		c.GuardMax = d.GuardMax
+	}
+	if c.GuardWindow <= 0 {
+		c.GuardWindow = d.GuardWindow
+	}
+	if c.Now == nil {
+		c.Now = d.Now
+	}
+	if c.Exit == nil {
+		c.Exit = d.Exit
+	}
+	return c
+}

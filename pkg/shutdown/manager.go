@@ -1,0 +1,240 @@
+package shutdown
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// GuardFile is the restart-loop guard's history, inside Config.DataDir.
+const GuardFile = "shutdown-history.json"
+
+// Manager runs a node's graceful shutdown. It is safe for concurrent use.
+type Manager struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	guard   *guard
+
+	mu         sync.Mutex
+	components []Component
+	names      map[string]bool
+	hooks      map[Phase][]step
+	taken      map[Phase]bool // hooks of this phase handed to the run
+	compsTaken bool
+	stopping   bool
+	reason     string
+	code       int
+	reports    []StepReport
+	done       chan struct{}
+}
+
+// New returns a Manager. reg may be nil (no metrics exported) and log may be
+// nil (silent).
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) *Manager {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &guard{max: cfg.GuardMax, window: cfg.GuardWindow, now: cfg.Now, log: log}
+	if cfg.DataDir != "" {
+		g.path = filepath.Join(cfg.DataDir, GuardFile)
+	}
+	return &Manager{
+		cfg:     cfg,
+		log:     log,
+		metrics: newMetrics(reg, log),
+		guard:   g,
+		names:   map[string]bool{},
+		hooks:   map[Phase][]step{},
+		taken:   map[Phase]bool{},
+		done:    make(chan struct{}),
+	}
+}
+
+// Register adds a component to stop in the shutdown phase. A second
+// component with the same name is refused (logged), so nothing is stopped
+// twice; one registered after components have begun stopping is never
+// called, and is reported as skipped.
+func (m *Manager) Register(c Component) {
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultStepTimeout
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case c.Stop == nil:
+		m.log.Warn("shutdown: component without a stop function ignored", "component", c.Name)
+	case m.names[c.Name]:
+		m.log.Warn("shutdown: component registered twice; keeping the first", "component", c.Name)
+	case m.compsTaken:
+		m.late(step{phase: PhaseShutdown, kind: KindComponent, name: c.Name})
+	default:
+		m.names[c.Name] = true
+		m.components = append(m.components, c)
+	}
+}
+
+// AddHook adds fn to run in phase p, after the hooks already added to it.
+// Each hook runs under Config.HookTimeout. A hook added once its phase has
+// begun never runs, and is reported as skipped.
+func (m *Manager) AddHook(p Phase, name string, fn func(ctx context.Context) error) {
+	s := step{phase: p, kind: KindHook, name: name, timeout: m.cfg.HookTimeout, fn: fn}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case !slices.Contains(phases, p):
+		m.log.Warn("shutdown: hook for an unknown phase ignored", "hook", name, "phase", p)
+	case fn == nil:
+		m.log.Warn("shutdown: hook without a function ignored", "hook", name, "phase", p)
+	case m.taken[p]:
+		m.late(s)
+	default:
+		m.hooks[p] = append(m.hooks[p], s)
+	}
+}
+
+// late records a step that arrived after its turn. Callers hold m.mu.
+func (m *Manager) late(s step) {
+	r := StepReport{Phase: s.phase, Kind: s.kind, Name: s.name, Skipped: true, Err: ErrLate}
+	m.log.Warn("shutdown: "+r.String(), "phase", s.phase)
+	m.reports = append(m.reports, r)
+	m.metrics.step(r)
+}
+
+// Shutdown starts the shutdown with reason and exit code, and returns at
+// once; Done and Wait tell when it is over. Only the first call counts: it
+// returns true, and every later one returns false and changes nothing.
+func (m *Manager) Shutdown(reason string, code int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.startLocked(reason, code)
+}
+
+// HandleCritical is the health manager's hand-off for a confirmed critical
+// failure (health.CriticalHandler). It shuts the node down with ExitCritical
+// and returns true, unless the restart-loop guard has seen GuardMax
+// health-triggered shutdowns within GuardWindow: then it logs
+// "shutdown suppressed: restart loop" and returns false, and the node stays
+// up. If a shutdown is already under way it returns true and changes nothing
+// (the first reason wins, and it is not counted as health-triggered).
+func (m *Manager) HandleCritical(reason string) (stopping bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopping {
+		m.log.Info("critical failure during shutdown; first reason stands",
+			"critical", reason, "reason", m.reason, "exit_code", m.code)
+		m.metrics.critical.WithLabelValues("already_stopping").Inc()
+		return true
+	}
+	if ok, recent := m.guard.admit(reason); !ok {
+		m.log.Error("shutdown suppressed: restart loop", "reason", reason,
+			"recent_shutdowns", recent, "window", m.cfg.GuardWindow)
+		m.metrics.critical.WithLabelValues("suppressed").Inc()
+		return false
+	}
+	m.metrics.critical.WithLabelValues("accepted").Inc()
+	return m.startLocked(reason, ExitCritical)
+}
+
+// startLocked starts the shutdown if none is under way. Callers hold m.mu.
+func (m *Manager) startLocked(reason string, code int) bool {
+	if m.stopping {
+		m.log.Debug("shutdown already under way; reason ignored",
+			"ignored_reason", reason, "ignored_code", code, "reason", m.reason, "exit_code", m.code)
+		return false
+	}
+	m.stopping, m.reason, m.code = true, reason, code
+	m.log.Info("shutting down", "reason", reason, "exit_code", code, "timeout", m.cfg.Timeout)
+	m.metrics.started(reason, code)
+	go m.run(time.Now())
+	return true
+}
+
+// run is the shutdown itself: every phase in order, under one deadline.
+func (m *Manager) run(begin time.Time) {
+	deadline := begin.Add(m.cfg.Timeout)
+	for _, p := range phases {
+		for _, s := range m.takeHooks(p) {
+			m.record(s.run(deadline))
+		}
+		if p == PhaseShutdown {
+			for _, s := range m.takeComponents() {
+				m.record(s.run(deadline))
+			}
+		}
+	}
+	elapsed := time.Since(begin)
+	m.metrics.finished(elapsed)
+
+	m.mu.Lock()
+	var failed int
+	for _, r := range m.reports {
+		if !r.OK() {
+			failed++
+		}
+	}
+	reason, code := m.reason, m.code
+	m.mu.Unlock()
+	m.log.Info("shutdown complete", "reason", reason, "exit_code", code,
+		"duration", elapsed, "steps_not_ok", failed)
+	close(m.done)
+}
+
+func (m *Manager) takeHooks(p Phase) []step {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.taken[p] = true
+	return m.hooks[p]
+}
+
+func (m *Manager) takeComponents() []step {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.compsTaken = true
+	cs := slices.Clone(m.components)
+	slices.SortStableFunc(cs, func(a, b Component) int { return cmp.Compare(a.Priority, b.Priority) })
+	steps := make([]step, len(cs))
+	for i, c := range cs {
+		steps[i] = step{phase: PhaseShutdown, kind: KindComponent, name: c.Name, timeout: c.Timeout, fn: c.Stop}
+	}
+	return steps
+}
+
+func (m *Manager) record(r StepReport) {
+	if r.OK() {
+		m.log.Debug("shutdown: "+r.String(), "phase", r.Phase)
+	} else {
+		m.log.Warn("shutdown: "+r.String(), "phase", r.Phase)
+	}
+	m.metrics.step(r)
+	m.mu.Lock()
+	m.reports = append(m.reports, r)
+	m.mu.Unlock()
+}
+
+// Done is closed when every phase has run, or the total timeout has passed.
+func (m *Manager) Done() <-chan struct{} { return m.done }
+
+// Wait blocks until Done, then returns the exit code and reason of the
+// shutdown: those of the first trigger.
+func (m *Manager) Wait() (code int, reason string) {
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.code, m.reason
+}
+
+// Report returns what has run so far, in order: each step, how long it took,
+// its error, and whether it timed out or was skipped.
+func (m *Manager) Report() []StepReport {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.reports)
+}

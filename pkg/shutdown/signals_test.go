@@ -1,0 +1,85 @@
+package shutdown
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Real signals to our own process: safe because HandleSignals has installed
+// its handler by the time it returns. Not in a synctest bubble, since the
+// signal package delivers from outside any bubble.
+func TestSignalShutsDownGracefullyAndASecondOneForcesExit(t *testing.T) {
+	exited := make(chan int, 1)
+	f := newFixture(t, Config{Exit: func(code int) { exited <- code }})
+
+	stopping := make(chan struct{})
+	release := make(chan struct{})
+	f.m.Register(Component{Name: "slow", Timeout: time.Minute, Stop: func(context.Context) error {
+		close(stopping)
+		<-release
+		return nil
+	}})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.m.HandleSignals(ctx)
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopping:
+	case <-time.After(time.Minute):
+		t.Fatal("first signal did not start the shutdown")
+	}
+	select {
+	case code := <-exited:
+		t.Fatalf("first signal exited at once with %d", code)
+	default:
+	}
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		if code != ExitForced {
+			t.Errorf("second signal exited with %d, want %d", code, ExitForced)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("second signal did not force an exit")
+	}
+
+	close(release)
+	code, reason := f.m.Wait()
+	if code != ExitOK || reason != "signal: SIGINT" {
+		t.Errorf("Wait() = %d %q, want %d %q", code, reason, ExitOK, "signal: SIGINT")
+	}
+}
+
+func TestSignalAfterACriticalShutdownKeepsItsExitCode(t *testing.T) {
+	exited := make(chan int, 1)
+	f := newFixture(t, Config{Exit: func(code int) { exited <- code }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.m.HandleSignals(ctx)
+
+	f.m.HandleCritical("critical check p2p-connectivity: 0 peers")
+	// A supervisor's SIGTERM during our own shutdown is a first signal: it
+	// must neither force an exit nor change the reason.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, f.m)
+	if code, _ := f.m.Wait(); code != ExitCritical {
+		t.Errorf("exit code %d, want %d", code, ExitCritical)
+	}
+	select {
+	case code := <-exited:
+		t.Errorf("one signal forced exit %d", code)
+	default:
+	}
+}
