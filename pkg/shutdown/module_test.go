@@ -23,3 +23,8 @@ func TestModuleProvidesAManager(t *testing.T) {
 		t.Fatal("no manager provided")
 	}
 }
+
+// The Manager must satisfy health.CriticalHandler without importing it.
+var _ interface {
+	HandleCritical(reason string) (stopping bool)
+} = (*Manager)(nil)
