@@ -1,0 +1,163 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// MaxRedialBackoff caps the wait between two dials of a peer that keeps
+// failing: a bootstrap node that restarts is found again within this long.
+const MaxRedialBackoff = 30 * time.Second
+
+// Config is the libp2p part of the node configuration.
+type Config struct {
+	// Listen holds the multiaddrs the host listens on. Only TCP and QUIC v1
+	// are built in; port 4001 on every interface by default, as IPFS does, so
+	// firewall rules written for libp2p apply.
+	Listen []string
+
+	// DataDir keeps the identity key (IdentityFile), so the node's peer ID
+	// survives restarts and peers, dashboards and the election keep knowing
+	// it.
+	DataDir string
+
+	// Bootstrap holds multiaddrs ending in /p2p/<peer-id>. They are dialled
+	// at start and redialled whenever they are not connected, for as long as
+	// the node runs; they also seed the DHT. There is deliberately no default.
+	Bootstrap []string
+
+	// MDNS finds peers on the local link by multicast DNS: what a LAN (and
+	// the testnet's netns mode) needs with no configuration at all. Turn it
+	// off where multicast is not wanted (cloud networks, tests).
+	MDNS bool
+
+	// MDNSService is the mDNS service name; only nodes announcing the same
+	// name find each other, so two meshes can share a LAN.
+	MDNSService string
+
+	// ConnLow and ConnHigh are the connection manager's watermarks: above
+	// ConnHigh connections it trims back to ConnLow, sparing protected
+	// (bootstrap) peers and young connections. 64/128 leaves room for
+	// GossipSub's mesh (D=6..12) and the DHT's buckets on a mesh of hundreds.
+	ConnLow, ConnHigh int
+
+	// BootstrapInterval is the first wait before redialling a peer that
+	// failed; it doubles on every failure up to MaxRedialBackoff, with
+	// jitter so a restarted bootstrap node is not hit by every peer at once.
+	BootstrapInterval time.Duration
+}
+
+// DefaultConfig returns the configuration of a LAN node: TCP and QUIC on port
+// 4001, mDNS on, no bootstrap peers.
+func DefaultConfig() Config {
+	return Config{
+		Listen:            []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		DataDir:           "meshhealth-data",
+		MDNS:              true,
+		MDNSService:       "meshhealth",
+		ConnLow:           64,
+		ConnHigh:          128,
+		BootstrapInterval: time.Second,
+	}
+}
+
+// mdnsServiceName keeps the name a plain DNS label sequence, so it fits in an
+// mDNS question unchanged.
+var mdnsServiceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$`)
+
+// Validate reports every problem in c, one line each (errors.Join).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if len(c.Listen) == 0 {
+		bad("listen: at least one multiaddr is needed")
+	}
+	for _, l := range c.Listen {
+		if err := checkListenAddr(l); err != nil {
+			bad("listen %q: %w", l, err)
+		}
+	}
+	if c.DataDir == "" {
+		bad("data-dir: must not be empty (the identity key lives there)")
+	}
+	for _, b := range c.Bootstrap {
+		if _, err := parseBootstrap(b); err != nil {
+			bad("bootstrap %q: %w", b, err)
+		}
+	}
+	if c.MDNS && !mdnsServiceName.MatchString(c.MDNSService) {
+		bad("mdns-service %q: must be 1-63 letters, digits, '_', '-' or '.'", c.MDNSService)
+	}
+	if c.ConnLow < 1 {
+		bad("conn-low %d: must be >= 1", c.ConnLow)
+	}
+	if c.ConnHigh <= c.ConnLow {
+		bad("conn-high %d: must be > conn-low %d", c.ConnHigh, c.ConnLow)
+	}
+	if c.BootstrapInterval <= 0 || c.BootstrapInterval > MaxRedialBackoff {
+		bad("bootstrap-interval %s: must be > 0 and <= %s", c.BootstrapInterval, MaxRedialBackoff)
+	}
+	return errors.Join(errs...)
+}
+
+// checkListenAddr accepts what the built-in transports can listen on.
+func checkListenAddr(s string) error {
+	a, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return err
+	}
+	if _, err := a.ValueForProtocol(ma.P_P2P); err == nil {
+		return errors.New("a listen address must not name a peer (/p2p)")
+	}
+	_, tcpErr := a.ValueForProtocol(ma.P_TCP)
+	_, quicErr := a.ValueForProtocol(ma.P_QUIC_V1)
+	if tcpErr != nil && quicErr != nil {
+		return errors.New("no transport for it: want /tcp/<port> or /udp/<port>/quic-v1")
+	}
+	return nil
+}
+
+// parseBootstrap turns a bootstrap multiaddr into the peer to dial.
+func parseBootstrap(s string) (peer.AddrInfo, error) {
+	a, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return peer.AddrInfo{}, err
+	}
+	if _, err := a.ValueForProtocol(ma.P_P2P); err != nil {
+		return peer.AddrInfo{}, errors.New("needs a /p2p/<peer-id> part")
+	}
+	ai, err := peer.AddrInfoFromP2pAddr(a)
+	if err != nil {
+		return peer.AddrInfo{}, err
+	}
+	if len(ai.Addrs) == 0 {
+		return peer.AddrInfo{}, errors.New("needs a transport address before /p2p/<peer-id>")
+	}
+	return *ai, nil
+}
+
+// bootstrapPeers parses every bootstrap address, merging addresses of the
+// same peer.
+func bootstrapPeers(addrs []string) ([]peer.AddrInfo, error) {
+	var infos []peer.AddrInfo
+	index := map[peer.ID]int{}
+	for _, s := range addrs {
+		ai, err := parseBootstrap(s)
+		if err != nil {
+			return nil, fmt.Errorf("bootstrap %q: %w", s, err)
+		}
+		if i, ok := index[ai.ID]; ok {
+			infos[i].Addrs = append(infos[i].Addrs, ai.Addrs...)
+			continue
+		}
+		index[ai.ID] = len(infos)
+		infos = append(infos, ai)
+	}
+	return infos, nil
+}

@@ -1,0 +1,18 @@
+// Package p2p is the libp2p side of a meshhealth node: the host (TCP and
+// QUIC, Noise and TLS, yamux), its identity key kept in the data directory,
+// GossipSub with strict message signing, a Kademlia DHT on its own protocol
+// prefix (/meshhealth) in server mode, discovery by bootstrap multiaddrs
+// (redialled with backoff for as long as the node runs) and by mDNS, the
+// connection and resource managers, and a connection gater that can cut the
+// node off the network on purpose (the "network isolate" fault).
+//
+// The mesh is private: there are no default bootstrap peers, no NAT port
+// mapping, no relay, no AutoNAT service and no hole punching, so a node never
+// reaches out to the public IPFS network.
+//
+// Start works on any host.Host, so the whole mesh can be tested in one
+// process on mocknet. The wire messages live in p2p/wire.
+//
+// This package must never import pkg/health, pkg/probes, pkg/election, node/
+// or cmd/: they depend on it, through small interfaces of their own.
+package p2p

@@ -1,0 +1,81 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// connGracePeriod keeps a new connection safe from trimming while identify
+// and the GossipSub and DHT handshakes run on it.
+const connGracePeriod = 30 * time.Second
+
+// UserAgent is what identify tells peers this node runs.
+const UserAgent = "meshhealth"
+
+// NewHost builds the node's libp2p host: TCP and QUIC v1, Noise and TLS,
+// yamux, the connection manager (cfg.ConnLow/ConnHigh), the resource manager
+// with go-libp2p's default scaled limits, and gater. go-libp2p's own metrics
+// go to reg (nil turns them off; never the global registry).
+//
+// Everything that would reach beyond the mesh is left out: no relay (neither
+// client nor service), no NAT port mapping, no AutoNAT service, no hole
+// punching, and no WebSocket, WebTransport or WebRTC transports.
+func NewHost(cfg Config, key crypto.PrivKey, gater *Gater, reg prometheus.Registerer) (host.Host, error) {
+	if key == nil {
+		return nil, errors.New("p2p host: no identity key")
+	}
+	cm, err := connmgr.NewConnManager(cfg.ConnLow, cfg.ConnHigh, connmgr.WithGracePeriod(connGracePeriod))
+	if err != nil {
+		return nil, fmt.Errorf("p2p host: connection manager: %w", err)
+	}
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	if err != nil {
+		cm.Close()
+		return nil, fmt.Errorf("p2p host: resource manager: %w", err)
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(key),
+		libp2p.ListenAddrStrings(cfg.Listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(tls.ID, tls.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.DisableRelay(),
+		libp2p.UserAgent(UserAgent),
+	}
+	if gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(gater))
+	}
+	if reg != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(reg))
+	} else {
+		opts = append(opts, libp2p.DisableMetrics())
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		// libp2p.New releases what it was given only on some error paths;
+		// both closes are idempotent.
+		rm.Close()
+		cm.Close()
+		return nil, fmt.Errorf("p2p host: %w", err)
+	}
+	return h, nil
+}

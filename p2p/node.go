@@ -1,0 +1,254 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	record "github.com/libp2p/go-libp2p-record"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// DHTProtocolPrefix keeps the meshhealth DHT apart from the public IPFS one
+// (/ipfs/kad/1.0.0): the two never exchange records or routing entries.
+const DHTProtocolPrefix protocol.ID = "/meshhealth"
+
+// bootstrapTag protects bootstrap peers from the connection manager's trims.
+const bootstrapTag = "meshhealth-bootstrap"
+
+// disconnectBuffer is how many disconnect events may wait for OnDisconnect
+// callbacks; more than that in a burst are dropped (and logged): the
+// callbacks re-run a check, so one pending event does the job of many.
+const disconnectBuffer = 256
+
+// Options are Start's extension points.
+type Options struct {
+	// Validators are DHT record validators by namespace. The "meshhealth"
+	// namespace gets ShapeValidator unless this map names another; the DHT
+	// integrity probe puts its signature-checking validator here. No other
+	// namespace is accepted (in particular not the public DHT's pk and ipns:
+	// nothing in this mesh publishes them).
+	Validators map[string]record.Validator
+
+	// PubSub options are applied after the node's GossipSub defaults, so
+	// they can override them (tests shorten the heartbeat, for instance).
+	PubSub []pubsub.Option
+}
+
+// Node is a running libp2p node: host, GossipSub, DHT, discovery.
+type Node struct {
+	Host   host.Host
+	PubSub *pubsub.PubSub
+	DHT    *dht.IpfsDHT
+	Gater  *Gater
+
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	redial  *redialer
+	mdns    io.Closer
+	notifee *network.NotifyBundle
+	events  chan peer.ID
+	wg      sync.WaitGroup
+
+	mu           sync.Mutex
+	onDisconnect []func(peer.ID)
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start builds GossipSub, the DHT and discovery on h, a real host (NewHost)
+// or a mocknet one. The node runs until Close or until ctx is done; Close
+// must be called in either case to release the DHT and the host.
+//
+// gater should be the one h was built with (NewHost); nil makes a fresh one,
+// which Isolate still honours by closing connections as they open, though
+// then only after they opened (this is how it works on mocknet, whose hosts
+// take no gater).
+func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Options, log *slog.Logger) (*Node, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if gater == nil {
+		gater = NewGater()
+	}
+	base := cfg.BootstrapInterval
+	if base <= 0 {
+		base = DefaultConfig().BootstrapInterval
+	}
+	boot, err := bootstrapPeers(cfg.Bootstrap)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	n := &Node{
+		Host:   h,
+		Gater:  gater,
+		log:    log,
+		cancel: cancel,
+		events: make(chan peer.ID, disconnectBuffer),
+	}
+	n.redial = newRedialer(ctx, log, base, MaxRedialBackoff)
+	n.redial.dial = func(ctx context.Context, ai peer.AddrInfo) error {
+		// Force past the swarm's own dial backoff (5 s growing to 5 min),
+		// which would otherwise answer our redials without dialling.
+		return h.Connect(network.WithForceDirectDial(ctx, "meshhealth redial"), ai)
+	}
+	n.redial.connected = func(p peer.ID) bool { return h.Network().Connectedness(p) == network.Connected }
+	n.redial.isolated = gater.Isolated
+	n.notifee = &network.NotifyBundle{ConnectedF: n.connected, DisconnectedF: n.disconnected}
+	h.Network().Notify(n.notifee)
+
+	n.DHT, err = newDHT(h, boot, opts.Validators)
+	if err != nil {
+		n.abort()
+		return nil, fmt.Errorf("p2p: dht: %w", err)
+	}
+	n.PubSub, err = newPubSub(ctx, h, opts.PubSub)
+	if err != nil {
+		n.abort()
+		return nil, fmt.Errorf("p2p: pubsub: %w", err)
+	}
+
+	n.wg.Add(1)
+	go n.dispatch(ctx)
+
+	for _, ai := range boot {
+		if ai.ID == h.ID() {
+			continue // a shared bootstrap list may name this node too
+		}
+		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
+		h.ConnManager().Protect(ai.ID, bootstrapTag)
+		n.redial.add(ai, true)
+	}
+	if cfg.MDNS {
+		// A node that cannot multicast (a container without it) still
+		// works through its bootstrap peers, so this is not fatal.
+		if n.mdns, err = startMDNS(h, cfg.MDNSService, n.redial, log); err != nil {
+			log.Warn("mDNS discovery unavailable", "err", err)
+		}
+	}
+	if err := n.DHT.Bootstrap(ctx); err != nil {
+		log.Debug("dht bootstrap", "err", err)
+	}
+	log.Info("p2p node started", "peer_id", h.ID(), "addrs", h.Addrs(),
+		"bootstrap_peers", len(boot), "mdns", n.mdns != nil)
+	return n, nil
+}
+
+// abort undoes a Start that failed half way; the host stays the caller's.
+func (n *Node) abort() {
+	n.cancel()
+	n.Host.Network().StopNotify(n.notifee)
+	if n.DHT != nil {
+		n.DHT.Close()
+	}
+}
+
+// Close stops discovery, the DHT, GossipSub and the host, in that order, and
+// waits for the node's goroutines. It is safe to call more than once.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.cancel() // stops redials, mDNS dials and GossipSub
+		var errs []error
+		if n.mdns != nil {
+			if err := n.mdns.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close mdns: %w", err))
+			}
+		}
+		n.redial.wait()
+		// Connections closing now are the node's own doing, not events.
+		n.Host.Network().StopNotify(n.notifee)
+		if err := n.DHT.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close dht: %w", err))
+		}
+		if err := n.Host.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close host: %w", err))
+		}
+		n.wg.Wait()
+		n.closeErr = errors.Join(errs...)
+		n.log.Info("p2p node stopped")
+	})
+	return n.closeErr
+}
+
+// ConnectedPeers is the number of peers with at least one open connection.
+func (n *Node) ConnectedPeers() int { return len(n.Host.Network().Peers()) }
+
+// OnDisconnect registers fn to be called each time a peer's last
+// connection closes, so the connectivity check can re-run at once. Calls come
+// from one goroutine in event order; a slow fn delays the next ones, never
+// the network.
+func (n *Node) OnDisconnect(fn func(peer.ID)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.onDisconnect = append(n.onDisconnect, fn)
+}
+
+// Isolate(true) closes every connection and refuses new ones, inbound and
+// outbound, until Isolate(false): the "network isolate" fault and the
+// testnet's local-mode partition. Lifting it redials bootstrap and known
+// mDNS peers at once.
+func (n *Node) Isolate(on bool) {
+	n.Gater.SetIsolated(on)
+	if !on {
+		n.log.Warn("network isolation lifted")
+		n.redial.kickAll()
+		return
+	}
+	conns := n.Host.Network().Conns()
+	for _, c := range conns {
+		c.Close()
+	}
+	n.log.Warn("network isolated: connections closed, new ones refused", "closed", len(conns))
+}
+
+func (n *Node) connected(_ network.Network, c network.Conn) {
+	if n.Gater.Isolated() {
+		// The gater refuses connections on a real host; this catches one
+		// that raced with Isolate, and every one on hosts without the gater.
+		go c.Close()
+	}
+}
+
+func (n *Node) disconnected(net network.Network, c network.Conn) {
+	p := c.RemotePeer()
+	if net.Connectedness(p) == network.Connected {
+		return // another connection to p is still open
+	}
+	n.redial.kick(p)
+	select {
+	case n.events <- p:
+	default:
+		n.log.Warn("disconnect event dropped: callbacks are behind", "peer", p)
+	}
+}
+
+// dispatch runs OnDisconnect callbacks off the swarm's notification path,
+// which must never block.
+func (n *Node) dispatch(ctx context.Context) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-n.events:
+			n.mu.Lock()
+			fns := n.onDisconnect
+			n.mu.Unlock()
+			for _, fn := range fns {
+				fn(p)
+			}
+		}
+	}
+}
