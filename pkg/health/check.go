@@ -74,6 +74,7 @@ type Check struct {
 // Transition is a change of the node's status or of one check's effective
 // state, as logged, streamed on /health/events and delivered to listeners.
 type Transition struct {
+	Seq   uint64    `json:"seq"` // increases by one per transition; the SSE event id
 	Time  time.Time `json:"time"`
 	Kind  string    `json:"kind"`            // "status" or "check"
 	Check string    `json:"check,omitempty"` // for Kind "check"

@@ -1,0 +1,154 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Config tunes the health manager. DefaultConfig holds the values DESIGN.md
+// fixes; each field says what it trades off.
+type Config struct {
+	// NodeID and Version identify the node in every response and in
+	// meshhealth_build_info.
+	NodeID, Version string
+
+	// RetryInterval is how soon a check runs again after a failed sample,
+	// until it passes or is confirmed failing. Short, so a failure is
+	// confirmed in about a second instead of FailureThreshold full intervals;
+	// not so short that a struggling peer is hammered.
+	RetryInterval time.Duration
+
+	// StartupGrace is how long the node may report "starting" while checks
+	// deliver their first results, and how long a critical failure is not
+	// handed to the shutdown manager (a node that has not met its peers yet
+	// must not shut itself down).
+	StartupGrace time.Duration
+
+	// History is how many results per check are kept for
+	// /health/checks/{name}. Memory grows linearly with it.
+	History int
+
+	// Window is how many recent results feed a check's score. A larger window
+	// is steadier and slower to reflect a change.
+	Window int
+
+	// HealthyThreshold and DegradedThreshold split the system score into
+	// healthy / degraded / unhealthy.
+	HealthyThreshold  float64
+	DegradedThreshold float64
+
+	// Hysteresis is how far above a threshold the score must climb to leave
+	// a status entered because the score fell below it, so a score hovering
+	// at a boundary cannot flap.
+	Hysteresis float64
+
+	// Weights of each component in the system score. Components not listed
+	// (custom ones) weigh 0: they are shown but do not move the score.
+	Weights map[string]float64
+
+	// ShutdownOnCritical hands a confirmed critical failure (after
+	// StartupGrace) to the CriticalHandler. Off, the node only reports
+	// unhealthy.
+	ShutdownOnCritical bool
+
+	// Jitter spreads each check's runs by up to this fraction of its interval
+	// either way, so checks of many nodes (and of one node) do not beat in
+	// step. 0 runs exactly on the interval (tests).
+	Jitter float64
+
+	// TickPeriod is the scheduler's heartbeat. /health/live answers 503 when
+	// the scheduler has not ticked for 3 periods (a deadlock detector), and
+	// the watchdog looks for stale results this often.
+	TickPeriod time.Duration
+
+	// LocalStallThreshold is how late a tick may be before the process
+	// counts as stalled (Lifeguard): a failed sample taken during such a
+	// stall is recorded but not held against the check.
+	LocalStallThreshold time.Duration
+}
+
+// DefaultConfig returns the defaults of DESIGN.md: a LAN mesh where a failure
+// should be confirmed within a few seconds and never on one sample.
+func DefaultConfig() Config {
+	return Config{
+		RetryInterval:     500 * time.Millisecond,
+		StartupGrace:      30 * time.Second,
+		History:           100,
+		Window:            20,
+		HealthyThreshold:  0.95,
+		DegradedThreshold: 0.75,
+		Hysteresis:        0.02,
+		Weights: map[string]float64{
+			ComponentPubSub:    0.30,
+			ComponentDHT:       0.25,
+			ComponentP2P:       0.25,
+			ComponentElection:  0.10,
+			ComponentResources: 0.10,
+		},
+		ShutdownOnCritical:  true,
+		Jitter:              0.1,
+		TickPeriod:          250 * time.Millisecond,
+		LocalStallThreshold: time.Second,
+	}
+}
+
+// Validate reports every invalid field, one clear error each.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.RetryInterval <= 0 {
+		bad("retry_interval must be > 0, got %s", c.RetryInterval)
+	}
+	if c.StartupGrace < 0 {
+		bad("startup_grace must be >= 0, got %s", c.StartupGrace)
+	}
+	if c.History < 1 {
+		bad("history must be >= 1, got %d", c.History)
+	}
+	if c.Window < 1 {
+		bad("window must be >= 1, got %d", c.Window)
+	}
+	if c.History >= 1 && c.Window > c.History {
+		bad("window (%d) must not exceed history (%d)", c.Window, c.History)
+	}
+	if c.DegradedThreshold <= 0 || c.DegradedThreshold > 1 {
+		bad("degraded_threshold must be in (0, 1], got %g", c.DegradedThreshold)
+	}
+	if c.HealthyThreshold <= 0 || c.HealthyThreshold > 1 {
+		bad("healthy_threshold must be in (0, 1], got %g", c.HealthyThreshold)
+	}
+	if c.DegradedThreshold > c.HealthyThreshold {
+		bad("degraded_threshold (%g) must not exceed healthy_threshold (%g)", c.DegradedThreshold, c.HealthyThreshold)
+	}
+	if c.Hysteresis < 0 || c.Hysteresis >= 1 {
+		bad("hysteresis must be in [0, 1), got %g", c.Hysteresis)
+	} else if c.HealthyThreshold+c.Hysteresis > 1+scoreEpsilon {
+		// A status entered below the healthy threshold could never be left.
+		bad("healthy_threshold + hysteresis must not exceed 1, got %g", c.HealthyThreshold+c.Hysteresis)
+	}
+	var sum float64
+	for _, comp := range slices.Sorted(maps.Keys(c.Weights)) {
+		w := c.Weights[comp]
+		if w < 0 {
+			bad("weight of component %q must be >= 0, got %g", comp, w)
+			continue
+		}
+		sum += w
+	}
+	if sum <= 0 {
+		bad("component weights must sum to more than 0")
+	}
+	if c.Jitter < 0 || c.Jitter >= 1 {
+		bad("jitter must be in [0, 1), got %g", c.Jitter)
+	}
+	if c.TickPeriod <= 0 {
+		bad("tick_period must be > 0, got %s", c.TickPeriod)
+	}
+	if c.LocalStallThreshold <= 0 {
+		bad("local_stall_threshold must be > 0, got %s", c.LocalStallThreshold)
+	}
+	return errors.Join(errs...)
+}

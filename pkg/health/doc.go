@@ -1,0 +1,18 @@
+// Package health is the node's health manager: the registry of checks, the
+// scheduler that runs them (with timeouts, jitter, retries and panic
+// isolation), the debounce that turns raw results into effective states, the
+// scores and the overall status, the hand-off of a confirmed critical failure
+// to the shutdown manager, the /health* HTTP endpoints and the health metrics.
+//
+// The manager publishes an immutable Snapshot through an atomic pointer each
+// time a result arrives (or a result goes stale); HTTP handlers and listeners
+// read that snapshot and never run, or wait for, a check. A hung checker, a
+// stalled scheduler or a slow client cannot make an endpoint hang or leave an
+// old passing result standing.
+//
+// Timing rules use the standard clock so that they are tested with
+// testing/synctest rather than with sleeps.
+//
+// This package must never import libp2p (or anything network-specific): the
+// probes in pkg/probes bring the network; this package only judges results.
+package health

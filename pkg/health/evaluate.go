@@ -1,0 +1,151 @@
+package health
+
+import (
+	"fmt"
+	"strings"
+)
+
+// evalCheck is what the status decision needs to know about one enabled
+// check.
+type evalCheck struct {
+	Name      string
+	Component string
+	Critical  bool
+	Failing   bool // effective state failing (debounced, stale, or missing past its grace)
+	Missing   bool // no result yet and not yet counted as failing
+	Score     float64
+	Reason    string // why it is failing, for the status message
+}
+
+// evalInput is everything the status decision depends on. It is kept in each
+// snapshot so that a request with ?exclude can be decided again without
+// touching the manager.
+type evalInput struct {
+	Checks            []evalCheck // sorted by name
+	Weights           map[string]float64
+	HealthyThreshold  float64
+	DegradedThreshold float64
+	Hysteresis        float64
+	PrevScoreLevel    Status // healthy, degraded or unhealthy
+	Stopping          bool
+	StopReason        string
+	Started           bool
+	InGrace           bool // before StartupGrace has passed since Start
+	Suppressed        bool // the shutdown hand-off declined (restart loop)
+}
+
+// evalOutput is the decision.
+type evalOutput struct {
+	Status     Status
+	Message    string
+	Score      float64
+	Components map[string]float64
+	ScoreLevel Status // the score's own level, with hysteresis; carried to the next decision
+}
+
+// without returns a copy of in without the named checks (?exclude).
+func (in evalInput) without(names map[string]bool) evalInput {
+	if len(names) == 0 {
+		return in
+	}
+	out := in
+	out.Checks = make([]evalCheck, 0, len(in.Checks))
+	for _, c := range in.Checks {
+		if !names[c.Name] {
+			out.Checks = append(out.Checks, c)
+		}
+	}
+	return out
+}
+
+// evaluate decides the status. Precedence: stopping > starting > unhealthy >
+// degraded > healthy. It is a pure function of its input.
+func evaluate(in evalInput) evalOutput {
+	out := evalOutput{ScoreLevel: in.PrevScoreLevel}
+	if out.ScoreLevel == "" {
+		out.ScoreLevel = StatusHealthy
+	}
+	out.Components = componentScores(in.Checks, in.Weights)
+	out.Score = systemScore(out.Components, in.Weights)
+
+	if in.Stopping {
+		out.Status, out.Message = StatusStopping, "stopping"
+		if in.StopReason != "" {
+			out.Message += ": " + in.StopReason
+		}
+		return out
+	}
+	if !in.Started {
+		out.Status, out.Message = StatusStarting, "starting: health manager not started"
+		return out
+	}
+	if in.InGrace {
+		var missing []string
+		for _, c := range in.Checks {
+			if c.Missing {
+				missing = append(missing, c.Name)
+			}
+		}
+		if len(missing) > 0 {
+			out.Status = StatusStarting
+			out.Message = "starting: waiting for the first result of " + strings.Join(missing, ", ")
+			return out
+		}
+	}
+
+	out.ScoreLevel = scoreLevel(in.PrevScoreLevel, out.Score, in)
+
+	var critical, other []string
+	for _, c := range in.Checks {
+		if !c.Failing {
+			continue
+		}
+		if c.Critical {
+			critical = append(critical, fmt.Sprintf("critical check %s failing: %s", c.Name, c.Reason))
+		} else {
+			other = append(other, fmt.Sprintf("check %s failing: %s", c.Name, c.Reason))
+		}
+	}
+	switch {
+	case len(critical) > 0 && in.Suppressed:
+		out.Status, out.Message = StatusUnhealthy, "shutdown suppressed: restart loop"
+	case len(critical) > 0:
+		out.Status, out.Message = StatusUnhealthy, strings.Join(critical, "; ")
+	case out.ScoreLevel == StatusUnhealthy:
+		out.Status, out.Message = StatusUnhealthy, scoreMessage(out.Score, in.DegradedThreshold, in.Hysteresis, "degraded")
+	case len(other) > 0:
+		out.Status, out.Message = StatusDegraded, strings.Join(other, "; ")
+	case out.ScoreLevel == StatusDegraded:
+		out.Status, out.Message = StatusDegraded, scoreMessage(out.Score, in.HealthyThreshold, in.Hysteresis, "healthy")
+	default:
+		out.Status, out.Message = StatusHealthy, "all checks passing"
+	}
+	return out
+}
+
+// scoreLevel maps the system score to a level. A level entered because the
+// score fell below a threshold is left only once the score is back at
+// threshold + hysteresis or above.
+func scoreLevel(prev Status, score float64, in evalInput) Status {
+	below := func(limit float64) bool { return score < limit-scoreEpsilon }
+	switch {
+	case below(in.DegradedThreshold):
+		return StatusUnhealthy
+	case prev == StatusUnhealthy && below(in.DegradedThreshold+in.Hysteresis):
+		return StatusUnhealthy
+	case below(in.HealthyThreshold):
+		return StatusDegraded
+	case (prev == StatusUnhealthy || prev == StatusDegraded) && below(in.HealthyThreshold+in.Hysteresis):
+		return StatusDegraded
+	default:
+		return StatusHealthy
+	}
+}
+
+func scoreMessage(score, threshold, hysteresis float64, name string) string {
+	if score < threshold-scoreEpsilon {
+		return fmt.Sprintf("system score %.3f below %s threshold %.2f", score, name, threshold)
+	}
+	return fmt.Sprintf("system score %.3f not yet back above %.2f (%s threshold %.2f + hysteresis %.2f)",
+		score, threshold+hysteresis, name, threshold, hysteresis)
+}

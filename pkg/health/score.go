@@ -1,0 +1,105 @@
+package health
+
+import (
+	"slices"
+	"time"
+)
+
+// scoreEpsilon absorbs float rounding at thresholds: a weighted mean that
+// should be 0.75 must not count as "below 0.75" because it came out as
+// 0.7499999999999999.
+const scoreEpsilon = 1e-9
+
+// scoreSample is what a check's score needs from one result.
+type scoreSample struct {
+	OK      bool
+	Latency time.Duration
+}
+
+// checkScore is success_rate x latency_factor over the samples given (the
+// caller passes the last Window results). No samples score 0: nothing proves
+// the check works.
+func checkScore(samples []scoreSample, slo time.Duration) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	var lat [64]time.Duration // no allocation for the default window of 20
+	ok := lat[:0]
+	for _, s := range samples {
+		if s.OK {
+			ok = append(ok, s.Latency)
+		}
+	}
+	rate := float64(len(ok)) / float64(len(samples))
+	if len(ok) == 0 {
+		return 0
+	}
+	return rate * latencyFactor(median(ok), slo)
+}
+
+// latencyFactor is 1 while the median success latency is within the SLO and
+// falls linearly to 0.5 at 4 x SLO: a slow check still works, so slowness
+// alone can cost at most half its score.
+func latencyFactor(median, slo time.Duration) float64 {
+	if slo <= 0 || median <= slo {
+		return 1
+	}
+	return max(0.5, 1-float64(median-slo)/float64(6*slo))
+}
+
+// median sorts d in place and returns its median (the mean of the two middle
+// values for an even count).
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	n := len(d)
+	if n%2 == 1 {
+		return d[n/2]
+	}
+	return (d[n/2-1] + d[n/2]) / 2
+}
+
+// componentScores is the mean of each component's check scores; components
+// with a weight but no scored check get 1.0 (nothing there to fail).
+func componentScores(checks []evalCheck, weights map[string]float64) map[string]float64 {
+	sums := make(map[string]float64, len(weights)+2)
+	counts := make(map[string]int, len(weights)+2)
+	for _, c := range checks {
+		if c.Missing {
+			continue // no result yet: neither good nor bad
+		}
+		sums[c.Component] += c.Score
+		counts[c.Component]++
+	}
+	out := make(map[string]float64, len(weights)+len(sums))
+	for comp := range weights {
+		out[comp] = 1
+	}
+	for comp, s := range sums {
+		out[comp] = s / float64(counts[comp])
+	}
+	return out
+}
+
+// systemScore is the weighted mean of the component scores over the
+// components with a weight above 0.
+func systemScore(components, weights map[string]float64) float64 {
+	var sum, wsum float64
+	for comp, w := range weights {
+		if w <= 0 {
+			continue
+		}
+		s, ok := components[comp]
+		if !ok {
+			s = 1
+		}
+		sum += w * s
+		wsum += w
+	}
+	if wsum == 0 {
+		return 1
+	}
+	return sum / wsum
+}

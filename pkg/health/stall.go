@@ -1,0 +1,121 @@
+package health
+
+import (
+	"context"
+	"time"
+)
+
+// window is a span (mono ns) during which the scheduler was late.
+type window struct{ from, to int64 }
+
+const maxStallWindows = 16
+
+type stallRequest struct {
+	d       time.Duration
+	release chan struct{}
+}
+
+// beat is the scheduler's heartbeat. A beat that comes more than
+// LocalStallThreshold later than the tick period allows means this process
+// was not running (a stall, starvation, a long GC pause): the span is kept so
+// that failures observed during it are not blamed on the mesh.
+func (m *Manager) beat(now time.Time) {
+	cur := m.mono(now)
+	prev := m.lastTick.Swap(cur)
+	late := time.Duration(cur-prev) - m.cfg.TickPeriod
+	if late <= m.cfg.LocalStallThreshold {
+		return
+	}
+	m.stallMu.Lock()
+	m.stallWins = append(m.stallWins, window{from: prev, to: cur})
+	if len(m.stallWins) > maxStallWindows {
+		m.stallWins = m.stallWins[len(m.stallWins)-maxStallWindows:]
+	}
+	m.stallMu.Unlock()
+	m.metrics.stalls.Inc()
+	m.log.Warn("scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))
+}
+
+// stalledDuring reports whether the scheduler was, or still is, late during
+// [start, end].
+func (m *Manager) stalledDuring(start, end time.Time) bool {
+	s, e := m.mono(start), m.mono(end)
+	if m.running.Load() && time.Duration(e-m.lastTick.Load())-m.cfg.TickPeriod > m.cfg.LocalStallThreshold {
+		return true // a stall in progress: the loop has not ticked since
+	}
+	m.stallMu.Lock()
+	defer m.stallMu.Unlock()
+	for _, w := range m.stallWins {
+		if w.from < e && w.to > s {
+			return true
+		}
+	}
+	return false
+}
+
+// StallFor blocks the scheduler loop for d: the "scheduler stall" fault.
+// Checks are not launched and ticks stop, so /health/live turns 503 after 3
+// tick periods and results go stale. StallFor(0) releases a stall at once.
+// It never blocks the caller.
+func (m *Manager) StallFor(d time.Duration) {
+	m.stallMu.Lock()
+	defer m.stallMu.Unlock()
+	if m.stallRelease != nil {
+		close(m.stallRelease)
+		m.stallRelease = nil
+	}
+	select { // drop a request the loop has not picked up yet
+	case <-m.stallReq:
+	default:
+	}
+	if d <= 0 {
+		return
+	}
+	rel := make(chan struct{})
+	m.stallRelease = rel
+	m.stallReq <- stallRequest{d: d, release: rel}
+}
+
+// stall is the loop's side of StallFor.
+func (m *Manager) stall(ctx context.Context, req stallRequest) {
+	m.log.Warn("scheduler stalled on purpose (fault injection)", "for", req.d)
+	t := time.NewTimer(req.d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-req.release:
+	case <-ctx.Done():
+	}
+}
+
+// watchdog is independent of the scheduler loop: it republishes the
+// snapshot when a result goes stale or the startup grace ends, so neither a
+// stalled scheduler nor a hung check can leave an old passing result
+// standing.
+func (m *Manager) watchdog(ctx context.Context) {
+	defer m.wg.Done()
+	t := time.NewTicker(m.cfg.TickPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if d := m.nextDeadline.Load(); d != 0 && m.mono(now) >= d {
+			m.mu.Lock()
+			if !m.stopped {
+				m.refreshLocked(now)
+			}
+			m.mu.Unlock()
+		}
+		if stalled, age := m.stalled(); stalled {
+			if !m.stalledLog.Swap(true) {
+				m.log.Warn("scheduler has not ticked; liveness failing", "since", age.Round(time.Millisecond))
+			}
+		} else if m.stalledLog.Swap(false) {
+			m.log.Info("scheduler ticking again; liveness restored")
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package health
+
+import (
+	"encoding/json"
+	"sync/atomic"
+	"time"
+)
+
+// Outcomes of one run, the "result" label of meshhealth_checks_total.
+const (
+	outcomeSuccess    = "success"
+	outcomeFailure    = "failure"
+	outcomeTimeout    = "timeout"     // ran out of time, was abandoned, or an abandoned run is still stuck
+	outcomePanic      = "panic"       // the checker panicked
+	outcomeLocalStall = "local_stall" // failed while this process was stalled: not held against the check
+)
+
+var outcomes = []string{outcomeSuccess, outcomeFailure, outcomeTimeout, outcomePanic, outcomeLocalStall}
+
+// sample is one recorded result. It is immutable once recorded, so
+// snapshots share it without copying.
+type sample struct {
+	Result
+	outcome    string
+	at         time.Time // when the manager recorded it; staleness counts from here
+	localStall bool
+	synthetic  bool            // not a run: the previous run is still stuck
+	details    json.RawMessage // Details, encoded once at record time
+	errText    string
+}
+
+func newSample(r Result, outcome string, at time.Time) *sample {
+	s := &sample{Result: r, outcome: outcome, at: at}
+	if s.Timestamp.IsZero() {
+		s.Timestamp = at
+	}
+	if s.Err != nil {
+		s.errText = s.Err.Error()
+	}
+	if s.Message == "" {
+		switch {
+		case s.errText != "":
+			s.Message = s.errText
+		case s.Healthy:
+			s.Message = "ok"
+		default:
+			s.Message = "failed"
+		}
+	}
+	if len(s.Details) > 0 {
+		b, err := json.Marshal(s.Details)
+		if err != nil {
+			// A detail JSON cannot carry (NaN, a channel) must not break
+			// every /health response from now on.
+			b, _ = json.Marshal(map[string]string{"encoding_error": err.Error()})
+		}
+		s.details = b
+	}
+	return s
+}
+
+func (s *sample) view() ResultView {
+	return ResultView{
+		Healthy:    s.Healthy,
+		Message:    s.Message,
+		Details:    s.details,
+		Latency:    s.Latency,
+		Timestamp:  s.Timestamp,
+		Error:      s.errText,
+		Result:     s.outcome,
+		LocalStall: s.localStall,
+	}
+}
+
+// debouncer turns raw results into an effective state: failing only after
+// failT consecutive failures, passing again after succT consecutive
+// successes. From unknown, the first success is enough.
+type debouncer struct {
+	State State
+	Fail  int // consecutive failures
+	Succ  int // consecutive successes
+}
+
+// observe feeds one counted result and reports whether the state changed.
+func (d *debouncer) observe(ok bool, failT, succT int) bool {
+	prev := d.State
+	if ok {
+		d.Succ++
+		d.Fail = 0
+		if d.State == StateUnknown || (d.State == StateFailing && d.Succ >= succT) {
+			d.State = StatePassing
+		}
+	} else {
+		d.Fail++
+		d.Succ = 0
+		if d.State != StateFailing && d.Fail >= failT {
+			d.State = StateFailing
+		}
+	}
+	return d.State != prev
+}
+
+// ring is a bounded history, oldest overwritten first.
+type ring struct {
+	buf  []*sample
+	head int // next slot to write
+	n    int
+}
+
+func newRing(size int) ring { return ring{buf: make([]*sample, size)} }
+
+func (r *ring) add(s *sample) {
+	r.buf[r.head] = s
+	r.head = (r.head + 1) % len(r.buf)
+	if r.n < len(r.buf) {
+		r.n++
+	}
+}
+
+// each calls fn from newest to oldest until fn returns false.
+func (r *ring) each(fn func(*sample) bool) {
+	for i := 0; i < r.n; i++ {
+		idx := (r.head - 1 - i + len(r.buf)) % len(r.buf)
+		if !fn(r.buf[idx]) {
+			return
+		}
+	}
+}
+
+// slice returns the samples oldest first, in a new slice.
+func (r *ring) slice() []*sample {
+	out := make([]*sample, r.n)
+	i := r.n
+	r.each(func(s *sample) bool {
+		i--
+		out[i] = s
+		return true
+	})
+	return out
+}
+
+// checkState is the manager's record of one registered check. Fields below
+// the line are guarded by Manager.mu.
+type checkState struct {
+	def        Check
+	registered time.Time
+	trigger    atomic.Bool // Trigger was called; the scheduler picks it up
+
+	hist      ring
+	histSnap  []*sample // cached hist.slice() for snapshots; nil after a new sample
+	last      *sample
+	deb       debouncer
+	score     float64 // window score, before the "0 while failing" rule
+	effective State   // last published effective state, for transitions
+	runs      uint64
+
+	next    time.Time // when the next run is due
+	running bool
+	rerun   bool // triggered while running: run again as soon as it ends
+	stuck   *run // an abandoned run that has not returned yet
+
+	criticalHandled bool // the hand-off ran for the current failing episode
+}
+
+// windowScore scores the last window counted results (local-stall samples
+// are not evidence about the check, so they are skipped).
+func (c *checkState) windowScore(window int) float64 {
+	var buf [64]scoreSample
+	win := buf[:0]
+	c.hist.each(func(s *sample) bool {
+		if s.localStall {
+			return true
+		}
+		win = append(win, scoreSample{OK: s.Healthy, Latency: s.Latency})
+		return len(win) < window
+	})
+	return checkScore(win, c.def.LatencySLO)
+}
+
+// staleAfter is how old a result may be before it counts as failing: two
+// missed intervals plus the time one run may take.
+func (c *checkState) staleAfter() time.Duration { return 2*c.def.Interval + c.def.Timeout }
