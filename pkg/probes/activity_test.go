@@ -1,0 +1,90 @@
+package probes
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+type fakeTrigger struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (f *fakeTrigger) Trigger(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.names = append(f.names, name)
+}
+
+func (f *fakeTrigger) first() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.names[0]
+}
+
+func (f *fakeTrigger) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.names)
+}
+
+func TestSilenceTriggersThePubSubProbeOnlyWhenPeersAreThere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		trig := &fakeTrigger{}
+		var peers atomic.Bool
+		peers.Store(true)
+		a, err := NewActivity(2*time.Second, peers.Load, trig, prometheus.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { a.Run(ctx); close(done) }()
+
+		// A heartbeat a second keeps the node quiet.
+		for range 5 {
+			time.Sleep(time.Second)
+			a.Seen()
+		}
+		synctest.Wait()
+		if n := trig.count(); n != 0 {
+			t.Fatalf("%d triggers while messages kept arriving", n)
+		}
+
+		// Two seconds of silence: triggered within an eighth of that.
+		time.Sleep(2*time.Second + 250*time.Millisecond)
+		synctest.Wait()
+		if n := trig.count(); n != 1 {
+			t.Fatalf("%d triggers after 2.25s of silence, want 1", n)
+		}
+		if got := trig.first(); got != CheckPubSubRoundTrip {
+			t.Fatalf("triggered %q", got)
+		}
+		// Still silent: once more per silence period, not on every tick.
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := trig.count(); n != 2 {
+			t.Fatalf("%d triggers after 4.25s of silence, want 2", n)
+		}
+		if got := testutil.ToFloat64(a.triggers); got != 2 {
+			t.Fatalf("meshhealth_pubsub_silence_triggers_total = %v, want 2", got)
+		}
+
+		// Without topic peers silence is the connectivity check's business.
+		peers.Store(false)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := trig.count(); n != 2 {
+			t.Fatalf("%d triggers without peers, want still 2", n)
+		}
+		cancel()
+		<-done
+	})
+}

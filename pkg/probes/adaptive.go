@@ -1,0 +1,90 @@
+package probes
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Adaptive timeout: as memberlist sets its LAN ProbeTimeout to the network's
+// 99th-percentile round-trip, a network probe waits clamp(4 x p99 of its
+// recent successes, floor, ceiling). A healthy LAN then confirms a failure
+// in about three half-second attempts instead of three full timeouts, and a
+// loaded machine, whose slow successes raise the p99, stretches the wait by
+// itself instead of raising false alarms.
+const (
+	// AdaptiveFloor is the shortest wait: below it, scheduling noise on a
+	// busy host would be read as a network fault.
+	AdaptiveFloor = 500 * time.Millisecond
+	// adaptiveFactor is the head-room over the p99.
+	adaptiveFactor = 4
+	// adaptiveWindow is how many recent successes are kept: enough for a
+	// p99 that forgets a burst of load within a few minutes of probing.
+	adaptiveWindow = 32
+	// adaptiveMinSamples successes are needed before the window is trusted;
+	// until then the probe waits the full ceiling.
+	adaptiveMinSamples = 3
+)
+
+// Adaptive keeps a probe's recent success latencies and derives its wait.
+// Safe for concurrent use.
+type Adaptive struct {
+	floor, ceiling time.Duration
+
+	mu      sync.Mutex
+	samples []time.Duration // ring of the last adaptiveWindow successes
+	next    int
+}
+
+// NewAdaptive returns a timeout between floor and ceiling (the check's
+// configured timeout). A ceiling below the floor wins.
+func NewAdaptive(floor, ceiling time.Duration) *Adaptive {
+	return &Adaptive{floor: floor, ceiling: ceiling}
+}
+
+// Observe records the latency of a successful probe. Failures are not
+// recorded: a timeout says nothing about how long an answer takes.
+func (a *Adaptive) Observe(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.samples) < adaptiveWindow {
+		a.samples = append(a.samples, d)
+		return
+	}
+	a.samples[a.next] = d
+	a.next = (a.next + 1) % adaptiveWindow
+}
+
+// Timeout is how long the next probe waits for its answer.
+func (a *Adaptive) Timeout() time.Duration {
+	a.mu.Lock()
+	s := slices.Clone(a.samples)
+	a.mu.Unlock()
+	return adaptiveTimeout(s, a.floor, a.ceiling)
+}
+
+// adaptiveTimeout is clamp(4 x p99(samples), floor, ceiling), or ceiling
+// while there are fewer than adaptiveMinSamples samples.
+func adaptiveTimeout(samples []time.Duration, floor, ceiling time.Duration) time.Duration {
+	if len(samples) < adaptiveMinSamples {
+		return ceiling
+	}
+	d := adaptiveFactor * p99(samples)
+	if d < floor {
+		d = floor
+	}
+	if d > ceiling {
+		d = ceiling
+	}
+	return d
+}
+
+// p99 by nearest rank; with fewer than 100 samples it is the maximum, which
+// is the cautious choice for a timeout.
+func p99(samples []time.Duration) time.Duration {
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	rank := int(math.Ceil(0.99*float64(len(s)))) - 1
+	return s[max(rank, 0)]
+}

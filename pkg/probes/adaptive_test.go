@@ -1,0 +1,54 @@
+package probes
+
+import (
+	"testing"
+	"time"
+)
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func TestAdaptiveTimeoutIsFourTimesP99ClampedToFloorAndCeiling(t *testing.T) {
+	many := func(n int, d time.Duration) []time.Duration {
+		s := make([]time.Duration, n)
+		for i := range s {
+			s[i] = d
+		}
+		return s
+	}
+	cases := []struct {
+		name           string
+		samples        []time.Duration
+		floor, ceiling time.Duration
+		want           time.Duration
+	}{
+		{"no history waits the configured timeout", nil, ms(500), ms(3000), ms(3000)},
+		{"too little history waits the configured timeout", []time.Duration{ms(10), ms(10)}, ms(500), ms(3000), ms(3000)},
+		{"fast LAN is held at the floor", many(10, ms(5)), ms(500), ms(3000), ms(500)},
+		{"4 x p99 between floor and ceiling", many(10, ms(200)), ms(500), ms(3000), ms(800)},
+		{"slow answers reach the ceiling", many(10, ms(900)), ms(500), ms(3000), ms(3000)},
+		{"one slow success among fast ones stretches the wait", append(many(20, ms(10)), ms(300)), ms(500), ms(3000), ms(1200)},
+		{"a ceiling below the floor wins", many(10, ms(5)), ms(500), ms(300), ms(300)},
+		{"DHT ceiling", many(5, ms(1500)), ms(500), ms(10000), ms(6000)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := adaptiveTimeout(c.samples, c.floor, c.ceiling); got != c.want {
+				t.Fatalf("timeout = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestAdaptiveForgetsOldSuccessesBeyondItsWindow(t *testing.T) {
+	a := NewAdaptive(AdaptiveFloor, 3*time.Second)
+	if got := a.Timeout(); got != 3*time.Second {
+		t.Fatalf("first probe waits %v, want the configured 3s", got)
+	}
+	a.Observe(ms(700)) // a slow start...
+	for range adaptiveWindow {
+		a.Observe(ms(20)) // ...then a window of fast successes
+	}
+	if got := a.Timeout(); got != AdaptiveFloor {
+		t.Fatalf("timeout = %v after a window of fast successes, want the floor", got)
+	}
+}
