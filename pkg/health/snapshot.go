@@ -127,6 +127,10 @@ func (m *Manager) viewLocked(c *checkState, now time.Time) (v CheckView, e evalC
 			// Its first run will end with a result by its timeout; only a
 			// check the scheduler failed to run is overdue.
 			v.Message, e.Missing = "first run in progress", true
+		case now.Before(c.next.Add(d.Timeout + abandonGrace + m.cfg.TickPeriod)):
+			// Due, and the scheduler has had no time to run it yet.
+			v.Message, e.Missing = "first run due", true
+			deadline = c.next.Add(d.Timeout + abandonGrace + m.cfg.TickPeriod)
 		default:
 			v.State = StateFailing
 			v.Message = fmt.Sprintf("no result within the startup grace (%s)", m.cfg.StartupGrace)

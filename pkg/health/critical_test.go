@@ -1,0 +1,163 @@
+package health
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// fakeShutdown records hand-offs and answers with stop.
+type fakeShutdown struct {
+	mu      sync.Mutex
+	reasons []string
+	stop    bool
+}
+
+func (f *fakeShutdown) HandleCritical(reason string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reasons = append(f.reasons, reason)
+	return f.stop
+}
+
+func (f *fakeShutdown) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reasons)
+}
+
+// criticalSetup registers a critical p2p check (interval 5s, timeout 1s,
+// threshold 3) and starts the manager.
+func criticalSetup(t *testing.T, cfg Config, healthy bool, sd *fakeShutdown) (*Manager, *toggle) {
+	m, _ := newManager(t, cfg)
+	tg := newToggle(healthy)
+	tg.set(healthy, "0 peers < min 1")
+	mustRegister(t, m, Check{Name: "p2p-connectivity", Component: "p2p", Critical: true,
+		Interval: 5 * time.Second, Timeout: time.Second, Checker: tg.check})
+	m.SetCriticalHandler(sd)
+	start(t, m)
+	return m, tg
+}
+
+func TestCriticalHandOffOncePerEpisodeAfterThreshold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sd := &fakeShutdown{stop: true}
+		m, tg := criticalSetup(t, testConfig(), true, sd)
+		defer m.Stop()
+		advance(31 * time.Second)
+
+		tg.set(false, "0 peers < min 1")
+		advance(4 * time.Second) // t=35: first failure
+		advance(500 * time.Millisecond)
+		if got := sd.calls(); len(got) != 0 {
+			t.Fatalf("after 2 failures: hand-off called %v, want not yet", got)
+		}
+		advance(500 * time.Millisecond) // third failure confirms
+		want := []string{"critical check p2p-connectivity: 0 peers < min 1"}
+		if got := sd.calls(); !slices.Equal(got, want) {
+			t.Fatalf("after confirmation: hand-off calls %q, want %q", got, want)
+		}
+		advance(time.Minute)
+		if got := sd.calls(); len(got) != 1 {
+			t.Fatalf("a long failure episode handed off %d times, want once", len(got))
+		}
+
+		tg.set(true, "")
+		advance(5 * time.Second)
+		tg.set(false, "0 peers < min 1")
+		advance(6 * time.Second)
+		if got := sd.calls(); len(got) != 2 {
+			t.Fatalf("a second episode: %d hand-offs in all, want 2", len(got))
+		}
+	})
+}
+
+func TestCriticalHandOffWaitsForStartupGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sd := &fakeShutdown{stop: true}
+		m, _ := criticalSetup(t, testConfig(), false, sd)
+		defer m.Stop()
+		advance(2 * time.Second)
+		if st := m.Status(); st != StatusUnhealthy {
+			t.Fatalf("confirmed critical failure: %s, want unhealthy", st)
+		}
+		advance(27 * time.Second)
+		if got := sd.calls(); len(got) != 0 {
+			t.Fatalf("within the startup grace: hand-off called %v, want never", got)
+		}
+		advance(time.Second) // the grace ends with the check still failing
+		if got := sd.calls(); len(got) != 1 {
+			t.Fatalf("grace over, still failing: %d hand-offs, want 1", len(got))
+		}
+	})
+}
+
+func TestCriticalHandOffOffDoesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.ShutdownOnCritical = false
+		sd := &fakeShutdown{stop: true}
+		m, _ := criticalSetup(t, cfg, false, sd)
+		defer m.Stop()
+		advance(time.Minute)
+		if got := sd.calls(); len(got) != 0 || m.Status() != StatusUnhealthy {
+			t.Fatalf("shutdown_on_critical off: %d hand-offs, status %s; want none, unhealthy", len(got), m.Status())
+		}
+	})
+}
+
+func TestSuppressedShutdownKeepsNodeUpAndSaysSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.StartupGrace = 0
+		sd := &fakeShutdown{stop: false} // the restart-loop guard declines
+		m, tg := criticalSetup(t, cfg, false, sd)
+		defer m.Stop()
+		advance(2 * time.Second)
+		snap := m.Snapshot()
+		if len(sd.calls()) != 1 || snap.Status != StatusUnhealthy || snap.Message != "shutdown suppressed: restart loop" {
+			t.Fatalf("declined hand-off: %d calls, %s %q; want 1 call, unhealthy 'shutdown suppressed: restart loop'",
+				len(sd.calls()), snap.Status, snap.Message)
+		}
+		if got := testutil.ToFloat64(m.metrics.suppressed); got != 1 {
+			t.Errorf("meshhealth_shutdown_suppressed = %v, want 1", got)
+		}
+		tg.set(true, "")
+		advance(5 * time.Second)
+		// 1 success in 4 results still drags the score down: degraded, but
+		// no longer unhealthy nor suppressed.
+		if got, snap := testutil.ToFloat64(m.metrics.suppressed), m.Snapshot(); got != 0 || snap.Status != StatusDegraded {
+			t.Errorf("after recovery: suppressed = %v, status %s %q; want 0, degraded by score", got, snap.Status, snap.Message)
+		}
+	})
+}
+
+func TestStoppingIsImmediateAndEndsHandOffs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.StartupGrace = 0
+		sd := &fakeShutdown{stop: true}
+		m, tg := criticalSetup(t, cfg, true, sd)
+		defer m.Stop()
+		synctest.Wait()
+		m.SetStopping("SIGTERM")
+		snap := m.Snapshot()
+		if snap.Status != StatusStopping || snap.Message != "stopping: SIGTERM" {
+			t.Fatalf("after SetStopping: %s %q", snap.Status, snap.Message)
+		}
+		for _, path := range []string{"/health", "/health/ready", "/health/live"} {
+			if rec, _ := get(t, m.Handler(), path); rec.Code != 503 {
+				t.Errorf("%s while stopping = %d, want 503", path, rec.Code)
+			}
+		}
+		tg.set(false, "peers gone during shutdown")
+		advance(10 * time.Second)
+		if got := sd.calls(); len(got) != 0 {
+			t.Errorf("failures while stopping handed off: %v", got)
+		}
+	})
+}
