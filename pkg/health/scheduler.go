@@ -78,7 +78,7 @@ func (m *Manager) dispatch(ctx context.Context, now time.Time) (next time.Time, 
 			if c.stuck != nil {
 				// Do not pile goroutines on a checker that is still stuck:
 				// the check keeps failing until the stuck run returns.
-				msg := fmt.Sprintf("previous run still stuck since %s ago (abandoned after %s), not restarted",
+				msg := fmt.Sprintf("previous run stuck for %s (abandoned after its %s timeout); not restarted",
 					now.Sub(c.stuck.start).Round(time.Millisecond), c.def.Timeout)
 				s := newSample(Result{Message: msg}, outcomeTimeout, now)
 				s.synthetic = true

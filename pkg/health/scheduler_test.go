@@ -199,8 +199,8 @@ func TestCheckerIgnoringItsContextIsAbandonedNotPiledUp(t *testing.T) {
 		}
 		advance(time.Second)
 		v = checkView(t, m, "hung")
-		if v.State != StateFailing || !strings.Contains(v.Message, "still stuck") {
-			t.Fatalf("while stuck: %s %q; want failing, still stuck", v.State, v.Message)
+		if v.State != StateFailing || !strings.Contains(v.Message, "previous run stuck for") {
+			t.Fatalf("while stuck: %s %q; want failing, previous run stuck", v.State, v.Message)
 		}
 		if st := m.Status(); st != StatusUnhealthy {
 			t.Errorf("status with a hung critical check = %s, want unhealthy", st)
@@ -248,6 +248,36 @@ func TestStalledSchedulerCannotLeavePassingResultStanding(t *testing.T) {
 		synctest.Wait()
 		if v := checkView(t, m, "p2p-connectivity"); v.Stale || m.Status() != StatusHealthy {
 			t.Fatalf("after the stall: stale=%v status %s, want fresh and healthy", v.Stale, m.Status())
+		}
+	})
+}
+
+func TestHungCheckerCannotLeavePassingResultStanding(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, testConfig())
+		b := newBlocker()
+		var calls int
+		checker := func(ctx context.Context) Result {
+			calls++
+			if calls == 1 {
+				return Result{Healthy: true, Message: "fine"}
+			}
+			return b.check(ctx) // from the second run on: hangs, ignoring ctx
+		}
+		mustRegister(t, m, Check{Name: "pubsub-roundtrip", Component: "pubsub", Critical: true,
+			Interval: 5 * time.Second, Timeout: time.Second, Checker: checker})
+		start(t, m)
+		defer m.Stop()
+		defer b.free()
+		synctest.Wait()
+		if st := m.Status(); st != StatusHealthy {
+			t.Fatalf("first run: %s, want healthy", st)
+		}
+		advance(5 * time.Second) // the second run hangs
+		advance(time.Second + abandonGrace + time.Second)
+		snap := m.Snapshot()
+		if v := snap.Checks["pubsub-roundtrip"]; v.Healthy || v.State != StateFailing || snap.Status != StatusUnhealthy {
+			t.Fatalf("2s after the checker hung: status %s, check %+v; want failing, unhealthy", snap.Status, v)
 		}
 	})
 }
@@ -323,6 +353,69 @@ func TestLocalStallFailureIsRecordedButNotCounted(t *testing.T) {
 		advance(500 * time.Millisecond) // retry, no stall this time
 		if v := checkView(t, m, "pubsub-roundtrip"); v.LocalStall || v.State != StateFailing {
 			t.Fatalf("the same failure without a stall: local_stall=%v state %s, want counted and failing", v.LocalStall, v.State)
+		}
+	})
+}
+
+func TestJitterSpreadsRunsWithinTheFraction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Jitter = 0.1
+		m, _ := newManager(t, cfg)
+		var runs []time.Time // only the checker goroutine appends; read after Stop
+		checker := func(context.Context) Result {
+			runs = append(runs, time.Now())
+			return Result{Healthy: true}
+		}
+		mustRegister(t, m, Check{Name: "c", Component: "p2p", Interval: 10 * time.Second, Timeout: time.Second, Checker: checker})
+		start(t, m)
+		advance(300 * time.Second)
+		m.Stop()
+		gaps := map[time.Duration]bool{}
+		for i := 1; i < len(runs); i++ {
+			gap := runs[i].Sub(runs[i-1])
+			if gap < 9*time.Second || gap > 11*time.Second {
+				t.Errorf("gap between runs %d and %d = %s, want within 10s +-10%%", i-1, i, gap)
+			}
+			gaps[gap] = true
+		}
+		if len(runs) < 27 || len(gaps) < 10 {
+			t.Errorf("%d runs with %d distinct gaps in 300s: want about 30 runs, spread", len(runs), len(gaps))
+		}
+	})
+}
+
+func TestStopDoesNotWaitForAStuckChecker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, testConfig())
+		b := newBlocker()
+		mustRegister(t, m, Check{Name: "hung", Component: "dht", Interval: time.Minute, Timeout: 30 * time.Second, Checker: b.check})
+		start(t, m)
+		<-b.entered
+		began := time.Now()
+		m.Stop()
+		if waited := time.Since(began); waited != abandonGrace {
+			t.Errorf("Stop waited %s for a checker that ignores its context, want the %s grace only", waited, abandonGrace)
+		}
+		m.Stop() // idempotent
+		if err := m.Start(t.Context()); err == nil {
+			t.Error("Start after Stop succeeded")
+		}
+		b.free()
+	})
+}
+
+func TestCheckRegisteredAfterStartRunsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, testConfig())
+		start(t, m)
+		defer m.Stop()
+		advance(time.Minute)
+		tg := newToggle(true)
+		mustRegister(t, m, Check{Name: "late", Component: "custom", Checker: tg.check})
+		synctest.Wait()
+		if tg.calls.Load() != 1 || checkView(t, m, "late").State != StatePassing {
+			t.Fatalf("late check: %d calls, state %s", tg.calls.Load(), checkView(t, m, "late").State)
 		}
 	})
 }
