@@ -1,0 +1,12 @@
+// Package wire defines the meshhealth GossipSub messages: one versioned JSON
+// object per message, at most MaxSize bytes, decoded strictly, and the
+// pubsub validator every meshhealth topic registers.
+//
+// It is the single place that knows the bytes on the wire, so the probe,
+// election and summary code never parse JSON themselves and a peer written in
+// another language has one contract to follow (docs/PROTOCOL.md).
+//
+// This package must never import the node's other packages (p2p, pkg/...):
+// they import it. Its only libp2p dependencies are core/peer and
+// go-libp2p-pubsub's validator types.
+package wire
