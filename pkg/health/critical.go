@@ -56,7 +56,7 @@ func (m *Manager) callHandler(h CriticalHandler, reason string) {
 	for _, c := range m.checks {
 		if c.def.Critical && !c.def.Disabled && c.effective == StateFailing {
 			if !m.suppressed {
-				m.log.Error("shutdown suppressed: restart loop; staying up unhealthy", "reason", reason)
+				m.log.Warn("shutdown handler declined the critical failure; staying up unhealthy", "reason", reason)
 				m.suppressed = true
 				m.metrics.suppressed.Set(1)
 				m.refreshLocked(time.Now())
