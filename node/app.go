@@ -1,0 +1,167 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+
+	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/shutdown"
+)
+
+// Version is set at build time (-ldflags -X).
+var Version = "dev"
+
+// startTimeout bounds fx's start phase: binding ports, joining topics.
+const startTimeout = time.Minute
+
+// Env is what differs between a node process and a node inside a test: a
+// test mesh supplies mocknet hosts and faster GossipSub timings.
+type Env struct {
+	// Host, when set, is used instead of a host built from the configuration
+	// (its identity wins over the data directory's key).
+	Host host.Host
+	// Registry, when set, receives the metrics; otherwise a fresh one.
+	Registry *prometheus.Registry
+	// P2P extends the libp2p node (extra pubsub options, DHT validators).
+	P2P p2p.Options
+}
+
+// Node holds a composed node's parts, for main and for tests.
+type Node struct {
+	fx.In
+	Config   Config
+	Health   *health.Manager
+	Shutdown *shutdown.Manager
+	P2P      *p2p.Node
+	HTTP     *HTTPServer
+	Registry *prometheus.Registry
+}
+
+// Options composes every package's module into one node. sm is built
+// outside fx so that a failure while the graph is being constructed can
+// still stop what was already started.
+func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Option {
+	reg := env.Registry
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	return fx.Options(
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
+			l.UseLogLevel(slog.LevelDebug)
+			l.UseErrorLevel(slog.LevelError)
+			return l
+		}),
+		fx.Supply(cfg, env, log, reg, sm),
+		fx.Provide(
+			func(r *prometheus.Registry) prometheus.Registerer { return r },
+			func(r *prometheus.Registry) prometheus.Gatherer { return r },
+			healthConfig,
+			newP2PNode,
+			newHTTPServer,
+			newFaults,
+		),
+		health.Module,
+		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startHTTP),
+	)
+}
+
+// NewRegistry is a node's metrics registry, with the Go runtime and process
+// collectors; libp2p's own metrics join it when the host is built.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+func healthConfig(c Config, n *p2p.Node) health.Config {
+	h := health.DefaultConfig()
+	// The node ID is the peer ID, so /health names the node as peers do.
+	h.NodeID = n.Host.ID().String()
+	h.Version = Version
+	h.RetryInterval = c.RetryInterval
+	h.StartupGrace = c.StartupGrace
+	h.HealthyThreshold = c.HealthyThreshold
+	h.DegradedThreshold = c.DegradedThreshold
+	h.Weights = c.Weights
+	h.ShutdownOnCritical = c.ShutdownOnCritical
+	return h
+}
+
+func p2pConfig(c Config) p2p.Config {
+	p := p2p.DefaultConfig()
+	p.Listen = c.Listen
+	p.DataDir = c.DataDir
+	p.Bootstrap = c.Bootstrap
+	p.MDNS = c.MDNS
+	p.ConnLow, p.ConnHigh = c.ConnLow, c.ConnHigh
+	return p
+}
+
+func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manager, log *slog.Logger) (*p2p.Node, error) {
+	pc := p2pConfig(c)
+	var n *p2p.Node
+	var err error
+	if env.Host != nil {
+		n, err = p2p.Start(context.Background(), env.Host, pc, nil, env.P2P, log)
+	} else {
+		var key crypto.PrivKey
+		if key, err = p2p.LoadOrCreateIdentity(c.DataDir); err != nil {
+			return nil, err
+		}
+		n, err = p2p.New(pc, key, reg, env.P2P, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Last to stop: everything above it publishes through it until then.
+	sm.Register(shutdown.Component{Name: "libp2p", Priority: 90, Timeout: 5 * time.Second,
+		Stop: func(context.Context) error { return n.Close() }})
+	log.Info("libp2p node started", "peer_id", n.Host.ID().String(), "addrs", fmt.Sprint(n.Host.Addrs()))
+	return n, nil
+}
+
+func newFaults(c Config, log *slog.Logger) *Faults {
+	if !c.EnableFaultInjection {
+		return nil
+	}
+	return NewFaults(log)
+}
+
+func newHTTPServer(c Config, hm *health.Manager, g prometheus.Gatherer, f *Faults, log *slog.Logger) *HTTPServer {
+	var faults http.Handler // a nil *Faults must stay a nil interface
+	if f != nil {
+		faults = f
+	}
+	return NewHTTPServer(c.HTTP, hm.Handler(), hm.CloseStreams, g, faults, log)
+}
+
+// wireShutdown connects the health manager and the shutdown manager both
+// ways: a confirmed critical failure asks for a stop, and the first phase of
+// any stop turns readiness and liveness to 503 at once.
+func wireShutdown(hm *health.Manager, sm *shutdown.Manager) {
+	hm.SetCriticalHandler(sm)
+	sm.AddHook(shutdown.PhasePreShutdown, "health-stopping", func(context.Context) error {
+		hm.SetStopping("node is shutting down")
+		return nil
+	})
+	sm.Register(shutdown.Component{Name: "health", Priority: 10, Timeout: 2 * time.Second,
+		Stop: func(context.Context) error { hm.Stop(); return nil }})
+}
+
+func startHTTP(lc fx.Lifecycle, s *HTTPServer, sm *shutdown.Manager) {
+	lc.Append(fx.StartHook(s.Start))
+	sm.Register(shutdown.Component{Name: "http", Priority: 20, Timeout: 5 * time.Second, Stop: s.Stop})
+}
+

@@ -1,0 +1,83 @@
+package node
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/probes"
+)
+
+// registerBasicChecks registers the checks that need only the host: peer
+// count and process resources.
+func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, reg prometheus.Registerer, log *slog.Logger) error {
+	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "meshhealth_connected_peers",
+		Help: "Peers the libp2p host is connected to.",
+	}, func() float64 { return float64(n.ConnectedPeers()) })
+	if err := reg.Register(peers); err != nil {
+		return err
+	}
+	counter := keyMetricPeers{n, hm}
+	if p := c.Probes.Connectivity; p.Enabled {
+		chk := withThresholds(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout), c)
+		if err := hm.Register(chk); err != nil {
+			return err
+		}
+		// Losing a peer re-runs the check at once instead of on the next
+		// interval, so losing the last one is noticed in a retry or two;
+		// gaining one does too, so a node whose first peer arrives late in
+		// its startup grace is not stopped on a stale "0 peers".
+		n.OnDisconnect(func(peer.ID) { hm.Trigger(probes.CheckConnectivity) })
+		n.Host.Network().Notify(&network.NotifyBundle{
+			ConnectedF: func(network.Network, network.Conn) { hm.Trigger(probes.CheckConnectivity) },
+		})
+	}
+	if p := c.Probes.Resources; p.Enabled {
+		report := func(u map[string]float64) { hm.SetKeyMetric("resource_utilization", u) }
+		chk := withThresholds(probes.Resources(c.DataDir, c.Resources, nil, p.Interval, p.Timeout, report), c)
+		if err := hm.Register(chk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyMetricPeers counts peers and shows the count in /health/summary.
+type keyMetricPeers struct {
+	n  *p2p.Node
+	hm *health.Manager
+}
+
+func (k keyMetricPeers) ConnectedPeers() int {
+	c := k.n.ConnectedPeers()
+	k.hm.SetKeyMetric("connected_peers", c)
+	return c
+}
+
+func withThresholds(chk health.Check, c Config) health.Check {
+	chk.FailureThreshold = c.FailureThreshold
+	chk.SuccessThreshold = c.SuccessThreshold
+	return chk
+}
+
+// registerFaults makes every breakable component available to /debug/fault.
+func registerFaults(f *Faults, hm *health.Manager, n *p2p.Node) {
+	if f == nil {
+		return
+	}
+	f.Add("network", "isolate", n.Isolate)
+	f.Add("scheduler", "stall", func(on bool) {
+		if on {
+			// Long enough to be seen by every detector; cleared by {"clear":true}.
+			hm.StallFor(time.Hour)
+		} else {
+			hm.StallFor(0)
+		}
+	})
+}
