@@ -1,0 +1,162 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Chaos actions.
+const (
+	ChaosKill      = "kill"      // SIGKILL
+	ChaosStop      = "stop"      // SIGSTOP: the process freezes, its sockets stay open
+	ChaosCont      = "cont"      // SIGCONT
+	ChaosRestart   = "restart"   // kill, then start again with the same data dir and ports
+	ChaosPartition = "partition" // netns: link down; local: the node's network isolate fault
+	ChaosHeal      = "heal"      // reverses partition
+	ChaosFault     = "fault"     // POST /debug/fault {component, fault}
+	ChaosClear     = "clear"     // POST /debug/fault {clear: true}
+)
+
+// ChaosActions lists every action, for help texts and validation.
+var ChaosActions = []string{ChaosKill, ChaosStop, ChaosCont, ChaosRestart, ChaosPartition, ChaosHeal, ChaosFault, ChaosClear}
+
+// Chaos is one thing done to one node.
+type Chaos struct {
+	Action    string `json:"action"`
+	Node      int    `json:"node"`
+	Component string `json:"component,omitempty"`
+	Fault     string `json:"fault,omitempty"`
+}
+
+func (c Chaos) String() string {
+	if c.Action == ChaosFault {
+		return fmt.Sprintf("fault %s/%s on node%d", c.Component, c.Fault, c.Node)
+	}
+	return fmt.Sprintf("%s node%d", c.Action, c.Node)
+}
+
+// Apply does c and records its effect (a new pid, a partition) in the
+// state.
+func (t *Testnet) Apply(ctx context.Context, c Chaos) error {
+	_, err := UpdateState(t.dir, func(st *State) error {
+		n, err := st.Node(c.Node)
+		if err != nil {
+			return err
+		}
+		return t.apply(ctx, st, n, c)
+	})
+	if err != nil {
+		return fmt.Errorf("chaos %s: %w", c, err)
+	}
+	t.log.Info("chaos", "action", c.Action, "node", c.Node, "component", c.Component, "fault", c.Fault)
+	return nil
+}
+
+func (t *Testnet) apply(ctx context.Context, st *State, n *NodeState, c Chaos) error {
+	switch c.Action {
+	case ChaosKill:
+		return signalNode(n, syscall.SIGKILL)
+	case ChaosStop:
+		return signalNode(n, syscall.SIGSTOP)
+	case ChaosCont:
+		return signalNode(n, syscall.SIGCONT)
+	case ChaosRestart:
+		return t.restart(ctx, st, n)
+	case ChaosPartition, ChaosHeal:
+		heal := c.Action == ChaosHeal
+		if st.Mode == ModeNetns {
+			ns, err := t.netns(st)
+			if err != nil {
+				return err
+			}
+			if err := ns.setLink(ctx, n.Index, heal); err != nil {
+				return err
+			}
+		} else {
+			body := map[string]any{"component": "network", "fault": "isolate"}
+			if heal {
+				body = map[string]any{"clear": true}
+			}
+			if err := t.postFault(ctx, n, body); err != nil {
+				return err
+			}
+		}
+		n.Partitioned = !heal
+		return nil
+	case ChaosFault:
+		if c.Component == "" || c.Fault == "" {
+			return errors.New("fault needs a component and a fault, such as pubsub drop-inbound")
+		}
+		return t.postFault(ctx, n, map[string]any{"component": c.Component, "fault": c.Fault})
+	case ChaosClear:
+		return t.postFault(ctx, n, map[string]any{"clear": true})
+	}
+	return fmt.Errorf("unknown action %q; known: %s", c.Action, strings.Join(ChaosActions, ", "))
+}
+
+// restartKillWait bounds the wait for a killed process to disappear.
+const restartKillWait = 10 * time.Second
+
+func (t *Testnet) restart(ctx context.Context, st *State, n *NodeState) error {
+	if processState(n) != ProcExited {
+		// A stopped process dies of SIGKILL too.
+		if err := signalNode(n, syscall.SIGKILL); err != nil && !errors.Is(err, errNotRunning) {
+			return err
+		}
+		deadline := time.Now().Add(restartKillWait)
+		for processState(n) != ProcExited {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s (pid %d) still alive %v after SIGKILL", n.Name, n.PID, restartKillWait)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	if err := startProcess(n, st.NodeBin); err != nil {
+		return err
+	}
+	n.StartedAt = time.Now().UTC()
+	n.Restarts++
+	return nil
+}
+
+// postFault drives the node's POST /debug/fault (present because the
+// testnet always starts nodes with --enable-fault-injection).
+func (t *Testnet) postFault(ctx context.Context, n *NodeState, body map[string]any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*httpTimeout)
+	defer cancel()
+	url := "http://" + n.HTTP + "/debug/fault"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.obs.client(n.Namespace).Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", url, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusNotFound:
+		return fmt.Errorf("POST %s: 404: the node runs without --enable-fault-injection", url)
+	}
+	return fmt.Errorf("POST %s %s: %s: %s", url, b, resp.Status, strings.TrimSpace(string(reply)))
+}

@@ -1,0 +1,285 @@
+package testnet
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// label is a node a chaos step named with as:, and the leadership it saw
+// just before the chaos.
+type label struct {
+	Node   int    `json:"node"`
+	PeerID string `json:"peer_id"`
+	Leader string `json:"leader,omitempty"`
+	Term   uint64 `json:"term"`
+}
+
+// verdict is one condition's outcome, worded for someone reading a failed
+// run: what was expected, what was seen.
+type verdict struct {
+	OK       bool
+	Expected string
+	Seen     string
+}
+
+// evalEnv is what conditions are evaluated against.
+type evalEnv struct {
+	nodes  []NodeStatus
+	labels map[string]label
+	now    time.Time
+}
+
+// resolveSet turns node selectors into node indexes, in order.
+func (e *evalEnv) resolveSet(nodes, except []string) ([]int, error) {
+	pick := func(sels []string) (map[int]bool, error) {
+		set := map[int]bool{}
+		for _, sel := range sels {
+			switch {
+			case sel == "all":
+				for i := range e.nodes {
+					set[i] = true
+				}
+			case strings.HasPrefix(sel, "@"):
+				l, ok := e.labels[sel]
+				if !ok {
+					return nil, fmt.Errorf("node selector %s: not defined yet", sel)
+				}
+				set[l.Node] = true
+			case strings.HasPrefix(sel, "node:"):
+				i, err := strconv.Atoi(sel[5:])
+				if err != nil || i < 0 || i >= len(e.nodes) {
+					return nil, fmt.Errorf("node selector %s: the testnet has nodes 0 to %d", sel, len(e.nodes)-1)
+				}
+				set[i] = true
+			default:
+				return nil, fmt.Errorf("node selector %q: want all, node:N or @label", sel)
+			}
+		}
+		return set, nil
+	}
+	if len(nodes) == 0 {
+		nodes = []string{"all"}
+	}
+	in, err := pick(nodes)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pick(except)
+	if err != nil {
+		return nil, err
+	}
+	var idx []int
+	for i := range e.nodes {
+		if in[i] && !out[i] {
+			idx = append(idx, i)
+		}
+	}
+	return idx, nil
+}
+
+// eval evaluates every condition over the selected nodes; the first that
+// fails gives the verdict.
+func (e *evalEnv) eval(conds []string, idx []int, s *Step) verdict {
+	var expected, seen []string
+	for _, c := range conds {
+		v := e.evalOne(c, idx, s)
+		if !v.OK {
+			return v
+		}
+		expected = append(expected, v.Expected)
+		seen = append(seen, v.Seen)
+	}
+	return verdict{OK: true, Expected: strings.Join(expected, "; "), Seen: strings.Join(seen, "; ")}
+}
+
+func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
+	if len(idx) == 0 {
+		return verdict{Expected: cond + " on at least one node", Seen: "the selection is empty"}
+	}
+	set := e.names(idx)
+	switch cond {
+	case CondReady:
+		return e.each(idx, set+" ready (healthy or degraded)", NodeStatus.Ready)
+	case CondHealthy:
+		return e.each(idx, set+" healthy", func(n NodeStatus) bool { return n.Status == "healthy" })
+	case CondNotHealthy:
+		return e.each(idx, set+" not healthy", func(n NodeStatus) bool { return n.Status != "healthy" })
+	case CondExited:
+		want := set + " exited"
+		if s != nil && s.Code != nil {
+			want += fmt.Sprintf(" with exit code %d", *s.Code)
+		}
+		return e.each(idx, want, func(n NodeStatus) bool {
+			if n.Status != StatusExited {
+				return false
+			}
+			return s == nil || s.Code == nil || (n.Exit != nil && n.Exit.Code == *s.Code)
+		})
+	case CondPastGrace:
+		v := verdict{OK: true, Expected: set + " up longer than their --startup-grace"}
+		var seen []string
+		for _, i := range idx {
+			n := e.nodes[i]
+			up := e.now.Sub(n.StartedAt).Truncate(time.Second)
+			seen = append(seen, fmt.Sprintf("%s up %v of %v", n.Name, up, n.StartupGrace))
+			if up <= n.StartupGrace {
+				v.OK = false
+			}
+		}
+		v.Seen = strings.Join(seen, ", ")
+		return v
+	case CondOneLeader:
+		return e.oneLeader(idx, nil)
+	case CondConverged:
+		if v := e.evalOne(CondReady, idx, s); !v.OK {
+			return v
+		}
+		return e.oneLeader(idx, nil)
+	case CondNewLeader:
+		var since *label
+		if s != nil {
+			if l, ok := e.labels[s.Since]; ok {
+				since = &l
+			}
+		}
+		if since == nil {
+			return verdict{Expected: "new-leader with since: @label", Seen: "no such label"}
+		}
+		return e.oneLeader(idx, since)
+	}
+	return verdict{Expected: "a known condition", Seen: fmt.Sprintf("%q", cond)}
+}
+
+// each is a condition that every selected node must meet on its own.
+func (e *evalEnv) each(idx []int, expected string, ok func(NodeStatus) bool) verdict {
+	v := verdict{OK: true, Expected: expected}
+	var seen []string
+	for _, i := range idx {
+		n := e.nodes[i]
+		if !ok(n) {
+			v.OK = false
+		}
+		seen = append(seen, n.Name+"="+statusWords(n))
+	}
+	v.Seen = strings.Join(seen, ", ")
+	return v
+}
+
+func statusWords(n NodeStatus) string {
+	switch {
+	case n.Status == StatusExited && n.Exit != nil:
+		return fmt.Sprintf("exited (code %d: %s)", n.Exit.Code, n.Exit.Reason)
+	case n.Status == StatusExited:
+		return "exited (no exit line in its log)"
+	case n.Process == ProcStopped:
+		return "unreachable (SIGSTOP)"
+	}
+	return n.Status
+}
+
+// oneLeader: every selected node names the same leader, that leader is one
+// of them, and where /metrics was read exactly that node says it leads.
+// With since, the leader must also differ from since's and hold a higher
+// term.
+func (e *evalEnv) oneLeader(idx []int, since *label) verdict {
+	set := e.names(idx)
+	want := "exactly one leader, among and agreed by " + set
+	if since != nil {
+		want = fmt.Sprintf("a new leader (not %s) with term > %d, among and agreed by %s", e.nameOf(since.Leader), since.Term, set)
+	}
+	v := verdict{Expected: want}
+	var seen []string
+	leaders := map[string]bool{}
+	missing := false
+	for _, i := range idx {
+		n := e.nodes[i]
+		switch {
+		case !n.reporting():
+			seen = append(seen, n.Name+" "+statusWords(n))
+			missing = true
+		case n.Leader == "":
+			seen = append(seen, n.Name+"→none")
+			missing = true
+		default:
+			leaders[n.Leader] = true
+			seen = append(seen, fmt.Sprintf("%s→%s (term %d)", n.Name, e.nameOf(n.Leader), n.Term))
+		}
+	}
+	var claim []string
+	for _, i := range idx {
+		if n := e.nodes[i]; n.IsLeader != nil && *n.IsLeader {
+			claim = append(claim, n.Name)
+		}
+	}
+	if len(claim) > 0 {
+		seen = append(seen, "is_leader=1 on "+strings.Join(claim, ","))
+	}
+	v.Seen = strings.Join(seen, ", ")
+	if missing || len(leaders) != 1 {
+		return v
+	}
+	var leader string
+	for l := range leaders {
+		leader = l
+	}
+	li := slices.IndexFunc(idx, func(i int) bool { return e.nodes[i].PeerID == leader })
+	if li < 0 {
+		v.Seen += "; the leader is not among them"
+		return v
+	}
+	ln := e.nodes[idx[li]]
+	if ln.IsLeader != nil && (!*ln.IsLeader || len(claim) != 1) {
+		v.Seen += "; /metrics disagrees"
+		return v
+	}
+	if since != nil {
+		if leader == since.Leader {
+			v.Seen += "; still the old leader"
+			return v
+		}
+		if ln.Term <= since.Term {
+			v.Seen += fmt.Sprintf("; term %d not above %d", ln.Term, since.Term)
+			return v
+		}
+	}
+	v.OK = true
+	v.Seen = fmt.Sprintf("leader %s, term %d", ln.Name, ln.Term)
+	return v
+}
+
+// agreedLeader is the leader every reporting node names, if they agree.
+func (e *evalEnv) agreedLeader() (int, bool) {
+	leader := ""
+	for _, n := range e.nodes {
+		if !n.reporting() {
+			continue
+		}
+		if n.Leader == "" || (leader != "" && n.Leader != leader) {
+			return -1, false
+		}
+		leader = n.Leader
+	}
+	i := slices.IndexFunc(e.nodes, func(n NodeStatus) bool { return leader != "" && n.PeerID == leader })
+	return i, i >= 0
+}
+
+func (e *evalEnv) names(idx []int) string {
+	if len(idx) == len(e.nodes) {
+		return "all nodes"
+	}
+	var n []string
+	for _, i := range idx {
+		n = append(n, e.nodes[i].Name)
+	}
+	return strings.Join(n, ",")
+}
+
+func (e *evalEnv) nameOf(peerID string) string {
+	if peerID == "" {
+		return "none"
+	}
+	return nameOf(e.nodes, peerID)
+}

@@ -1,0 +1,153 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// IPRunner runs iproute2's ip with args and returns its output. Tests
+// replace it to see the commands without touching the machine.
+type IPRunner func(ctx context.Context, args ...string) (string, error)
+
+// ExecIP runs the real ip command.
+func ExecIP(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// checkNetnsPrereqs explains, before anything is created, why netns mode
+// cannot run here.
+func checkNetnsPrereqs() error {
+	if os.Geteuid() != 0 {
+		return errors.New("netns mode needs root (it creates network namespaces, veth pairs and a bridge); run as root or use --mode local")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return errors.New("netns mode needs ip from iproute2 (apt-get install -y iproute2)")
+	}
+	return nil
+}
+
+// netns builds and removes one testnet's namespaces, links and bridge.
+// There is no tc and no iptables on the machines this runs on: a partition
+// is the host end of a node's veth set down.
+type netns struct {
+	ip    IPRunner
+	names Names
+	plan  SubnetPlan
+}
+
+func (o netns) run(ctx context.Context, cmds [][]string) error {
+	for _, c := range cmds {
+		if _, err := o.ip(ctx, c...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupBridge creates the bridge with the host's address on it, so the host
+// reaches every node's HTTP endpoint.
+func (o netns) setupBridge(ctx context.Context) error {
+	br := o.names.Bridge()
+	return o.run(ctx, [][]string{
+		{"link", "add", br, "type", "bridge"},
+		{"addr", "add", o.plan.Bridge().String() + "/" + strconv.Itoa(o.plan.Bits()), "dev", br},
+		{"link", "set", br, "up"},
+	})
+}
+
+// setupNode gives node i a namespace, a veth pair to the bridge and its
+// address on eth0 inside the namespace.
+func (o netns) setupNode(ctx context.Context, i int) error {
+	ns, hv, pv := o.names.Namespace(i), o.names.HostVeth(i), o.names.PeerVeth(i)
+	addr := o.plan.Node(i).String() + "/" + strconv.Itoa(o.plan.Bits())
+	return o.run(ctx, [][]string{
+		{"netns", "add", ns},
+		{"link", "add", hv, "type", "veth", "peer", "name", pv},
+		{"link", "set", pv, "netns", ns},
+		{"link", "set", hv, "master", o.names.Bridge()},
+		{"link", "set", hv, "up"},
+		{"-n", ns, "link", "set", pv, "name", "eth0"},
+		{"-n", ns, "addr", "add", addr, "dev", "eth0"},
+		{"-n", ns, "link", "set", "eth0", "up"},
+		{"-n", ns, "link", "set", "lo", "up"},
+	})
+}
+
+// setLink takes node i's link down (a partition: the node loses carrier
+// and every peer) or brings it back up.
+func (o netns) setLink(ctx context.Context, i int, up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	_, err := o.ip(ctx, "link", "set", o.names.HostVeth(i), state)
+	return err
+}
+
+// teardown removes every namespace and link whose name carries this
+// testnet's prefix: those up recorded and any an interrupted up created
+// before it could record them. It carries on past failures and returns
+// them all.
+func (o netns) teardown(ctx context.Context) error {
+	var errs []error
+	out, err := o.ip(ctx, "netns", "list")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, ns := range parseNetnsList(out) {
+		if !strings.HasPrefix(ns, o.names.Prefix+"-") {
+			continue
+		}
+		// Deleting the namespace destroys the veth end inside it and with
+		// it the host end.
+		if _, err := o.ip(ctx, "netns", "del", ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	out, err = o.ip(ctx, "-o", "link", "show")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, l := range parseLinkNames(out) {
+		if strings.HasPrefix(l, o.names.Prefix) || l == o.names.Bridge() {
+			if _, err := o.ip(ctx, "link", "del", l); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// parseNetnsList reads `ip netns list`: "name (id: 3)" or "name" per line.
+func parseNetnsList(out string) []string {
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			names = append(names, f[0])
+		}
+	}
+	return names
+}
+
+// parseLinkNames reads `ip -o link show`: "12: name@if11: <FLAGS> ...".
+func parseLinkNames(out string) []string {
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.SplitN(l, ": ", 3)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[1], "@")
+		names = append(names, strings.TrimSpace(name))
+	}
+	return names
+}

@@ -1,0 +1,94 @@
+package testnet
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeIP records ip commands and answers the listing ones.
+type fakeIP struct {
+	cmds   []string
+	netns  string
+	links  string
+	failOn string
+}
+
+func (f *fakeIP) run(_ context.Context, args ...string) (string, error) {
+	cmd := strings.Join(args, " ")
+	f.cmds = append(f.cmds, cmd)
+	switch cmd {
+	case "netns list":
+		return f.netns, nil
+	case "-o link show":
+		return f.links, nil
+	}
+	return "", nil
+}
+
+func TestSetupNodeGivesTheNodeItsOwnNamespaceAddressAndLink(t *testing.T) {
+	ip := &fakeIP{}
+	plan, _ := ParseSubnet(DefaultSubnet)
+	ns := netns{ip: ip.run, names: Names{Prefix: "mh123456"}, plan: plan}
+	if err := ns.setupBridge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.setupNode(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"link add mhbr123456 type bridge",
+		"addr add 198.18.0.254/24 dev mhbr123456",
+		"link set mhbr123456 up",
+		"netns add mh123456-2",
+		"link add mh123456h2 type veth peer name mh123456n2",
+		"link set mh123456n2 netns mh123456-2",
+		"link set mh123456h2 master mhbr123456",
+		"link set mh123456h2 up",
+		"-n mh123456-2 link set mh123456n2 name eth0",
+		"-n mh123456-2 addr add 198.18.0.3/24 dev eth0",
+		"-n mh123456-2 link set eth0 up",
+		"-n mh123456-2 link set lo up",
+	}
+	if !slices.Equal(ip.cmds, want) {
+		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(ip.cmds, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPartitionTakesTheHostEndOfTheLinkDown(t *testing.T) {
+	ip := &fakeIP{}
+	ns := netns{ip: ip.run, names: Names{Prefix: "mh123456"}}
+	ns.setLink(context.Background(), 1, false)
+	ns.setLink(context.Background(), 1, true)
+	want := []string{"link set mh123456h1 down", "link set mh123456h1 up"}
+	if !slices.Equal(ip.cmds, want) {
+		t.Errorf("commands %q, want %q", ip.cmds, want)
+	}
+}
+
+func TestTeardownRemovesOnlyItsOwnNamespacesAndLinks(t *testing.T) {
+	ip := &fakeIP{
+		netns: "mh123456-0 (id: 1)\nmh123456-1 (id: 2)\nmhffffff-0 (id: 3)\nother\n",
+		links: "1: lo: <LOOPBACK,UP> mtu 65536\n" +
+			"5: mhbr123456: <BROADCAST,MULTICAST,UP> mtu 1500\n" +
+			"6: mh123456h7@if5: <BROADCAST,MULTICAST> mtu 1500\n" +
+			"7: mhbrffffff: <BROADCAST> mtu 1500\n" +
+			"8: mhffffffh0@if2: <BROADCAST> mtu 1500\n" +
+			"9: eth0: <BROADCAST,UP> mtu 1400\n",
+	}
+	ns := netns{ip: ip.run, names: Names{Prefix: "mh123456"}}
+	if err := ns.teardown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var dels []string
+	for _, c := range ip.cmds {
+		if strings.Contains(c, " del ") {
+			dels = append(dels, c)
+		}
+	}
+	want := []string{"netns del mh123456-0", "netns del mh123456-1", "link del mhbr123456", "link del mh123456h7"}
+	if !slices.Equal(dels, want) {
+		t.Errorf("deleted %q, want %q", dels, want)
+	}
+}
