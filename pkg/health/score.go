@@ -17,12 +17,20 @@ type scoreSample struct {
 }
 
 // checkScore is success_rate x latency_factor over the samples given (the
-// caller passes the last Window results). No samples score 0: nothing proves
+// caller passes the last window results). No samples score 0: nothing proves
 // the check works.
-func checkScore(samples []scoreSample, slo time.Duration) float64 {
+//
+// A young check with fewer than window results has the missing ones counted
+// as successes. Without that, the one or two failures every node sees while
+// its first peers connect would weigh a third or a half of the rate, and
+// since the window takes window x interval to refill (100 s for a 5 s check)
+// a freshly started node would sit "degraded" for minutes. Padded, an early
+// failure costs what it costs in a full window: 1/window.
+func checkScore(samples []scoreSample, slo time.Duration, window int) float64 {
 	if len(samples) == 0 {
 		return 0
 	}
+	pad := max(0, window-len(samples))
 	var lat [64]time.Duration // no allocation for the default window of 20
 	ok := lat[:0]
 	for _, s := range samples {
@@ -30,9 +38,9 @@ func checkScore(samples []scoreSample, slo time.Duration) float64 {
 			ok = append(ok, s.Latency)
 		}
 	}
-	rate := float64(len(ok)) / float64(len(samples))
+	rate := float64(len(ok)+pad) / float64(len(samples)+pad)
 	if len(ok) == 0 {
-		return 0
+		return rate
 	}
 	return rate * latencyFactor(median(ok), slo)
 }

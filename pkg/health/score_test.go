@@ -52,12 +52,14 @@ func TestCheckScoreIsSuccessRateTimesLatencyFactor(t *testing.T) {
 		{"slow successes", samples(20, 0, 160*ms), 0.9},
 		{"slow and failing", samples(15, 5, 160*ms), 0.75 * 0.9},
 		{"failed latency is ignored", samples(1, 19, 10*ms), 0.05},
-		{"no successes", samples(0, 5, 0), 0},
+		{"no successes in a full window", samples(0, 20, 0), 0},
 		{"no results", nil, 0},
-		{"median of an even count", []scoreSample{{true, 100 * ms}, {true, 220 * ms}}, 0.9}, // median 160ms
+		{"young check: early failure weighs 1/window", samples(2, 1, 10*ms), 0.95},
+		{"young check: only failures so far", samples(0, 5, 0), 0.75},
+		{"young check: slow successes still cost latency", []scoreSample{{true, 100 * ms}, {true, 220 * ms}}, 0.9}, // median 160ms
 	}
 	for _, tt := range tests {
-		if got := checkScore(tt.samples, 100*ms); !near(got, tt.want) {
+		if got := checkScore(tt.samples, 100*ms, 20); !near(got, tt.want) {
 			t.Errorf("%s: checkScore = %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -174,7 +174,7 @@ func (c *checkState) windowScore(window int) float64 {
 		win = append(win, scoreSample{OK: s.Healthy, Latency: s.Latency})
 		return len(win) < window
 	})
-	return checkScore(win, c.def.LatencySLO)
+	return checkScore(win, c.def.LatencySLO, window)
 }
 
 // staleAfter is how old a result may be before it counts as failing: two

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+)
+
+// These tests run the real binary: two libp2p nodes on loopback, mDNS off.
+// They wait for conditions with generous deadlines and never assert how
+// long something took; the benchmarks measure that.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "meshhealth-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "meshhealth")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building node: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	http string
+	p2p  int
+	log  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startNode(t *testing.T, extra ...string) *proc {
+	t.Helper()
+	p := &proc{p2p: freePort(t), log: &syncBuffer{}, done: make(chan struct{})}
+	p.http = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	args := append([]string{
+		"--data-dir", t.TempDir(), "--mdns=false", "--http", p.http,
+		"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p.p2p),
+		"--listen", fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p.p2p),
+		"--startup-grace", "3s", "--shutdown-timeout", "10s",
+	}, extra...)
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Stderr = p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("node %s log:\n%s", p.http, p.log.String())
+		}
+	})
+	return p
+}
+
+func (p *proc) exitCode(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		t.Fatalf("node %s still running after %v", p.http, within)
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	return 0
+}
+
+func get(url string) (int, []byte, error) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, seen := cond()
+		if ok {
+			return
+		}
+		last = seen
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v; last seen: %s", what, within, last)
+}
+
+type healthDoc struct {
+	Status string `json:"status"`
+	NodeID string `json:"node_id"`
+	Checks map[string]struct {
+		Healthy bool           `json:"healthy"`
+		State   string         `json:"state"`
+		Details map[string]any `json:"details"`
+	} `json:"checks"`
+}
+
+func health(p *proc) (int, healthDoc, error) {
+	code, b, err := get("http://" + p.http + "/health")
+	var h healthDoc
+	if err == nil {
+		err = json.Unmarshal(b, &h)
+	}
+	return code, h, err
+}
+
+func waitHealthy(t *testing.T, p *proc) healthDoc {
+	var h healthDoc
+	eventually(t, 30*time.Second, p.http+" healthy", func() (bool, string) {
+		code, doc, err := health(p)
+		h = doc
+		return err == nil && code == 200 && doc.Status == "healthy", fmt.Sprintf("%d %s %v", code, doc.Status, err)
+	})
+	return h
+}
+
+func pair(t *testing.T) (*proc, *proc) {
+	a := startNode(t)
+	var id string
+	eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
+		_, h, err := health(a)
+		id = h.NodeID
+		return err == nil && id != "", fmt.Sprint(err)
+	})
+	b := startNode(t, "--bootstrap", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", a.p2p, id))
+	return a, b
+}
+
+func TestTwoNodesOnLoopbackAreHealthy(t *testing.T) {
+	a, b := pair(t)
+	waitHealthy(t, a)
+	h := waitHealthy(t, b)
+	c := h.Checks["p2p-connectivity"]
+	if !c.Healthy || c.Details["connected_peers"] != float64(1) {
+		t.Fatalf("p2p-connectivity should show one peer: %+v", c)
+	}
+
+	code, body, err := get("http://" + b.http + "/health/checks")
+	if err != nil || code != 200 || !strings.Contains(string(body), `"connected_peers":1`) {
+		t.Fatalf("/health/checks: %d %v %s", code, err, body)
+	}
+	if code, _, _ := get("http://" + b.http + "/health/checks/no-such-check"); code != 404 {
+		t.Fatalf("unknown check answered %d, want 404", code)
+	}
+
+	_, metrics, err := get("http://" + b.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"meshhealth_system_health_score", "meshhealth_connected_peers 1", "libp2p_"} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	problems, err := promlint.New(bytes.NewReader(metrics)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "meshhealth_") {
+			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+		}
+	}
+}
+
+func TestSurvivorOfKilledPeerStopsWithExitCode3(t *testing.T) {
+	a, b := pair(t)
+	waitHealthy(t, a)
+	waitHealthy(t, b)
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// While it stops, liveness must already say so; the process may also be
+	// gone by the time we look, which is fine.
+	sawUnhealthyOrStopping := false
+	for {
+		select {
+		case <-b.done:
+		default:
+			if _, h, err := health(b); err == nil && (h.Status == "unhealthy" || h.Status == "stopping") {
+				sawUnhealthyOrStopping = true
+				if h.Status == "stopping" {
+					if code, _, err := get("http://" + b.http + "/health/live"); err == nil && code != 503 {
+						t.Errorf("/health/live answered %d while stopping", code)
+					}
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	if code := b.exitCode(t, 5*time.Second); code != 3 {
+		t.Fatalf("survivor exit code %d, want 3", code)
+	}
+	if !sawUnhealthyOrStopping {
+		t.Error("never saw the survivor unhealthy or stopping before it exited")
+	}
+	log := b.log.String()
+	if !strings.Contains(log, `msg="node stopped" exit_code=3 reason="critical check p2p-connectivity`) {
+		t.Fatalf("exit reason not logged:\n%s", log)
+	}
+}
+
+func TestSIGTERMExitsZero(t *testing.T) {
+	a := startNode(t, "--min-peers", "0")
+	eventually(t, 20*time.Second, "node answers", func() (bool, string) {
+		code, _, err := get("http://" + a.http + "/health/ready")
+		return err == nil && code == 200, fmt.Sprint(code, err)
+	})
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	if code := a.exitCode(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	if !strings.Contains(a.log.String(), `reason="signal: SIGTERM"`) {
+		t.Fatalf("reason not logged:\n%s", a.log.String())
+	}
+}
+
+func TestInvalidConfigExits2WithOneLinePerProblem(t *testing.T) {
+	cmd := exec.Command(binary, "--min-peers", "-1", "--http", "nowhere", "--log-level", "loud")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, want code 2", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got:\n%s", stderr.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "meshhealth: config: ") {
+			t.Errorf("line %q", l)
+		}
+	}
+}
