@@ -164,4 +164,3 @@ func startHTTP(lc fx.Lifecycle, s *HTTPServer, sm *shutdown.Manager) {
 	lc.Append(fx.StartHook(s.Start))
 	sm.Register(shutdown.Component{Name: "http", Priority: 20, Timeout: 5 * time.Second, Stop: s.Stop})
 }
-

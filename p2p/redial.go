@@ -114,7 +114,7 @@ func (r *redialer) keep(t *target) {
 		}
 		if r.connected(t.ai.ID) {
 			if up.IsZero() {
-				up = time.Now()
+				up = time.Now() // connected from the other side
 			}
 			failing = time.Time{}
 			if !r.sleep(t, 0) {
@@ -143,6 +143,9 @@ func (r *redialer) keep(t *target) {
 		err := r.dial(ctx, t.ai)
 		cancel()
 		if err == nil {
+			// Counted from now even if the connection is gone before the
+			// next look, so a peer that accepts then closes backs off.
+			up, failing = time.Now(), time.Time{}
 			r.log.Debug("peer connected", "peer", t.ai.ID)
 			continue
 		}

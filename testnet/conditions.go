@@ -107,6 +107,8 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 		return e.each(idx, set+" healthy", func(n NodeStatus) bool { return n.Status == "healthy" })
 	case CondNotHealthy:
 		return e.each(idx, set+" not healthy", func(n NodeStatus) bool { return n.Status != "healthy" })
+	case CondNotReady:
+		return e.each(idx, set+" not ready (neither healthy nor degraded)", func(n NodeStatus) bool { return !n.Ready() })
 	case CondExited:
 		want := set + " exited"
 		if s != nil && s.Code != nil {

@@ -263,7 +263,7 @@ func (r *run) wait(ctx context.Context, s *Step, sr *StepReport) error {
 // now rather than at its timeout.
 func (r *run) hopeless(env *evalEnv, s *Step) string {
 	for _, c := range s.Wait {
-		if c == CondExited || c == CondNotHealthy {
+		if c == CondExited || c == CondNotHealthy || c == CondNotReady {
 			return ""
 		}
 	}

@@ -46,7 +46,7 @@ func newFakeNode(t *testing.T, peerID string) *fakeNode {
 		})
 	})
 	mux.HandleFunc("GET /health/summary", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"status":"healthy","key_metrics":{"connected_peers":4}}`)
+		fmt.Fprint(w, `{"status":"healthy","key_metrics":{"connected_peers":4,"resource_utilization":{"cpu":0.1}}}`)
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()

@@ -93,38 +93,44 @@ func (o netns) setLink(ctx context.Context, i int, up bool) error {
 	return err
 }
 
-// teardown removes every namespace and link whose name carries this
+// teardown removes every link and namespace whose name carries this
 // testnet's prefix: those up recorded and any an interrupted up created
 // before it could record them. It carries on past failures and returns
-// them all.
+// them all; something already gone is not a failure.
 func (o netns) teardown(ctx context.Context) error {
 	var errs []error
-	out, err := o.ip(ctx, "netns", "list")
+	// Links first: deleting a host veth deletes its peer at once, while a
+	// deleted namespace takes its veths down asynchronously, and a link
+	// listed a moment earlier may be gone by the time it is deleted.
+	out, err := o.ip(ctx, "-o", "link", "show")
 	if err != nil {
 		errs = append(errs, err)
+	}
+	for _, l := range parseLinkNames(out) {
+		if strings.HasPrefix(l, o.names.Prefix) || l == o.names.Bridge() {
+			if _, err := o.ip(ctx, "link", "del", l); err != nil && !isGone(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	out, err = o.ip(ctx, "netns", "list")
+	if err != nil {
+		return errors.Join(append(errs, err)...)
 	}
 	for _, ns := range parseNetnsList(out) {
 		if !strings.HasPrefix(ns, o.names.Prefix+"-") {
 			continue
 		}
-		// Deleting the namespace destroys the veth end inside it and with
-		// it the host end.
-		if _, err := o.ip(ctx, "netns", "del", ns); err != nil {
+		if _, err := o.ip(ctx, "netns", "del", ns); err != nil && !isGone(err) {
 			errs = append(errs, err)
 		}
 	}
-	out, err = o.ip(ctx, "-o", "link", "show")
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	for _, l := range parseLinkNames(out) {
-		if strings.HasPrefix(l, o.names.Prefix) || l == o.names.Bridge() {
-			if _, err := o.ip(ctx, "link", "del", l); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
 	return errors.Join(errs...)
+}
+
+func isGone(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Cannot find device") || strings.Contains(s, "No such file")
 }
 
 // parseNetnsList reads `ip netns list`: "name (id: 3)" or "name" per line.

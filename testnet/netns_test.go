@@ -87,7 +87,7 @@ func TestTeardownRemovesOnlyItsOwnNamespacesAndLinks(t *testing.T) {
 			dels = append(dels, c)
 		}
 	}
-	want := []string{"netns del mh123456-0", "netns del mh123456-1", "link del mhbr123456", "link del mh123456h7"}
+	want := []string{"link del mhbr123456", "link del mh123456h7", "netns del mh123456-0", "netns del mh123456-1"}
 	if !slices.Equal(dels, want) {
 		t.Errorf("deleted %q, want %q", dels, want)
 	}

@@ -81,7 +81,7 @@ type healthDoc struct {
 }
 
 type summaryDoc struct {
-	KeyMetrics map[string]json.Number `json:"key_metrics"`
+	KeyMetrics map[string]json.RawMessage `json:"key_metrics"`
 }
 
 // flexUint reads a number that may come as a JSON number or a string.
@@ -205,11 +205,9 @@ func (o *observer) observe(ctx context.Context, n *NodeState, what Scrape) NodeS
 	if what.Summary {
 		var sum summaryDoc
 		if err := getJSON(ctx, c, "http://"+n.HTTP+"/health/summary", &sum); err == nil {
-			if v, ok := sum.KeyMetrics["connected_peers"]; ok {
-				if p, err := v.Int64(); err == nil {
-					peers := int(p)
-					s.Peers = &peers
-				}
+			var peers int
+			if err := json.Unmarshal(sum.KeyMetrics["connected_peers"], &peers); err == nil {
+				s.Peers = &peers
 			}
 		}
 	}

@@ -98,6 +98,7 @@ const (
 	CondReady      = "ready"       // status healthy or degraded
 	CondHealthy    = "healthy"     // status healthy
 	CondNotHealthy = "not-healthy" // any other status, unreachable or exited included
+	CondNotReady   = "not-ready"   // neither healthy nor degraded: starting, unhealthy, stopping, unreachable, exited
 	CondOneLeader  = "one-leader"  // every selected node names the same leader, one of them
 	CondNewLeader  = "new-leader"  // one-leader, not @since's leader, with a higher term
 	CondConverged  = "converged"   // ready and one-leader
@@ -106,7 +107,7 @@ const (
 )
 
 // Conditions lists every condition name.
-var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace}
+var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace}
 
 // Step defaults, generous for a loaded 2-core machine.
 const (

@@ -135,6 +135,3 @@ func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 	}
 	return nil
 }
-
-// CheckPubSubRoundTrip is the name of the pubsub round-trip check.
-const CheckPubSubRoundTrip = "pubsub-roundtrip"
