@@ -1,6 +1,7 @@
 package testnet
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -89,5 +90,27 @@ func TestLoadScenarioUnknownNameListsTheBuiltins(t *testing.T) {
 	_, err := LoadScenario("no-such-scenario")
 	if err == nil || !strings.Contains(err.Error(), "converge") {
 		t.Errorf("err = %v, want the list of built-ins", err)
+	}
+}
+
+// The example in docs/TESTNET.md is a scenario the parser accepts.
+func TestDocumentedExampleParses(t *testing.T) {
+	b, err := os.ReadFile("../docs/TESTNET.md")
+	if err != nil {
+		t.Skipf("docs not beside the package: %v", err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "```yaml\nname: ")
+	if start < 0 {
+		t.Fatal("no scenario example in docs/TESTNET.md")
+	}
+	body := doc[start+len("```yaml\n"):]
+	body = body[:strings.Index(body, "```")]
+	sc, err := ParseScenario([]byte(body), "docs/TESTNET.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Steps) != 7 {
+		t.Errorf("%d steps, want 7", len(sc.Steps))
 	}
 }
