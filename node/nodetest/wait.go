@@ -1,0 +1,79 @@
+package nodetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/health"
+)
+
+// Eventually polls cond every 50 ms until it holds, failing the test after
+// within with the last thing cond saw. Deadlines are generous bounds for a
+// loaded machine, not timing assertions.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var seen string
+	for {
+		ok, s := cond()
+		if ok {
+			return
+		}
+		seen = s
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v; last seen: %s", what, within, seen)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// CheckState is the effective state of one check on mem, and its message.
+func (mem *Member) CheckState(name string) (health.State, string) {
+	v, ok := mem.Health.Snapshot().Checks[name]
+	if !ok {
+		return "", "no such check"
+	}
+	return v.State, v.Message
+}
+
+// WaitStatus waits until every given member reports status s.
+func (m *Mesh) WaitStatus(t testing.TB, within time.Duration, s health.Status, members ...*Member) {
+	t.Helper()
+	if len(members) == 0 {
+		members = m.Members
+	}
+	for _, mem := range members {
+		Eventually(t, within, fmt.Sprintf("node %d %s", mem.Index, s), func() (bool, string) {
+			snap := mem.Health.Snapshot()
+			return snap.Status == s, fmt.Sprintf("%s: %s", snap.Status, snap.Message)
+		})
+	}
+}
+
+// Isolate cuts every link between mem and the rest of the mesh (a real
+// partition on mocknet: connections close and redials fail), or restores them.
+func (m *Mesh) Isolate(t testing.TB, mem *Member, on bool) {
+	t.Helper()
+	self := mem.P2P.Host.ID()
+	for _, other := range m.Members {
+		if other == mem {
+			continue
+		}
+		id := other.P2P.Host.ID()
+		if on {
+			if err := m.Net.UnlinkPeers(self, id); err != nil {
+				t.Fatal(err)
+			}
+			m.Net.DisconnectPeers(self, id)
+		} else if _, err := m.Net.LinkPeers(self, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !on {
+		// Redial as the bootstrap loop would on a real network.
+		if _, err := m.Net.ConnectPeers(self, m.Members[(mem.Index+1)%len(m.Members)].P2P.Host.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
