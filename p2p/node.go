@@ -141,7 +141,7 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	if err := n.DHT.Bootstrap(ctx); err != nil {
 		log.Debug("dht bootstrap", "err", err)
 	}
-	log.Info("p2p node started", "peer_id", h.ID(), "addrs", h.Addrs(),
+	log.Debug("p2p node started", "peer_id", h.ID(), "addrs", h.Addrs(),
 		"bootstrap_peers", len(boot), "mdns", n.mdns != nil)
 	return n, nil
 }
@@ -177,7 +177,7 @@ func (n *Node) Close() error {
 		}
 		n.wg.Wait()
 		n.closeErr = errors.Join(errs...)
-		n.log.Info("p2p node stopped")
+		n.log.Debug("p2p node stopped")
 	})
 	return n.closeErr
 }

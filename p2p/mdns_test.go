@@ -1,0 +1,54 @@
+package p2p
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+)
+
+func TestMDNSSightingsAreDialledAndKeptButNeverSelf(t *testing.T) {
+	mn, err := mocknet.WithNPeers(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mn.Close()
+	self, other := mn.Hosts()[0], mn.Hosts()[1]
+
+	ctx, cancel := context.WithCancel(t.Context())
+	r := newRedialer(ctx, slog.New(slog.DiscardHandler), MaxRedialBackoff, MaxRedialBackoff)
+	var mu sync.Mutex
+	dialled := map[peer.ID]int{}
+	first := make(chan struct{})
+	r.dial = func(_ context.Context, ai peer.AddrInfo) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if dialled[ai.ID]++; dialled[ai.ID] == 1 {
+			close(first)
+		}
+		return nil
+	}
+	r.connected = func(peer.ID) bool { return false }
+	r.isolated = func() bool { return false }
+	notifee := &mdnsNotifee{h: self, redial: r, log: slog.New(slog.DiscardHandler)}
+
+	notifee.HandlePeerFound(peer.AddrInfo{ID: self.ID(), Addrs: self.Addrs()})
+	notifee.HandlePeerFound(peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()})
+	notifee.HandlePeerFound(peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()}) // seen again
+	<-first // the sighting is dialled at once
+	cancel()
+	r.wait()
+
+	if len(r.peers) != 1 || r.peers[other.ID()] == nil || r.peers[other.ID()].permanent {
+		t.Fatalf("redialer keeps %v, want only the other peer, as a forgettable one", r.peers)
+	}
+	if dialled[self.ID()] != 0 {
+		t.Error("the node dialled itself")
+	}
+	if got := self.Peerstore().Addrs(other.ID()); len(got) == 0 {
+		t.Error("the sighting's addresses are not in the peerstore")
+	}
+}
