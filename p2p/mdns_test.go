@@ -38,7 +38,8 @@ func TestMDNSSightingsAreDialledAndKeptButNeverSelf(t *testing.T) {
 	notifee.HandlePeerFound(peer.AddrInfo{ID: self.ID(), Addrs: self.Addrs()})
 	notifee.HandlePeerFound(peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()})
 	notifee.HandlePeerFound(peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()}) // seen again
-	<-first                                                                      // the sighting is dialled at once
+	// The sighting is dialled at once.
+	<-first
 	cancel()
 	r.wait()
 
