@@ -63,11 +63,11 @@ func (t *Testnet) Apply(ctx context.Context, c Chaos) error {
 func (t *Testnet) apply(ctx context.Context, st *State, n *NodeState, c Chaos) error {
 	switch c.Action {
 	case ChaosKill:
-		return signalNode(n, syscall.SIGKILL)
+		return signalAndWait(ctx, n, syscall.SIGKILL, ProcExited)
 	case ChaosStop:
-		return signalNode(n, syscall.SIGSTOP)
+		return signalAndWait(ctx, n, syscall.SIGSTOP, ProcStopped)
 	case ChaosCont:
-		return signalNode(n, syscall.SIGCONT)
+		return signalAndWait(ctx, n, syscall.SIGCONT, ProcRunning)
 	case ChaosRestart:
 		return t.restart(ctx, st, n)
 	case ChaosPartition, ChaosHeal:
@@ -102,26 +102,36 @@ func (t *Testnet) apply(ctx context.Context, st *State, n *NodeState, c Chaos) e
 	return fmt.Errorf("unknown action %q; known: %s", c.Action, strings.Join(ChaosActions, ", "))
 }
 
-// restartKillWait bounds the wait for a killed process to disappear.
-const restartKillWait = 10 * time.Second
+// signalWait bounds how long a chaos action waits to see its signal take
+// effect.
+const signalWait = 5 * time.Second
 
-func (t *Testnet) restart(ctx context.Context, st *State, n *NodeState) error {
-	if processState(n) != ProcExited {
-		// A stopped process dies of SIGKILL too.
-		if err := signalNode(n, syscall.SIGKILL); err != nil && !errors.Is(err, errNotRunning) {
+// signalAndWait returns once the kernel shows the signal's effect: signals
+// are delivered asynchronously, and a scenario's next step (or its timing)
+// must start from a process that is really gone or really frozen.
+func signalAndWait(ctx context.Context, n *NodeState, sig syscall.Signal, want ProcState) error {
+	if err := signalNode(n, sig); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(signalWait)
+	for {
+		st := processState(n)
+		if st == want || (st == ProcExited && want != ProcExited) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s (pid %d): still %s %v after sending %v", n.Name, n.PID, st, signalWait, sig)
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
-		deadline := time.Now().Add(restartKillWait)
-		for processState(n) != ProcExited {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s (pid %d) still alive %v after SIGKILL", n.Name, n.PID, restartKillWait)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
+	}
+}
+
+func (t *Testnet) restart(ctx context.Context, st *State, n *NodeState) error {
+	// A stopped process dies of SIGKILL too.
+	if err := signalAndWait(ctx, n, syscall.SIGKILL, ProcExited); err != nil && !errors.Is(err, errNotRunning) {
+		return err
 	}
 	if err := startProcess(n, st.NodeBin); err != nil {
 		return err

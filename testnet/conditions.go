@@ -227,6 +227,10 @@ func (e *evalEnv) oneLeader(idx []int, since *label) verdict {
 	for l := range leaders {
 		leader = l
 	}
+	if since != nil && leader == since.Leader {
+		v.Seen += fmt.Sprintf("; still the old leader %s", e.nameOf(leader))
+		return v
+	}
 	li := slices.IndexFunc(idx, func(i int) bool { return e.nodes[i].PeerID == leader })
 	if li < 0 {
 		v.Seen += "; the leader is not among them"
@@ -238,10 +242,6 @@ func (e *evalEnv) oneLeader(idx []int, since *label) verdict {
 		return v
 	}
 	if since != nil {
-		if leader == since.Leader {
-			v.Seen += "; still the old leader"
-			return v
-		}
 		if ln.Term <= since.Term {
 			v.Seen += fmt.Sprintf("; term %d not above %d", ln.Term, since.Term)
 			return v

@@ -131,7 +131,7 @@ func stopProcs(ctx context.Context, procs map[int]*NodeState, o DownOptions) {
 				_ = signalNode(n, syscall.SIGKILL)
 			}
 			killed = true
-			deadline = time.Now().Add(restartKillWait)
+			deadline = time.Now().Add(signalWait)
 		} else if killed && time.Now().After(deadline) {
 			for _, n := range procs {
 				report(n, fmt.Sprintf("pid %d survived SIGKILL", n.PID))

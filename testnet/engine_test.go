@@ -303,3 +303,18 @@ func TestPastGraceUsesEachNodesStartupGrace(t *testing.T) {
 		t.Errorf("node1 40s into a 50s grace: %+v", v)
 	}
 }
+
+func TestNewLeaderFailureSaysTheOldLeaderStillRules(t *testing.T) {
+	nodes := mesh(3, 0, 2)
+	nodes[0].Status = StatusExited
+	env := &evalEnv{nodes: nodes, labels: map[string]label{"@old": {Node: 0, PeerID: "peer0", Leader: "peer0", Term: 2}}}
+	v := env.oneLeader([]int{1, 2}, &label{Leader: "peer0", Term: 2})
+	if v.OK || !strings.Contains(v.Seen, "still the old leader node0") {
+		t.Errorf("verdict %+v", v)
+	}
+	follow(nodes, 2, 2)
+	v = env.oneLeader([]int{1, 2}, &label{Leader: "peer0", Term: 2})
+	if v.OK || !strings.Contains(v.Seen, "term 2 not above 2") {
+		t.Errorf("same term accepted as new: %+v", v)
+	}
+}
