@@ -3,7 +3,6 @@ package testnet
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -30,54 +29,6 @@ type evalEnv struct {
 	nodes  []NodeStatus
 	labels map[string]label
 	now    time.Time
-}
-
-// resolveSet turns node selectors into node indexes, in order.
-func (e *evalEnv) resolveSet(nodes, except []string) ([]int, error) {
-	pick := func(sels []string) (map[int]bool, error) {
-		set := map[int]bool{}
-		for _, sel := range sels {
-			switch {
-			case sel == "all":
-				for i := range e.nodes {
-					set[i] = true
-				}
-			case strings.HasPrefix(sel, "@"):
-				l, ok := e.labels[sel]
-				if !ok {
-					return nil, fmt.Errorf("node selector %s: not defined yet", sel)
-				}
-				set[l.Node] = true
-			case strings.HasPrefix(sel, "node:"):
-				i, err := strconv.Atoi(sel[5:])
-				if err != nil || i < 0 || i >= len(e.nodes) {
-					return nil, fmt.Errorf("node selector %s: the testnet has nodes 0 to %d", sel, len(e.nodes)-1)
-				}
-				set[i] = true
-			default:
-				return nil, fmt.Errorf("node selector %q: want all, node:N or @label", sel)
-			}
-		}
-		return set, nil
-	}
-	if len(nodes) == 0 {
-		nodes = []string{"all"}
-	}
-	in, err := pick(nodes)
-	if err != nil {
-		return nil, err
-	}
-	out, err := pick(except)
-	if err != nil {
-		return nil, err
-	}
-	var idx []int
-	for i := range e.nodes {
-		if in[i] && !out[i] {
-			idx = append(idx, i)
-		}
-	}
-	return idx, nil
 }
 
 // eval evaluates every condition over the selected nodes; the first that
