@@ -184,12 +184,14 @@ func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, kno
 }
 
 // Start subscribes to the probe topic and handles its messages until Close.
+// ctx bounds the start only (fx cancels its start context once the app is
+// up); its values are kept.
 func (p *PubSubProbe) Start(ctx context.Context) error {
 	sub, err := p.topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", wire.TopicProbe, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	p.mu.Lock()
 	p.cancel, p.done = cancel, done
