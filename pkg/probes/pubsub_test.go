@@ -140,7 +140,7 @@ func TestPubSubRoundTripCrossesHopsAndIsAckedByAListedResponder(t *testing.T) {
 	}
 }
 
-func TestPubSubRoundTripFailsOnlyOnTheNodeThatDropsInbound(t *testing.T) {
+func TestPubSubRoundTripFailsOnlyOnTheNodeThatDropsInboundOrLeaves(t *testing.T) {
 	probes := meshWithProbes(t, 5, false)
 	const deaf = 2
 	// Enough successes for the adaptive timeout to trust its history, so
@@ -176,6 +176,21 @@ func TestPubSubRoundTripFailsOnlyOnTheNodeThatDropsInbound(t *testing.T) {
 	probes[deaf].SetDropInbound(false)
 	if r := runCheck(t, probes[deaf].Check()); !r.Healthy {
 		t.Fatalf("repaired node still fails: %s", r.Message)
+	}
+
+	// A node that left the topic fails; the others, which may still list
+	// it as a responder for a while, pass on the acks of the rest.
+	probes[deaf].Close()
+	for i, r := range round(t, probes) {
+		if i == deaf {
+			if r.Healthy {
+				t.Fatalf("a node off the topic passed: %s", r.Message)
+			}
+			continue
+		}
+		if !r.Healthy {
+			t.Fatalf("node %d failed because node %d left the topic: %s", i, deaf, r.Message)
+		}
 	}
 }
 
