@@ -60,7 +60,6 @@ type DHTConfig struct {
 type DHTProbe struct {
 	store    DHTStore
 	key      crypto.PrivKey
-	self     peer.ID
 	dhtKey   string
 	cfg      DHTConfig
 	adaptive *Adaptive
@@ -102,7 +101,6 @@ func NewDHTIntegrity(store DHTStore, key crypto.PrivKey, cfg DHTConfig, reg prom
 	p := &DHTProbe{
 		store:    store,
 		key:      key,
-		self:     self,
 		dhtKey:   ProbeKey(self),
 		cfg:      cfg,
 		adaptive: NewAdaptive(AdaptiveFloor, cfg.Timeout),
