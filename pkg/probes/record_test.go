@@ -2,6 +2,7 @@ package probes
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -213,4 +214,31 @@ func FuzzDecodeProbeRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The example in docs/PROTOCOL.md ("DHT probe record"): another
+// implementation checks its signing against these exact bytes.
+func TestProbeRecordMatchesTheDocumentedExample(t *testing.T) {
+	seed := sha256.Sum256([]byte("meshhealth protocol example"))
+	std := ed25519.NewKeyFromSeed(seed[:])
+	sk, _, err := crypto.KeyPairFromStdKey(&std)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := sha256.Sum256([]byte("example payload"))
+	r, err := NewProbeRecord(sk, 1764017301000123, 1764017301000123456, payload[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := encoded(t, r)
+	const want = `{"origin":"12D3KooWBxxM8RQVGYD9JARHqienZxWMWruRxoV7sB6TFxWX6Xwh","seq":1764017301000123,"ts":1764017301000123456,` +
+		`"payload":"3twpmKMOhUE4jamEnUBDF37BM70/RU3ZA6de281oiNs=","sha256":"fd3a2e6ff61477bda52b0bd63bd6a70dbedd46ca70052718e6629b1d3e8fa8c2",` +
+		`"sig":"pS3jaZnMYsVN0gw5rRk+3eHt5JvrFGlU4VrxWZj5FXQsaN4s74+z1BtycaWdI7QuKSOJGXkhS+BOiWWOPmFIDg=="}`
+	if string(got) != want {
+		t.Fatalf("record\n%s\nwant\n%s", got, want)
+	}
+	key := "/meshhealth/12D3KooWBxxM8RQVGYD9JARHqienZxWMWruRxoV7sB6TFxWX6Xwh/probe"
+	if err := (RecordValidator{}).Validate(key, []byte(want)); err != nil {
+		t.Fatal(err)
+	}
 }
