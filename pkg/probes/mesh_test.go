@@ -28,13 +28,16 @@ type meshNode struct {
 	key   crypto.PrivKey
 	ps    *pubsub.PubSub
 	topic *pubsub.Topic
-	dht   *dht.IpfsDHT
-	reg   *prometheus.Registry
+	// summaries is the joined summary topic, with meshOptions.summary.
+	summaries *pubsub.Topic
+	dht       *dht.IpfsDHT
+	reg       *prometheus.Registry
 }
 
 type meshOptions struct {
-	pubsub bool
-	dht    bool
+	pubsub  bool
+	summary bool // also join meshhealth/summary/v1
+	dht     bool
 	// ring connects each node to its two ring neighbours only (every pair
 	// is still linked, so the DHT may dial more); otherwise all connect.
 	ring bool
@@ -116,6 +119,15 @@ func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) 
 			}
 			if nd.topic, err = ps.Join(wire.TopicProbe); err != nil {
 				t.Fatal(err)
+			}
+			if o.summary {
+				sv := wire.NewValidator(wire.TopicSummary, wire.ValidatorOptions{Self: nd.h.ID()})
+				if err := ps.RegisterTopicValidator(wire.TopicSummary, sv); err != nil {
+					t.Fatal(err)
+				}
+				if nd.summaries, err = ps.Join(wire.TopicSummary); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
