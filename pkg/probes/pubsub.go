@@ -539,7 +539,7 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 			details["rtt_ms"] = float64(rtt.Microseconds()) / 1000
 			details["acked_by"] = acks[0].from.String()
 			r.Latency = rtt
-			r.Message = fmt.Sprintf("ack from %s in %s", acks[0].from.ShortString(), rtt.Round(100*time.Microsecond))
+			r.Message = fmt.Sprintf("ack from %s in %s", short(acks[0].from.String()), rtt.Round(100*time.Microsecond))
 			return r, false
 		}
 		if len(responders) > 0 && gone == len(responders) && len(acks) == 0 {

@@ -132,6 +132,7 @@ func TestPubSubRoundTripCrossesHopsAndIsAckedByAListedResponder(t *testing.T) {
 		if indirect != 2 {
 			t.Fatalf("node %d asked %d peers beyond its neighbours, want both of them: %v", i, indirect, responders)
 		}
+		t.Logf("node %d: %s (rtt %vms)", i, r.Message, r.Details["rtt_ms"])
 		for _, k := range []string{"local_delivery", "acks_received", "acks_expected", "rtt_ms", "responders"} {
 			if _, ok := r.Details[k]; !ok {
 				t.Errorf("details lack %q", k)
