@@ -60,6 +60,10 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 		return e.each(idx, set+" not healthy", func(n NodeStatus) bool { return n.Status != "healthy" })
 	case CondNotReady:
 		return e.each(idx, set+" not ready (neither healthy nor degraded)", func(n NodeStatus) bool { return !n.Ready() })
+	case CondPassing:
+		return e.each(idx, set+" answering with every check passing", func(n NodeStatus) bool {
+			return n.reporting() && len(n.Failing) == 0
+		})
 	case CondExited:
 		want := set + " exited"
 		if s != nil && s.Code != nil {
@@ -129,6 +133,8 @@ func statusWords(n NodeStatus) string {
 		return "exited (no exit line in its log)"
 	case n.Process == ProcStopped:
 		return "unreachable (SIGSTOP)"
+	case len(n.Failing) > 0:
+		return n.Status + " (failing: " + strings.Join(n.Failing, ",") + ")"
 	}
 	return n.Status
 }

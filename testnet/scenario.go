@@ -95,19 +95,20 @@ type Guard struct {
 
 // Conditions a wait, assert, hold or while can name.
 const (
-	CondReady      = "ready"       // status healthy or degraded
-	CondHealthy    = "healthy"     // status healthy
-	CondNotHealthy = "not-healthy" // any other status, unreachable or exited included
-	CondNotReady   = "not-ready"   // neither healthy nor degraded: starting, unhealthy, stopping, unreachable, exited
-	CondOneLeader  = "one-leader"  // every selected node names the same leader, one of them
-	CondNewLeader  = "new-leader"  // one-leader, not @since's leader, with a higher term
-	CondConverged  = "converged"   // ready and one-leader
-	CondExited     = "exited"      // the process is gone (with exit code Code, when set)
-	CondPastGrace  = "past-grace"  // up longer than its --startup-grace
+	CondReady      = "ready"          // status healthy or degraded
+	CondHealthy    = "healthy"        // status healthy
+	CondNotHealthy = "not-healthy"    // any other status, unreachable or exited included
+	CondNotReady   = "not-ready"      // neither healthy nor degraded: starting, unhealthy, stopping, unreachable, exited
+	CondPassing    = "checks-passing" // answering, and no check's effective state is failing
+	CondOneLeader  = "one-leader"     // every selected node names the same leader, one of them
+	CondNewLeader  = "new-leader"     // one-leader, not @since's leader, with a higher term
+	CondConverged  = "converged"      // ready and one-leader
+	CondExited     = "exited"         // the process is gone (with exit code Code, when set)
+	CondPastGrace  = "past-grace"     // up longer than its --startup-grace
 )
 
 // Conditions lists every condition name.
-var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace}
+var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace}
 
 // Step defaults, generous for a loaded 2-core machine.
 const (
