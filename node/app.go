@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
 
@@ -71,9 +73,10 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			newP2PNode,
 			newHTTPServer,
 			newFaults,
+			newMesh,
 		),
 		health.Module,
-		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startHTTP),
+		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startMesh, startHTTP),
 	)
 }
 
@@ -92,6 +95,7 @@ func healthConfig(c Config, n *p2p.Node) health.Config {
 	h.Version = Version
 	h.RetryInterval = c.RetryInterval
 	h.StartupGrace = c.StartupGrace
+	h.ScoreHorizon = c.ScoreHorizon
 	h.HealthyThreshold = c.HealthyThreshold
 	h.DegradedThreshold = c.DegradedThreshold
 	h.Weights = c.Weights
@@ -111,6 +115,13 @@ func p2pConfig(c Config) p2p.Config {
 
 func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manager, log *slog.Logger) (*p2p.Node, error) {
 	pc := p2pConfig(c)
+	// The DHT accepts only probe records their origin signed.
+	if env.P2P.Validators == nil {
+		env.P2P.Validators = map[string]record.Validator{}
+	}
+	if _, ok := env.P2P.Validators[p2p.Namespace]; !ok {
+		env.P2P.Validators[p2p.Namespace] = probes.RecordValidator{}
+	}
 	var n *p2p.Node
 	var err error
 	if env.Host != nil {

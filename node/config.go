@@ -64,6 +64,7 @@ type Config struct {
 	FailureThreshold  int                `yaml:"failure_threshold"`
 	SuccessThreshold  int                `yaml:"success_threshold"`
 	RetryInterval     time.Duration      `yaml:"retry_interval"`
+	ScoreHorizon      time.Duration      `yaml:"score_horizon"`
 	HealthyThreshold  float64            `yaml:"healthy_threshold"`
 	DegradedThreshold float64            `yaml:"degraded_threshold"`
 	Weights           map[string]float64 `yaml:"weights"`
@@ -97,6 +98,7 @@ func Default() Config {
 		FailureThreshold:   3,
 		SuccessThreshold:   1,
 		RetryInterval:      500 * time.Millisecond,
+		ScoreHorizon:       time.Minute,
 		HealthyThreshold:   0.95,
 		DegradedThreshold:  0.75,
 		Weights: map[string]float64{
@@ -174,6 +176,9 @@ func (c Config) Validate() error {
 		} else if p.Timeout > p.Interval {
 			bad("probe-%s: timeout %v exceeds interval %v", p.name, p.Timeout, p.Interval)
 		}
+	}
+	if c.ScoreHorizon < 0 {
+		bad("score-horizon: must be >= 0, got %v", c.ScoreHorizon)
 	}
 	if c.FailureThreshold < 1 {
 		bad("failure-threshold: must be >= 1, got %d", c.FailureThreshold)

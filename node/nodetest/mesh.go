@@ -6,6 +6,7 @@ package nodetest
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
 	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/node"
@@ -56,6 +59,7 @@ func FastConfig(dataDir string) node.Config {
 	c.Probes.Resources.Interval = 2 * time.Second
 	c.Probes.Resources.Timeout = time.Second
 	c.RetryInterval = 200 * time.Millisecond
+	c.ScoreHorizon = 5 * time.Second
 	c.Election.HeartbeatInterval = 200 * time.Millisecond
 	c.Election.HeartbeatTimeout = 600 * time.Millisecond
 	c.Election.BootstrapWait = 500 * time.Millisecond
@@ -73,8 +77,15 @@ func New(t testing.TB, n int, tweak func(i int, c *node.Config)) *Mesh {
 	mn := mocknet.New()
 	m := &Mesh{Net: mn}
 	t.Cleanup(func() { m.Close(); mn.Close() })
-	for range n {
-		if _, err := mn.GenPeer(); err != nil {
+	for i := range n {
+		// Ed25519, as real nodes use: DHT probe records are verified with
+		// the public key embedded in the peer ID.
+		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ma.StringCast(fmt.Sprintf("/ip4/100.64.%d.%d/tcp/4001", i/250, i%250+1))
+		if _, err := mn.AddPeer(sk, addr); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,9 +2,13 @@ package nodetest
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/meshhealth/meshhealth/node"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
@@ -56,6 +60,12 @@ func (m *Mesh) WaitStatus(t testing.TB, within time.Duration, s health.Status, m
 func (m *Mesh) Isolate(t testing.TB, mem *Member, on bool) {
 	t.Helper()
 	self := mem.P2P.Host.ID()
+	if on {
+		// Unlinking alone leaves mocknet streams that still deliver after
+		// their connection is gone; the node's own isolation closes them as
+		// a dead network would.
+		mem.P2P.Isolate(true)
+	}
 	for _, other := range m.Members {
 		if other == mem {
 			continue
@@ -71,9 +81,36 @@ func (m *Mesh) Isolate(t testing.TB, mem *Member, on bool) {
 		}
 	}
 	if !on {
+		mem.P2P.Isolate(false)
 		// Redial as the bootstrap loop would on a real network.
 		if _, err := m.Net.ConnectPeers(self, m.Members[(mem.Index+1)%len(m.Members)].P2P.Host.ID()); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+type nodeConfig = node.Config
+
+// setFault breaks a component through the node's real /debug/fault endpoint.
+func setFault(t testing.TB, mem *Member, component, fault string) {
+	t.Helper()
+	postFault(t, mem, fmt.Sprintf(`{"component":%q,"fault":%q}`, component, fault))
+}
+
+func clearFaults(t testing.TB, mem *Member) {
+	t.Helper()
+	postFault(t, mem, `{"clear":true}`)
+}
+
+func postFault(t testing.TB, mem *Member, body string) {
+	t.Helper()
+	resp, err := http.Post(mem.URL()+"/debug/fault", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("fault %s: %d %s", body, resp.StatusCode, b)
 	}
 }

@@ -35,6 +35,14 @@ type Config struct {
 	// is steadier and slower to reflect a change.
 	Window int
 
+	// ScoreHorizon also bounds the window in time: a result older than this
+	// no longer counts toward the score. Twenty results span 100 s for a 5 s
+	// check but 10 minutes for a 30 s one, and a recovered check must not
+	// hold the node below "healthy" for ten minutes after a glitch that is
+	// long over; a minute is "recently flaky" for every check alike. 0
+	// removes the limit.
+	ScoreHorizon time.Duration
+
 	// HealthyThreshold and DegradedThreshold split the system score into
 	// healthy / degraded / unhealthy.
 	HealthyThreshold  float64
@@ -81,6 +89,7 @@ func DefaultConfig() Config {
 		HealthyThreshold:  0.95,
 		DegradedThreshold: 0.75,
 		Hysteresis:        0.02,
+		ScoreHorizon:      time.Minute,
 		Weights: map[string]float64{
 			ComponentPubSub:    0.30,
 			ComponentDHT:       0.25,
@@ -110,6 +119,9 @@ func (c Config) Validate() error {
 	}
 	if c.Window < 1 {
 		bad("window must be >= 1, got %d", c.Window)
+	}
+	if c.ScoreHorizon < 0 {
+		bad("score_horizon must be >= 0, got %v", c.ScoreHorizon)
 	}
 	if c.History >= 1 && c.Window > c.History {
 		bad("window (%d) must not exceed history (%d)", c.Window, c.History)

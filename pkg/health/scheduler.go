@@ -238,7 +238,7 @@ func (m *Manager) recordLocked(c *checkState, s *sample) {
 	if !s.localStall {
 		c.deb.observe(s.Healthy, c.def.FailureThreshold, c.def.SuccessThreshold)
 	}
-	c.score = c.windowScore(m.cfg.Window)
+	c.score = c.windowScore(m.cfg.Window, m.cfg.ScoreHorizon, s.at)
 
 	switch {
 	case c.rerun:

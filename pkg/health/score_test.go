@@ -125,3 +125,31 @@ func TestDebounce(t *testing.T) {
 		}
 	}
 }
+
+// A recovered check stops costing the score once its failures are older
+// than the horizon, however long its interval: a 30 s check's 20-result
+// window would otherwise hold a glitch against the node for ten minutes.
+func TestScoreForgetsFailuresOlderThanTheHorizon(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	c := &checkState{hist: newRing(100), def: Check{LatencySLO: 100 * ms}}
+	add := func(at time.Duration, ok bool) {
+		c.hist.add(&sample{Result: Result{Healthy: ok, Latency: 10 * ms}, at: t0.Add(at)})
+	}
+	// Three failures, then successes every 30 s.
+	add(0, false)
+	add(500*ms, false)
+	add(time.Second, false)
+	for i := 1; i <= 3; i++ {
+		add(time.Duration(i)*30*time.Second, true)
+	}
+	now := t0.Add(90 * time.Second)
+	if got := c.windowScore(20, 0, now); !near(got, 0.85) {
+		t.Fatalf("without a horizon the three failures cost 3/20: got %v", got)
+	}
+	if got := c.windowScore(20, time.Minute, now); !near(got, 1) {
+		t.Fatalf("failures 89 s old still counted with a 1 min horizon: %v", got)
+	}
+	if got := c.windowScore(20, 2*time.Minute, now); !near(got, 0.85) {
+		t.Fatalf("failures within a 2 min horizon must count: %v", got)
+	}
+}

@@ -163,11 +163,15 @@ type checkState struct {
 }
 
 // windowScore scores the last window counted results (local-stall samples
-// are not evidence about the check, so they are skipped).
-func (c *checkState) windowScore(window int) float64 {
+// are not evidence about the check, so they are skipped) that are younger
+// than horizon (0: no age limit).
+func (c *checkState) windowScore(window int, horizon time.Duration, now time.Time) float64 {
 	var buf [64]scoreSample
 	win := buf[:0]
 	c.hist.each(func(s *sample) bool {
+		if horizon > 0 && now.Sub(s.at) > horizon {
+			return false
+		}
 		if s.localStall {
 			return true
 		}
