@@ -256,7 +256,7 @@ func TestSurvivorOfKilledPeerStopsWithExitCode3(t *testing.T) {
 		t.Error("never saw the survivor unhealthy or stopping before it exited")
 	}
 	log := b.log.String()
-	if !strings.Contains(log, `msg="node stopped" exit_code=3 reason="critical check p2p-connectivity`) {
+	if !strings.Contains(log, `msg="node stopped" exit_code=3 reason="critical check `) {
 		t.Fatalf("exit reason not logged:\n%s", log)
 	}
 }
