@@ -1,0 +1,98 @@
+package election
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config holds the election's timing. Every field has a default
+// (DefaultConfig) chosen for a LAN mesh; Validate says which combinations
+// cannot work.
+type Config struct {
+	// HeartbeatInterval is how often the leader publishes a Heartbeat. One
+	// second keeps the topic busy enough to double as the pubsub liveness
+	// signal (silence_trigger is 2 s) at one small message per second.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval" json:"heartbeat_interval"`
+	// HeartbeatTimeout is how long a follower waits without a heartbeat
+	// before it stands. Three intervals: one lost heartbeat, or two, is
+	// not a dead leader.
+	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout" json:"heartbeat_timeout"`
+	// TimeoutJitter stretches each node's timeout by a random fraction up
+	// to this (0.5: 3 s to 4.5 s), so one node usually stands first
+	// instead of all of them at once.
+	TimeoutJitter float64 `yaml:"timeout_jitter" json:"timeout_jitter"`
+	// BootstrapWait is how long a starting node listens for an existing
+	// leader before it stands. Two heartbeat intervals: long enough to hear
+	// a live leader, short enough that a new mesh elects quickly.
+	BootstrapWait time.Duration `yaml:"bootstrap_wait" json:"bootstrap_wait"`
+	// ElectionWindow is how long a node collects candidates of a term
+	// before voting for the best one. It must cover the spread of the
+	// candidates' announcements across the mesh; it is also the time a
+	// graceful resign costs.
+	ElectionWindow time.Duration `yaml:"election_window" json:"election_window"`
+	// MemberTTL is how long a peer heard on the topic counts as a member,
+	// the denominator of every majority. Followers re-send their vote every
+	// MemberTTL/3, so a live member never lapses; a dead one leaves the
+	// quorum after this long.
+	MemberTTL time.Duration `yaml:"member_ttl" json:"member_ttl"`
+	// MaxLeaderChanges is how many leadership changes within ChangeWindow
+	// the election-stability check tolerates.
+	MaxLeaderChanges int `yaml:"max_leader_changes" json:"max_leader_changes"`
+	// ChangeWindow is the window of State.ChangesRecent.
+	ChangeWindow time.Duration `yaml:"change_window" json:"change_window"`
+}
+
+// DefaultConfig returns the LAN defaults of DESIGN.md.
+func DefaultConfig() Config {
+	return Config{
+		HeartbeatInterval: time.Second,
+		HeartbeatTimeout:  3 * time.Second,
+		TimeoutJitter:     0.5,
+		BootstrapWait:     2 * time.Second,
+		ElectionWindow:    time.Second,
+		MemberTTL:         10 * time.Second,
+		MaxLeaderChanges:  3,
+		ChangeWindow:      10 * time.Minute,
+	}
+}
+
+// Validate reports every unusable value, one line each.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("election: "+format, args...)) }
+	if c.HeartbeatInterval <= 0 {
+		bad("heartbeat_interval (%v) must be positive", c.HeartbeatInterval)
+	}
+	if c.HeartbeatTimeout <= 2*c.HeartbeatInterval {
+		bad("heartbeat_timeout (%v) must exceed 2 x heartbeat_interval (%v), or one late heartbeat deposes the leader",
+			c.HeartbeatTimeout, c.HeartbeatInterval)
+	}
+	if c.TimeoutJitter < 0 || c.TimeoutJitter > 1 {
+		bad("timeout_jitter (%v) must be within [0, 1]", c.TimeoutJitter)
+	}
+	if c.BootstrapWait < 0 {
+		bad("bootstrap_wait (%v) must not be negative", c.BootstrapWait)
+	}
+	if c.ElectionWindow <= 0 {
+		bad("election_window (%v) must be positive", c.ElectionWindow)
+	}
+	if c.ElectionWindow >= c.HeartbeatTimeout {
+		bad("election_window (%v) must be shorter than heartbeat_timeout (%v), or a resign fails over no faster than a crash",
+			c.ElectionWindow, c.HeartbeatTimeout)
+	}
+	if c.MemberTTL < 2*c.HeartbeatTimeout {
+		bad("member_ttl (%v) must be at least 2 x heartbeat_timeout (%v), or the quorum shrinks under a running election",
+			c.MemberTTL, c.HeartbeatTimeout)
+	}
+	if c.MaxLeaderChanges < 1 {
+		bad("max_leader_changes (%d) must be at least 1", c.MaxLeaderChanges)
+	}
+	if c.ChangeWindow <= 0 {
+		bad("change_window (%v) must be positive", c.ChangeWindow)
+	}
+	return errors.Join(errs...)
+}
+
+// endorseInterval is how often a follower re-sends its vote.
+func (c Config) endorseInterval() time.Duration { return c.MemberTTL / 3 }

@@ -1,0 +1,474 @@
+package election
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/meshhealth/meshhealth/p2p/wire"
+)
+
+// support is what a member backs: a candidate for a term.
+type support struct {
+	term uint64
+	cand peer.ID
+}
+
+func (s support) none() bool { return s.cand == "" }
+
+// member is what the machine knows of one peer heard on the topic.
+type member struct {
+	lastHeard time.Time
+	// vote is the member's latest support, ordered by its author's ts:
+	// gossip may reorder messages, one author's clock does not.
+	vote   support
+	voteTS int64
+	// The member's latest leadership claim (a Heartbeat) and candidacy.
+	hbTerm   uint64
+	hbAt     time.Time
+	hbScore  float64
+	candTerm uint64
+	candAt   time.Time
+	resigned uint64 // highest term it resigned from
+}
+
+// pendingElection is the highest-term election this node has seen and not
+// voted in yet.
+type pendingElection struct {
+	term  uint64
+	start time.Time
+	cands map[peer.ID]float64
+}
+
+// Event kinds the driver turns into metrics and logs.
+const (
+	eventIgnored   = "ignored"   // a message that changed nothing, by reason
+	eventCandidacy = "candidacy" // this node stood, by trigger
+	eventStepDown  = "step_down" // this node stopped leading, by cause
+	eventChange    = "change"    // a new (leader, term) was adopted
+)
+
+// Ignore reasons, values of meshhealth_election_ignored_total{reason}.
+const (
+	ignoredNotLeader = "not_leader" // a heartbeat or resign from a peer that is not our leader
+	ignoredStaleTerm = "stale_term" // a candidacy for a term already voted in, or an old heartbeat
+	ignoredSticky    = "sticky"     // a vote withheld: the known leader is alive
+)
+
+// Candidacy triggers and step-down causes.
+const (
+	standBootstrap = "bootstrap"
+	standTimeout   = "timeout"
+	standResign    = "resign"
+	standRetry     = "retry"   // the previous election produced no leader
+	standCounter   = "counter" // a better candidate joining an election under way
+
+	downResign    = "resign"
+	downUnhealthy = "unhealthy"
+	downLost      = "lost_majority"
+	downOutranked = "outranked" // another leader won by majority or by the two-leaders rule
+)
+
+type event struct {
+	kind, reason string
+}
+
+// machine is the election's decision logic. It does no I/O and reads no
+// clock: the driver feeds it messages (step), the passage of time (tick)
+// and local facts (setInputs), and takes its output (ready).
+type machine struct {
+	cfg     Config
+	self    peer.ID
+	rnd     *rand.Rand
+	started time.Time
+	in      inputs
+
+	members   map[peer.ID]*member
+	maxTerm   uint64          // highest term seen anywhere
+	lastVoted uint64          // highest term this node voted (or declined to vote) in
+	stoodTerm uint64          // highest term this node stood in
+	stood     map[uint64]bool // recent terms this node stood in
+	pending   *pendingElection
+
+	// The leader this node follows, or itself.
+	haveLeader  bool
+	leader      peer.ID
+	leaderTerm  uint64
+	leaderSince time.Time
+	lastHB      time.Time // last counted heartbeat (sent, when leading)
+	timeout     time.Duration
+	nextStand   time.Time // when leaderless: stand at or after this
+	standWhy    string
+	lastEndorse time.Time
+
+	// Leading.
+	seq         uint64
+	lastSent    time.Time
+	frozen      bool
+	lostSince   time.Time // when our majority lapsed; zero while we hold it
+	steppedDown uint64    // highest term we stopped leading: never lead it again
+	withdrawn   bool      // Resign was called: never stand again
+
+	// Reporting.
+	lastHeartbeat time.Time       // last counted heartbeat, of any leader
+	gapBase       time.Time       // previous heartbeat of the current leader
+	gaps          []time.Duration // its recent inter-arrival times
+	lastAdopted   support
+	changes       []time.Time // adoptions within the change window
+	changesTotal  uint64
+
+	out    []wire.Message
+	events []event
+}
+
+const maxGaps = 16
+
+// maxStoodTerms bounds the memory of terms stood in.
+const maxStoodTerms = 8
+
+func newMachine(cfg Config, self peer.ID, rnd *rand.Rand) *machine {
+	return &machine{cfg: cfg, self: self, rnd: rnd, members: map[peer.ID]*member{}, stood: map[uint64]bool{}}
+}
+
+// start begins the bootstrap wait.
+func (m *machine) start(now time.Time) {
+	m.started = now
+	m.members[m.self] = &member{lastHeard: now}
+	m.nextStand, m.standWhy = now.Add(m.cfg.BootstrapWait), standBootstrap
+}
+
+func (m *machine) setInputs(in inputs) { m.in = in }
+
+// freeze stops (or resumes) heartbeats while the node keeps believing it
+// leads: the freeze-heartbeats fault.
+func (m *machine) freeze(on bool) { m.frozen = on }
+
+// ready hands over what the machine produced since the last call.
+func (m *machine) ready() ([]wire.Message, []event) {
+	out, ev := m.out, m.events
+	m.out, m.events = nil, nil
+	return out, ev
+}
+
+func (m *machine) isLeader() bool { return m.haveLeader && m.leader == m.self }
+
+func (m *machine) canStand() bool {
+	return !m.withdrawn && m.in.Status != "unhealthy" && m.in.Status != "stopping"
+}
+
+func (m *machine) score(now time.Time) float64 {
+	return candidateScore(m.self, m.in, now.Sub(m.started), len(m.members))
+}
+
+func (m *machine) emit(now time.Time, msg wire.Message) {
+	msg.Head().Stamp(m.self, now)
+	m.out = append(m.out, msg)
+}
+
+func (m *machine) note(kind, reason string) { m.events = append(m.events, event{kind, reason}) }
+
+func (m *machine) randomTimeout() time.Duration {
+	return m.cfg.HeartbeatTimeout + time.Duration(m.cfg.TimeoutJitter*m.rnd.Float64()*float64(m.cfg.HeartbeatTimeout))
+}
+
+func (m *machine) memberOf(id peer.ID, now time.Time) *member {
+	mb, ok := m.members[id]
+	if !ok {
+		mb = &member{}
+		m.members[id] = mb
+	}
+	mb.lastHeard = now
+	return mb
+}
+
+// setVote records a member's support if ts is newer than what we have.
+func (mb *member) setVote(s support, ts int64) {
+	if ts >= mb.voteTS {
+		mb.vote, mb.voteTS = s, ts
+	}
+}
+
+func (m *machine) setOwnVote(s support, now time.Time) {
+	m.members[m.self].vote, m.members[m.self].voteTS = s, now.UnixNano()
+}
+
+func (m *machine) seeTerm(t uint64) {
+	if t > m.maxTerm && t <= wire.MaxInt {
+		m.maxTerm = t
+	}
+}
+
+// step applies one message from another peer (never from self: the driver
+// drops our own messages echoed back).
+func (m *machine) step(now time.Time, from peer.ID, msg wire.Message) {
+	if from == m.self {
+		return
+	}
+	m.members[m.self].lastHeard = now
+	mb := m.memberOf(from, now)
+	ts := msg.Head().TS
+	switch t := msg.(type) {
+	case *wire.Heartbeat:
+		m.seeTerm(t.Term)
+		if ts >= mb.voteTS || t.Term >= mb.hbTerm {
+			mb.hbTerm, mb.hbAt, mb.hbScore = t.Term, now, t.Score
+		}
+		mb.setVote(support{t.Term, from}, ts)
+		m.reconcile(now)
+		m.countHeartbeat(now, from, t.Term)
+	case *wire.Candidate:
+		m.seeTerm(t.Term)
+		mb.candTerm, mb.candAt = t.Term, now
+		// A node that stands no longer backs its old leader.
+		mb.setVote(support{}, ts)
+		m.onCandidate(now, from, t)
+		m.reconcile(now)
+	case *wire.Vote:
+		m.seeTerm(t.Term)
+		mb.setVote(support{t.Term, t.Candidate}, ts)
+		m.reconcile(now)
+	case *wire.Resign:
+		if t.Term > mb.resigned {
+			mb.resigned = t.Term
+		}
+		mb.setVote(support{}, ts)
+		if mb.hbTerm <= t.Term {
+			mb.hbAt = time.Time{}
+		}
+		if m.haveLeader && m.leader == from && m.leaderTerm == t.Term {
+			m.loseLeader(now, standResign)
+		} else {
+			m.note(eventIgnored, ignoredNotLeader)
+		}
+		m.reconcile(now)
+	}
+}
+
+// countHeartbeat decides whether a heartbeat came from our leader: only
+// those keep the leader alive.
+func (m *machine) countHeartbeat(now time.Time, from peer.ID, term uint64) {
+	if !m.haveLeader || m.leader != from {
+		m.note(eventIgnored, ignoredNotLeader)
+		return
+	}
+	switch {
+	case term < m.leaderTerm:
+		m.note(eventIgnored, ignoredStaleTerm)
+		return
+	case term > m.leaderTerm:
+		// Our leader won a later term we did not see: follow it there.
+		m.adopt(now, support{term, from})
+	}
+	m.recordGap(now)
+	m.lastHB = now
+}
+
+func (m *machine) recordGap(now time.Time) {
+	if !m.gapBase.IsZero() {
+		m.gaps = append(m.gaps, now.Sub(m.gapBase))
+		if len(m.gaps) > maxGaps {
+			m.gaps = m.gaps[len(m.gaps)-maxGaps:]
+		}
+	}
+	m.gapBase, m.lastHeartbeat = now, now
+}
+
+func (m *machine) onCandidate(now time.Time, from peer.ID, c *wire.Candidate) {
+	if c.Term <= m.lastVoted {
+		m.note(eventIgnored, ignoredStaleTerm)
+		return
+	}
+	if m.pending == nil || c.Term > m.pending.term {
+		m.pending = &pendingElection{term: c.Term, start: now, cands: map[peer.ID]float64{}}
+	}
+	if c.Term < m.pending.term {
+		m.note(eventIgnored, ignoredStaleTerm)
+		return
+	}
+	m.pending.cands[from] = c.Score
+	// Join as a candidate if we would be the better leader and have no
+	// live leader to be loyal to.
+	if !m.canStand() || m.stoodTerm >= c.Term || m.leaderAlive(now, m.cfg.HeartbeatTimeout) {
+		return
+	}
+	mine := m.score(now)
+	for id, s := range m.pending.cands {
+		if !better(mine, m.self, s, id) {
+			return
+		}
+	}
+	m.standIn(now, c.Term, standCounter)
+}
+
+// leaderAlive reports whether we follow (or are) a leader heard within d.
+func (m *machine) leaderAlive(now time.Time, d time.Duration) bool {
+	if !m.haveLeader {
+		return false
+	}
+	return m.leader == m.self || now.Sub(m.lastHB) <= d
+}
+
+// better orders candidates and leaders of one term: higher score, then the
+// lower peer ID.
+func better(scoreA float64, a peer.ID, scoreB float64, b peer.ID) bool {
+	if scoreA != scoreB {
+		return scoreA > scoreB
+	}
+	return a < b
+}
+
+// tick advances time: heartbeats, timeouts, votes and candidacies fall due
+// here.
+func (m *machine) tick(now time.Time) {
+	m.members[m.self].lastHeard = now
+	m.reconcile(now)
+
+	if m.isLeader() {
+		m.lead(now)
+	} else if m.haveLeader {
+		if now.Sub(m.lastHB) > m.timeout {
+			m.loseLeader(now, standTimeout)
+		} else if now.Sub(m.lastEndorse) >= m.cfg.endorseInterval() {
+			m.endorse(now)
+		}
+	}
+
+	if p := m.pending; p != nil && !now.Before(p.start.Add(m.cfg.ElectionWindow)) {
+		m.castVote(now)
+		m.reconcile(now)
+	}
+
+	if !m.haveLeader && m.pending == nil && m.canStand() && !m.nextStand.IsZero() && !now.Before(m.nextStand) {
+		m.standIn(now, m.maxTerm+1, m.standWhy)
+	}
+}
+
+// lead carries out a leader's duties for one tick.
+func (m *machine) lead(now time.Time) {
+	if m.in.Status == "unhealthy" {
+		m.resign(now, downUnhealthy)
+		return
+	}
+	if m.hasMajority(support{m.leaderTerm, m.self}) {
+		m.lostSince = time.Time{}
+	} else if m.lostSince.IsZero() {
+		m.lostSince = now
+	} else if now.Sub(m.lostSince) >= m.cfg.HeartbeatTimeout {
+		// Joining members endorse within a heartbeat or two; a majority
+		// missing for a whole timeout is a real loss (a healed partition
+		// made the mesh bigger than our side).
+		m.resign(now, downLost)
+		return
+	}
+	if !m.frozen && now.Sub(m.lastSent) >= m.cfg.HeartbeatInterval {
+		m.heartbeat(now)
+	}
+}
+
+func (m *machine) heartbeat(now time.Time) {
+	m.seq++
+	m.emit(now, &wire.Heartbeat{Term: m.leaderTerm, Seq: m.seq, Score: m.score(now)})
+	m.recordGap(now)
+	m.lastSent, m.lastHB = now, now
+	m.setOwnVote(support{m.leaderTerm, m.self}, now)
+}
+
+func (m *machine) endorse(now time.Time) {
+	m.emit(now, &wire.Vote{Term: m.leaderTerm, Candidate: m.leader})
+	m.setOwnVote(support{m.leaderTerm, m.leader}, now)
+	m.lastEndorse = now
+}
+
+// standIn announces this node's candidacy for term.
+func (m *machine) standIn(now time.Time, term uint64, why string) {
+	if term > wire.MaxInt {
+		return
+	}
+	m.seeTerm(term)
+	m.stoodTerm = term
+	m.stood[term] = true
+	for t := range m.stood {
+		// A term this far back can no longer be won: its candidacy
+		// stopped being fresh long ago.
+		if t+maxStoodTerms < term {
+			delete(m.stood, t)
+		}
+	}
+	score := m.score(now)
+	if m.pending == nil || m.pending.term < term {
+		m.pending = &pendingElection{term: term, start: now, cands: map[peer.ID]float64{}}
+	}
+	m.pending.cands[m.self] = score
+	m.setOwnVote(support{}, now)
+	m.emit(now, &wire.Candidate{Term: term, Score: score, UptimeS: uint64(now.Sub(m.started) / time.Second)})
+	m.note(eventCandidacy, why)
+	// If this election produces no leader, try again later.
+	m.nextStand, m.standWhy = now.Add(m.cfg.ElectionWindow+m.randomTimeout()), standRetry
+}
+
+// castVote closes the pending election's window: one vote per term, for the
+// best candidate seen, unless our leader is alive (then the candidacy is a
+// node with a bad link, and backing it would depose a working leader).
+func (m *machine) castVote(now time.Time) {
+	p := m.pending
+	m.pending = nil
+	if p.term <= m.lastVoted {
+		return
+	}
+	m.lastVoted = p.term
+	if m.leaderAlive(now, m.cfg.HeartbeatTimeout) {
+		m.note(eventIgnored, ignoredSticky)
+		return
+	}
+	var best peer.ID
+	var bestScore float64
+	for id, s := range p.cands {
+		if best == "" || better(s, id, bestScore, best) {
+			best, bestScore = id, s
+		}
+	}
+	if best == "" {
+		return
+	}
+
+	m.emit(now, &wire.Vote{Term: p.term, Candidate: best})
+	m.setOwnVote(support{p.term, best}, now)
+	m.lastEndorse = now
+}
+
+// loseLeader forgets a leader that timed out or resigned and schedules a
+// candidacy at once: the randomised timeout already spread the nodes out.
+func (m *machine) loseLeader(now time.Time, why string) {
+	m.haveLeader = false
+	m.setOwnVote(support{}, now)
+	m.nextStand, m.standWhy = now, why
+}
+
+// resign steps down of our own accord and tells the mesh, so followers
+// stand at once instead of waiting for the timeout.
+func (m *machine) resign(now time.Time, why string) {
+	m.emit(now, &wire.Resign{Term: m.leaderTerm})
+	m.stepDown(now, why)
+	m.nextStand, m.standWhy = now, standResign
+}
+
+func (m *machine) stepDown(now time.Time, why string) {
+	if m.leaderTerm > m.steppedDown {
+		m.steppedDown = m.leaderTerm
+	}
+	m.haveLeader = false
+	m.lostSince = time.Time{}
+	m.setOwnVote(support{}, now)
+	m.note(eventStepDown, why)
+}
+
+// withdraw is the graceful-shutdown resign: step down if leading, and never
+// stand again. It reports whether this node was leading.
+func (m *machine) withdraw(now time.Time) bool {
+	m.withdrawn = true
+	if !m.isLeader() {
+		return false
+	}
+	m.resign(now, downResign)
+	return true
+}

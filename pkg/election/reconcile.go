@@ -1,0 +1,187 @@
+package election
+
+import (
+	"sort"
+	"time"
+)
+
+// reconcile decides whom this node follows from what it knows, after every
+// message and tick. The rules, in order:
+//
+//  1. A live claimant supported by more than half of the members is the
+//     leader. At most one support can hold a majority, so every node that
+//     sees the same members and votes picks the same leader, whatever it
+//     believed before: a forged heartbeat has no supporters, and after a
+//     partition heals the side with the majority keeps its leader (a
+//     minority side's higher term does not depose it, which is raft's
+//     PreVote lesson).
+//  2. With no majority anywhere (a heal where no side had one), rival
+//     leaders resolve by the two-leaders rule: the higher term, then the
+//     higher score, then the lower peer ID. A rival counts only if it has
+//     at least two supporters or as many as ours, so a lone peer claiming
+//     leadership is still ignored.
+//  3. A node without a leader joins a live claimant that its own vote
+//     would give a majority (a new node joining a running mesh).
+func (m *machine) reconcile(now time.Time) {
+	m.expire(now)
+	tally := m.tally()
+	n := len(m.members)
+	for s, c := range tally {
+		if 2*c > n && m.fresh(s, now) {
+			if !m.following(s) {
+				m.adopt(now, s)
+			}
+			return
+		}
+	}
+
+	rivals := m.claimants(now)
+	if m.haveLeader {
+		cur := claim{support{m.leaderTerm, m.leader}, m.leaderScore(now)}
+		for _, r := range rivals {
+			if r.s == cur.s {
+				continue
+			}
+			credible := tally[r.s] >= 2 || tally[r.s] >= tally[cur.s]
+			if credible && r.outranks(cur) {
+				m.adopt(now, r.s)
+				return
+			}
+		}
+		return
+	}
+	own := m.members[m.self].vote
+	for _, r := range rivals {
+		c := tally[r.s]
+		if own != r.s {
+			c++
+		}
+		if 2*c > n {
+			m.adopt(now, r.s)
+			return
+		}
+	}
+}
+
+// claim is a peer's live claim to lead a term, with the score it announced.
+type claim struct {
+	s     support
+	score float64
+}
+
+func (a claim) outranks(b claim) bool {
+	if a.s.term != b.s.term {
+		return a.s.term > b.s.term
+	}
+	return better(a.score, a.s.cand, b.score, b.s.cand)
+}
+
+// claimants lists the peers whose heartbeats arrive, best first.
+func (m *machine) claimants(now time.Time) []claim {
+	var cs []claim
+	for id, mb := range m.members {
+		if id == m.self || mb.hbAt.IsZero() || mb.hbTerm <= mb.resigned {
+			continue
+		}
+		if now.Sub(mb.hbAt) <= m.cfg.HeartbeatTimeout {
+			cs = append(cs, claim{support{mb.hbTerm, id}, mb.hbScore})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].outranks(cs[j]) })
+	return cs
+}
+
+func (m *machine) leaderScore(now time.Time) float64 {
+	if m.leader == m.self {
+		return m.score(now)
+	}
+	if mb := m.members[m.leader]; mb != nil {
+		return mb.hbScore
+	}
+	return 0
+}
+
+// fresh reports whether the supported candidate is alive and still claims
+// the term: it announced a heartbeat or candidacy for it within the
+// heartbeat timeout and has not resigned from it. Votes for a dead or
+// resigned leader keep counting in tallies until their authors vote again;
+// this is what keeps them from re-crowning it.
+func (m *machine) fresh(s support, now time.Time) bool {
+	if s.cand == m.self {
+		if m.isLeader() && m.leaderTerm == s.term {
+			return true
+		}
+		return m.stood[s.term] && s.term > m.steppedDown && m.canStand()
+	}
+	mb := m.members[s.cand]
+	if mb == nil || s.term <= mb.resigned {
+		return false
+	}
+	d := m.cfg.HeartbeatTimeout
+	return (mb.hbTerm == s.term && !mb.hbAt.IsZero() && now.Sub(mb.hbAt) <= d) ||
+		(mb.candTerm == s.term && !mb.candAt.IsZero() && now.Sub(mb.candAt) <= d)
+}
+
+func (m *machine) following(s support) bool {
+	return m.haveLeader && m.leader == s.cand && m.leaderTerm == s.term
+}
+
+// adopt makes s.cand our leader for s.term (ourselves included).
+func (m *machine) adopt(now time.Time, s support) {
+	if m.isLeader() && s.cand != m.self {
+		m.stepDown(now, downOutranked)
+	}
+	m.haveLeader, m.leader, m.leaderTerm = true, s.cand, s.term
+	m.leaderSince, m.lastHB = now, now
+	m.timeout = m.randomTimeout()
+	m.nextStand = time.Time{}
+	m.seeTerm(s.term)
+	if m.pending != nil && m.pending.term <= s.term {
+		m.pending = nil
+	}
+	m.gaps, m.gapBase = nil, time.Time{}
+	if s.cand == m.self {
+		m.seq = 0
+		m.lostSince = time.Time{}
+		m.heartbeat(now)
+	} else if m.members[m.self].vote != s {
+		m.endorse(now)
+	}
+	if s != m.lastAdopted {
+		m.lastAdopted = s
+		m.changesTotal++
+		m.changes = append(m.changes, now)
+		m.pruneChanges(now)
+		m.note(eventChange, "")
+	}
+}
+
+// expire forgets members not heard within member_ttl.
+func (m *machine) expire(now time.Time) {
+	for id, mb := range m.members {
+		if id != m.self && now.Sub(mb.lastHeard) > m.cfg.MemberTTL {
+			delete(m.members, id)
+		}
+	}
+}
+
+// tally counts the members behind each support.
+func (m *machine) tally() map[support]int {
+	t := make(map[support]int, 4)
+	for _, mb := range m.members {
+		if !mb.vote.none() {
+			t[mb.vote]++
+		}
+	}
+	return t
+}
+
+func (m *machine) hasMajority(s support) bool {
+	c := 0
+	for _, mb := range m.members {
+		if mb.vote == s {
+			c++
+		}
+	}
+	return 2*c > len(m.members)
+}

@@ -1,0 +1,60 @@
+package election
+
+import (
+	"hash/fnv"
+	"math"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Candidate score weights (DESIGN.md). They sum to 1, so a score is in
+// [0, 1] like every score on the wire.
+const (
+	weightUptime       = 0.30
+	weightHealth       = 0.30
+	weightConnectivity = 0.20
+	weightHeadroom     = 0.10
+	weightTieBreak     = 0.10
+)
+
+// uptimeSaturation is the uptime that earns the full uptime term. Past ten
+// minutes a node has shown it is not crash-looping; longer says little more,
+// and a cap keeps a fresh mesh from being led by whoever booted first by
+// seconds.
+const uptimeSaturation = 10 * time.Minute
+
+// inputs is what the local node tells the machine about itself.
+type inputs struct {
+	Status         string  // health status; "unhealthy" never stands
+	HealthScore    float64 // system health score in [0, 1]
+	ConnectedPeers int
+	Headroom       float64 // resource headroom in [0, 1]
+}
+
+// candidateScore is the weighted sum of DESIGN.md. Connectivity is the
+// share of the other members the node is directly connected to.
+func candidateScore(self peer.ID, in inputs, uptime time.Duration, members int) float64 {
+	up := math.Min(uptime.Seconds()/uptimeSaturation.Seconds(), 1)
+	others := max(members-1, 1)
+	conn := math.Min(float64(in.ConnectedPeers)/float64(others), 1)
+	s := weightUptime*clamp01(up) + weightHealth*clamp01(in.HealthScore) +
+		weightConnectivity*clamp01(conn) + weightHeadroom*clamp01(in.Headroom) +
+		weightTieBreak*tieBreak(self)
+	return clamp01(s)
+}
+
+// tieBreak maps a peer ID to a stable number in [0, 1), so equal nodes
+// still differ and every node computes the same order.
+func tieBreak(id peer.ID) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+func clamp01(v float64) float64 {
+	if math.IsNaN(v) || v < 0 {
+		return 0
+	}
+	return math.Min(v, 1)
+}
