@@ -79,17 +79,22 @@ func TestCriticalHandOffOncePerEpisodeAfterThreshold(t *testing.T) {
 func TestCriticalHandOffWaitsForStartupGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sd := &fakeShutdown{stop: true}
-		m, _ := criticalSetup(t, testConfig(), false, sd)
+		m, _ := criticalSetup(t, graceConfig(), false, sd)
 		defer m.Stop()
 		advance(2 * time.Second)
-		if st := m.Status(); st != StatusUnhealthy {
-			t.Fatalf("confirmed critical failure: %s, want unhealthy", st)
+		// Failing from the first run, within the grace: "not up yet", not
+		// evidence (warm-up), so the node is still starting.
+		if st := m.Status(); st != StatusStarting {
+			t.Fatalf("a check that has never passed, within the grace: %s, want starting", st)
 		}
 		advance(27 * time.Second)
 		if got := sd.calls(); len(got) != 0 {
 			t.Fatalf("within the startup grace: hand-off called %v, want never", got)
 		}
-		advance(time.Second) // the grace ends with the check still failing
+		advance(3 * time.Second) // the grace ends; three counted failures confirm
+		if st := m.Status(); st != StatusUnhealthy {
+			t.Fatalf("grace over, still failing: %s, want unhealthy", st)
+		}
 		if got := sd.calls(); len(got) != 1 {
 			t.Fatalf("grace over, still failing: %d hand-offs, want 1", len(got))
 		}

@@ -11,7 +11,7 @@ import (
 
 func TestTransitionsAreLoggedCountedAndDelivered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, _ := newManager(t, testConfig())
+		m, _ := newManager(t, graceConfig())
 		tg := newToggle(true)
 		mustRegister(t, m, Check{Name: "election-stability", Component: "election", Interval: 5 * time.Second,
 			Timeout: time.Second, FailureThreshold: 1, Checker: tg.check})
@@ -87,7 +87,7 @@ func TestSlowListenerDoesNotBlockTheManager(t *testing.T) {
 		cancel := m.Subscribe(func(Transition) { <-block })
 		start(t, m)
 		for i := range 400 {
-			tg.set(i%2 == 1, "")
+			tg.set(i%2 == 0, "")
 			advance(time.Second)
 		}
 		if got := tg.calls.Load(); got != 401 {

@@ -22,6 +22,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func testConfig() Config {
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.Version, cfg.Jitter = "node-1", "v-test", 0
+	// No grace, so a rule's test sees every failure counted from the first
+	// run; the start-up tests set a grace of their own (graceConfig).
+	cfg.StartupGrace = 0
+	return cfg
+}
+
+func graceConfig() Config {
+	cfg := testConfig()
+	cfg.StartupGrace = 30 * time.Second
 	return cfg
 }
 

@@ -41,7 +41,7 @@ func readBlock(t *testing.T, r *bufio.Reader) string {
 }
 
 func TestEveryEndpointAnswersWhileACheckerIsBlocked(t *testing.T) {
-	m, _ := newManager(t, testConfig())
+	m, _ := newManager(t, graceConfig())
 	b := newBlocker()
 	mustRegister(t, m, Check{Name: "stuck", Component: "dht", Critical: true, Interval: time.Minute,
 		Timeout: generous, Checker: b.check})

@@ -204,6 +204,7 @@ func (m *Manager) complete(r *run, res Result, outcome string, end time.Time) {
 		s := newSample(res, outcome, end)
 		if !s.Healthy {
 			s = m.lifeguard(s, r.start)
+			s = m.warmupLocked(r.c, s)
 		}
 		m.recordLocked(r.c, s)
 	}
@@ -225,6 +226,30 @@ func (m *Manager) lifeguard(s *sample, start time.Time) *sample {
 	return s
 }
 
+// warmupLocked marks a failure of a check that has never passed, taken
+// within the startup grace: a node's first probes run before its peers,
+// topic subscriptions and routing table have arrived, and holding those
+// failures against it would start every node "degraded" (the score) or
+// confirm failures that only mean "not up yet" (as a Kubernetes
+// startupProbe, which suspends the other probes until it first succeeds).
+// After the grace, or once the check has passed, every failure counts.
+func (m *Manager) warmupLocked(c *checkState, s *sample) *sample {
+	if s.localStall || c.passedOnce || !m.started {
+		return s
+	}
+	base := m.startTime
+	if c.registered.After(base) {
+		base = c.registered
+	}
+	if !s.at.Before(base.Add(m.cfg.StartupGrace)) {
+		return s
+	}
+	s.warmup = true
+	s.outcome = outcomeWarmup
+	s.Message += " (starting up: not counted)"
+	return s
+}
+
 // recordLocked adds a sample to a check: history, debounce, score, next
 // run, metrics, and a new snapshot.
 func (m *Manager) recordLocked(c *checkState, s *sample) {
@@ -235,8 +260,11 @@ func (m *Manager) recordLocked(c *checkState, s *sample) {
 	m.totalRuns++
 	m.lastCheck = s.at
 	m.metrics.observe(c.def.Name, s)
-	if !s.localStall {
+	if s.counted() {
 		c.deb.observe(s.Healthy, c.def.FailureThreshold, c.def.SuccessThreshold)
+	}
+	if s.Healthy {
+		c.passedOnce = true
 	}
 	c.score = c.windowScore(m.cfg.Window, m.cfg.ScoreHorizon, s.at)
 

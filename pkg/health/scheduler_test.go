@@ -101,7 +101,7 @@ func TestTriggerRunsACheckEarlyAndCoalesces(t *testing.T) {
 
 func TestStartupGraceHoldsStartingUntilFirstResults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, _ := newManager(t, testConfig())
+		m, _ := newManager(t, graceConfig())
 		slow := func(ctx context.Context) Result {
 			select {
 			case <-time.After(time.Second):
@@ -132,7 +132,7 @@ func TestStartupGraceHoldsStartingUntilFirstResults(t *testing.T) {
 
 func TestMissingResultCountsAsFailureAfterStartupGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, _ := newManager(t, testConfig())
+		m, _ := newManager(t, graceConfig())
 		start(t, m)
 		defer m.Stop()
 		m.StallFor(time.Hour) // the scheduler never runs the check
@@ -416,6 +416,40 @@ func TestCheckRegisteredAfterStartRunsAtOnce(t *testing.T) {
 		synctest.Wait()
 		if tg.calls.Load() != 1 || checkView(t, m, "late").State != StatePassing {
 			t.Fatalf("late check: %d calls, state %s", tg.calls.Load(), checkView(t, m, "late").State)
+		}
+	})
+}
+
+// A check that fails before it has ever passed, within the startup grace, is
+// only "not up yet": its failures are recorded but neither confirm a failure
+// nor lower the score, and the node stays starting. Once it has passed,
+// every failure counts even within the grace.
+func TestWarmupFailuresWithinGraceAreNotCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, graceConfig())
+		tg := newToggle(false)
+		mustRegister(t, m, Check{Name: "pubsub-roundtrip", Component: "pubsub", Critical: true, Interval: 10 * time.Second,
+			Timeout: time.Second, Checker: tg.check})
+		start(t, m)
+		defer m.Stop()
+		advance(5 * time.Second) // ten failed attempts, 500 ms apart
+		snap := m.Snapshot()
+		v := snap.Checks["pubsub-roundtrip"]
+		if snap.Status != StatusStarting || v.State != StateUnknown || v.ConsecutiveFailures != 0 {
+			t.Fatalf("warm-up failures counted: status %s, state %s, %d consecutive failures", snap.Status, v.State, v.ConsecutiveFailures)
+		}
+		if !strings.Contains(v.Message, "not counted") {
+			t.Errorf("message %q does not say the failure was not counted", v.Message)
+		}
+		tg.set(true, "")
+		advance(time.Second)
+		if st := m.Status(); st != StatusHealthy || m.Snapshot().Score != 1 {
+			t.Fatalf("after the first pass: %s score %v, want healthy 1 (warm-up failures cost nothing)", st, m.Snapshot().Score)
+		}
+		tg.set(false, "broken")
+		advance(20 * time.Second) // still within the grace, but it has passed once
+		if v := m.Snapshot().Checks["pubsub-roundtrip"]; v.State != StateFailing {
+			t.Fatalf("a check that passed once and then fails, within the grace: %s, want failing", v.State)
 		}
 	})
 }

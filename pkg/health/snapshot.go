@@ -109,6 +109,11 @@ func (m *Manager) viewLocked(c *checkState, now time.Time) (v CheckView, e evalC
 			e.Reason = v.Message
 		} else {
 			deadline = s.at.Add(limit + time.Nanosecond)
+			if s.warmup {
+				// Only uncounted start-up failures so far: as good as no
+				// result, so the node stays "starting" rather than scored.
+				e.Missing = true
+			}
 		}
 	} else {
 		// A check registered after Start gets its own grace.

@@ -13,9 +13,10 @@ const (
 	outcomeTimeout    = "timeout"     // ran out of time, was abandoned, or an abandoned run is still stuck
 	outcomePanic      = "panic"       // the checker panicked
 	outcomeLocalStall = "local_stall" // failed while this process was stalled: not held against the check
+	outcomeWarmup     = "warmup"      // failed before the check ever passed, within the startup grace: not held against it
 )
 
-var outcomes = []string{outcomeSuccess, outcomeFailure, outcomeTimeout, outcomePanic, outcomeLocalStall}
+var outcomes = []string{outcomeSuccess, outcomeFailure, outcomeTimeout, outcomePanic, outcomeLocalStall, outcomeWarmup}
 
 // sample is one recorded result. It is immutable once recorded, so
 // snapshots share it without copying.
@@ -24,10 +25,17 @@ type sample struct {
 	outcome    string
 	at         time.Time // when the manager recorded it; staleness counts from here
 	localStall bool
+	warmup     bool
 	synthetic  bool            // not a run: the previous run is still stuck
 	details    json.RawMessage // Details, encoded once at record time
 	errText    string
 }
+
+// counted reports whether the sample is evidence about the check: samples
+// taken while this process was stalled, or while the node was still coming
+// up, are recorded and shown but neither confirm a failure nor lower the
+// score.
+func (s *sample) counted() bool { return !s.localStall && !s.warmup }
 
 func newSample(r Result, outcome string, at time.Time) *sample {
 	s := &sample{Result: r, outcome: outcome, at: at}
@@ -144,6 +152,7 @@ func (r *ring) slice() []*sample {
 type checkState struct {
 	def        Check
 	registered time.Time
+	passedOnce bool // has passed at least once: warm-up is over for it
 	trigger    atomic.Bool // Trigger was called; the scheduler picks it up
 
 	hist      ring
@@ -172,7 +181,7 @@ func (c *checkState) windowScore(window int, horizon time.Duration, now time.Tim
 		if horizon > 0 && now.Sub(s.at) > horizon {
 			return false
 		}
-		if s.localStall {
+		if !s.counted() {
 			return true
 		}
 		win = append(win, scoreSample{OK: s.Healthy, Latency: s.Latency})
