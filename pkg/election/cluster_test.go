@@ -17,7 +17,6 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // fastConfig shrinks every timing so a mocknet mesh elects in well under a
@@ -101,7 +100,7 @@ func (c *cluster) block(a, b peer.ID, on bool) {
 // newCluster builds n election nodes and raw extra peers (GossipSub on the
 // election topic with no election and no validator: a misbehaving peer),
 // fully linked and connected, and starts the elections.
-func newCluster(t *testing.T, n, raw int, cfg Config) *cluster {
+func newCluster(t *testing.T, n, raw int, cfg Config, opts ...Option) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	mn := mocknet.New()
@@ -133,7 +132,7 @@ func newCluster(t *testing.T, n, raw int, cfg Config) *cluster {
 			if os.Getenv("ELECTION_DEBUG") != "" {
 				lg = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", i)
 			}
-			nd.e, err = New(cfg, ps, h.ID(), nd.view, nd.wm, nd.reg, lg)
+			nd.e, err = New(cfg, ps, h.ID(), nd.view, nd.wm, nd.reg, lg, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,5 +347,3 @@ func short(s string) string {
 	}
 	return s
 }
-
-var _ = testutil.ToFloat64

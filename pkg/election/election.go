@@ -81,7 +81,7 @@ func (e *Election) publishTimeout() time.Duration { return e.cfg.HeartbeatInterv
 // does nothing until Start. wm is the node's shared wire metrics (may be
 // nil); the election's own metrics go on reg (nil: not exported).
 func New(cfg Config, ps *pubsub.PubSub, self peer.ID, view LocalView, wm *wire.Metrics,
-	reg prometheus.Registerer, log *slog.Logger) (*Election, error) {
+	reg prometheus.Registerer, log *slog.Logger, opts ...Option) (*Election, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -95,7 +95,14 @@ func New(cfg Config, ps *pubsub.PubSub, self peer.ID, view LocalView, wm *wire.M
 	e := &Election{cfg: cfg, self: self, view: view, log: log, ps: ps,
 		wake: make(chan struct{}, 1), resign: make(chan resignRequest), subs: map[int]*subscriber{}}
 
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	v := wire.NewValidator(wire.TopicElection, wire.ValidatorOptions{Self: self, Metrics: wm, Logger: log})
+	if o.wrapValidator != nil {
+		v = o.wrapValidator(v)
+	}
 	if err := ps.RegisterTopicValidator(wire.TopicElection, v); err != nil {
 		return nil, fmt.Errorf("election: register validator on %s: %w", wire.TopicElection, err)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
@@ -314,5 +316,23 @@ func TestNewRefusesAnInvalidConfig(t *testing.T) {
 	cfg.HeartbeatTimeout = cfg.HeartbeatInterval
 	if _, err := New(cfg, raw.ps, raw.host.ID(), newFakeView(), nil, nil, nil); err == nil {
 		t.Fatal("accepted heartbeat_timeout == heartbeat_interval")
+	}
+}
+
+func TestWrapValidatorSeesElectionTraffic(t *testing.T) {
+	var accepted atomic.Int64
+	wrap := WrapValidator(func(next pubsub.ValidatorEx) pubsub.ValidatorEx {
+		return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+			res := next(ctx, from, msg)
+			if res == pubsub.ValidationAccept {
+				accepted.Add(1)
+			}
+			return res
+		}
+	})
+	c := newCluster(t, 3, 0, fastConfig(), wrap)
+	c.eventually("one agreed leader", 15*time.Second, func() bool { return c.agreed() })
+	if accepted.Load() == 0 {
+		t.Fatal("the wrapper never saw an accepted election message")
 	}
 }
