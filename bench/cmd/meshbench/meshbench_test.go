@@ -1,0 +1,125 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/meshhealth/meshhealth/bench/internal/procfs"
+	"github.com/meshhealth/meshhealth/testnet"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseGoBenchKeepsEveryRunUnderOneName(t *testing.T) {
+	out := `goos: linux
+BenchmarkScore-2                  	 1000000	      1043 ns/op	     256 B/op	       1 allocs/op
+BenchmarkHealthJSON/health+json-2 	   46353	      7319 ns/op	    3250 B/op	      44 allocs/op
+BenchmarkScore-2                  	 1200000	       998.5 ns/op	     256 B/op	       1 allocs/op
+PASS
+ok  	github.com/meshhealth/meshhealth/pkg/health	13.365s
+`
+	rs := parseGoBench(out)
+	if len(rs) != 3 {
+		t.Fatalf("parsed %d lines, want 3: %+v", len(rs), rs)
+	}
+	if rs[0].Name != "BenchmarkScore" || rs[0].NsPerOp != 1043 || rs[0].BytesPerOp != 256 || rs[0].AllocsPerOp != 1 || rs[0].Iterations != 1000000 {
+		t.Errorf("first = %+v", rs[0])
+	}
+	if rs[1].Name != "BenchmarkHealthJSON/health+json" || rs[2].NsPerOp != 998.5 {
+		t.Errorf("others = %+v", rs[1:])
+	}
+}
+
+func TestCommandLineQuotesWhatAShellWouldSplit(t *testing.T) {
+	got := commandLine([]string{"bin/meshbench", "gobench", "-command", "go test -bench 'A|B'", ""})
+	want := `bin/meshbench gobench -command 'go test -bench '\''A|B'\''' ''`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestSelectFaults(t *testing.T) {
+	all, err := selectFaults("all")
+	if err != nil || len(all) != len(faultDefs) {
+		t.Fatalf("all: %d faults, %v", len(all), err)
+	}
+	two, err := selectFaults("kill-leader, partition")
+	if err != nil || len(two) != 2 || two[0].Name != "kill-leader" || two[1].Name != "partition" {
+		t.Fatalf("two = %+v, %v", two, err)
+	}
+	if _, err := selectFaults("partition,meteor"); err == nil || !strings.Contains(err.Error(), "meteor") {
+		t.Fatalf("unknown fault accepted: %v", err)
+	}
+}
+
+func TestEveryFaultIsJudgedOnSomething(t *testing.T) {
+	for _, f := range faultDefs {
+		if len(f.Watch) == 0 || f.Undo == "" || f.Why == "" || (f.Role != roleLeader && f.Role != roleFollower) {
+			t.Errorf("fault %s is incomplete: %+v", f.Name, f)
+		}
+	}
+}
+
+func TestRatesPerNodePerMinute(t *testing.T) {
+	st := &testnet.State{Nodes: []testnet.NodeState{{Name: "node0"}, {Name: "node1"}, {Name: "node2"}}}
+	before := []nodeCounters{
+		{ok: true, probePublished: 10, net: procfs.NetCounters{RxPackets: 100, RxBytes: 1000}, haveNet: true},
+		{ok: true, probePublished: 20},
+		{ok: false},
+	}
+	after := []nodeCounters{
+		{ok: true, probePublished: 40, net: procfs.NetCounters{RxPackets: 400, RxBytes: 4000}, haveNet: true},
+		{ok: true, probePublished: 80, received: 5, haveReceived: true},
+		{ok: true, probePublished: 1000},
+	}
+	r := rates(st, before, after, 30) // half a minute: per-minute is twice the delta
+	if r[0].ProbePublished != 60 || r[0].ProbeTopicIn != 120 || r[0].RxPackets != 600 || r[0].RxBytes != 6000 {
+		t.Errorf("node0 = %+v", r[0])
+	}
+	if r[1].ProbePublished != 120 || r[1].ProbeTopicIn != 60 || r[1].Received != nil {
+		t.Errorf("node1 = %+v (received needs both readings)", r[1])
+	}
+	// node2 was unreadable at the start: it adds nothing to the others.
+	if r[2].ProbePublished != 0 || r[2].ProbeTopicIn != 180 {
+		t.Errorf("node2 = %+v", r[2])
+	}
+}
+
+func TestFirstLineHandsOverTheAnnouncement(t *testing.T) {
+	f := newFirstLine()
+	f.Write([]byte("listening 127.0.0.1:"))
+	f.Write([]byte("4242\nmore\n"))
+	f.Write([]byte("even more\n"))
+	if got := <-f.line; got != "listening 127.0.0.1:4242" {
+		t.Fatalf("line = %q", got)
+	}
+}
+
+func TestPickRotatesHealthyFollowersAndSparesTheLeader(t *testing.T) {
+	nodes := make([]testnet.NodeStatus, 4)
+	for i := range nodes {
+		nodes[i].Status = "healthy"
+	}
+	nodes[2].Status = "degraded"
+	b := detectBench{}
+	follower := faultDefs[0] // partition
+	var got []int
+	for range 4 {
+		i := b.pick(follower, nodes, 1)
+		got = append(got, i)
+		b.turn = i + 1
+	}
+	if want := []int{0, 3, 0, 3}; !slices.Equal(got, want) {
+		t.Fatalf("targets %v, want %v (node1 leads, node2 is degraded)", got, want)
+	}
+	leader := faultDefs[1] // kill-leader
+	if i := b.pick(leader, nodes, 1); i != 1 {
+		t.Fatalf("leader fault picked %d", i)
+	}
+	if i := b.pick(leader, nodes, -1); i != -1 {
+		t.Fatalf("leader fault without a leader picked %d", i)
+	}
+}

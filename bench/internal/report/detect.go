@@ -1,0 +1,361 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/meshhealth/meshhealth/bench/internal/results"
+	"github.com/meshhealth/meshhealth/bench/internal/stats"
+)
+
+// DESIGN's detection rule: median of the repetitions within 5 s, none
+// over 8 s, for a partitioned node and a killed leader.
+const (
+	detectMedian = 5.0
+	detectMax    = 8.0
+)
+
+// faultOrder and the DESIGN targets by fault.
+var faultOrder = []string{"partition", "kill-leader", "stop-leader", "pubsub-drop-inbound", "dht-fail-put", "election-freeze-heartbeats", "scheduler-stall"}
+
+var faultTargets = map[string]string{
+	"partition":   "the partitioned node non-healthy: median ≤ 5 s, none > 8 s",
+	"kill-leader": "a killed leader replaced: median ≤ 5 s, none > 8 s",
+}
+
+var eventWords = map[string]string{
+	results.EventNonHealthy: "target non-healthy",
+	results.EventCheck:      "check failing",
+	results.EventFailover:   "new leader agreed",
+}
+
+// eventTimes gathers one event's times over the runs of a fault that
+// applied the fault; a run that did not see it by its deadline counts as
+// +Inf, so a miss can never improve a median.
+func eventTimes(runs []results.FaultRun, fault, event string) (xs []float64, applied int) {
+	for _, r := range runs {
+		if r.Fault != fault || !ranFault(r) {
+			continue
+		}
+		applied++
+		var v *float64
+		switch event {
+		case results.EventNonHealthy:
+			v = r.NonHealthy
+		case results.EventCheck:
+			v = r.Check
+		case results.EventFailover:
+			v = r.Failover
+		}
+		if v == nil {
+			xs = append(xs, math.Inf(1))
+		} else {
+			xs = append(xs, *v)
+		}
+	}
+	return xs, applied
+}
+
+// ranFault: the fault was applied (no error before or while applying it).
+func ranFault(r results.FaultRun) bool {
+	return r.Target != "" && (r.Error == "" || strings.HasPrefix(r.Error, "undo:") || strings.HasPrefix(r.Error, "no recovery:"))
+}
+
+func headline(runs []results.FaultRun, fault string) string {
+	for _, r := range runs {
+		if r.Fault == fault && len(r.Watched) > 0 {
+			return r.Watched[0]
+		}
+	}
+	return ""
+}
+
+func fmtTimes(s stats.Summary, deadline float64) string {
+	if s.N == 0 {
+		return "n/a"
+	}
+	f := func(v float64) string {
+		if math.IsInf(v, 1) {
+			return fmt.Sprintf("not seen in %.0f s", deadline)
+		}
+		return fmt.Sprintf("%.1f", v)
+	}
+	if s.N == 1 {
+		return f(s.Median) + " s"
+	}
+	return fmt.Sprintf("%s / %s s (%d)", f(s.Median), f(s.Max), s.N)
+}
+
+func deadlineOf(runs []results.FaultRun, fault string) float64 {
+	for _, r := range runs {
+		if r.Fault == fault && r.Deadline > 0 {
+			return r.Deadline
+		}
+	}
+	return 0
+}
+
+func faultsIn(ds ...*results.Detect) []string {
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if d == nil {
+			continue
+		}
+		for _, r := range d.Runs {
+			seen[r.Fault] = true
+		}
+	}
+	var out []string
+	for _, f := range faultOrder {
+		if seen[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func detectSection(in *Input) section {
+	ours, ref := in.Detect, in.DetectRef
+	const title = "2. Detection"
+	if ours == nil {
+		return section{
+			targets: []targetRow{
+				{"2", faultTargets["partition"], notMeas, notMeas},
+				{"2", faultTargets["kill-leader"], notMeas, notMeas},
+			},
+			render: func(d *doc) { notRun(d, title, "meshbench detect") },
+		}
+	}
+	var targets []targetRow
+	for _, f := range []string{"partition", "kill-leader"} {
+		xs, n := eventTimes(ours.Runs, f, headline(ours.Runs, f))
+		s := stats.Summarize(xs)
+		if n == 0 {
+			targets = append(targets, targetRow{"2", faultTargets[f], notMeas + whyNotRun(ours.Runs, f), notMeas})
+			continue
+		}
+		ok := s.Median <= detectMedian && s.Max <= detectMax
+		m := fmt.Sprintf("median %s, max %s over %d reps (%d-node netns testnet)",
+			fmtTimes(stats.Summary{N: 1, Median: s.Median}, deadlineOf(ours.Runs, f)),
+			fmtTimes(stats.Summary{N: 1, Median: s.Max}, deadlineOf(ours.Runs, f)), n, ours.Nodes)
+		v := yesNo(ok)
+		if ok && n < 5 {
+			v += " (fewer than the 5 reps the issue asks)"
+		}
+		targets = append(targets, targetRow{"2", faultTargets[f], m, v})
+	}
+
+	render := func(d *doc) {
+		d.line("## %s", title)
+		d.line("")
+		d.line("A %d-node %s testnet (one network namespace per node, found by mDNS; a partition is the", ours.Nodes, ours.Mode)
+		d.line("node's link taken down). Before each repetition every node must be healthy with one leader; the")
+		d.line("fault is applied (to the leader or, in turn, to a follower), every node's `/health` is read every")
+		d.line("%d ms (from inside the node's namespace, so a partitioned node is still watched), and the times", ours.PollMs)
+		d.line("below run from the fault to the first poll that shows the event; then the fault is undone and")
+		d.line("the run waits for recovery. Repetitions go round all faults in turn. Nodes run with")
+		d.line("`--shutdown-on-critical=false` so that a detected node stays up to be healed. Times: median /")
+		d.line("max (repetitions); resolution about one poll plus one HTTP round-trip.")
+		d.line("")
+		d.line("Ours (the defaults):")
+		d.line("")
+		d.command(ours.Command)
+		if ref != nil {
+			d.line("The reference configuration: the reference health package's default intervals and timeouts")
+			d.line("set through our flags (pubsub 30 s / 10 s, DHT 60 s / 20 s, election check 15 s / 5 s,")
+			d.line("connectivity 30 s, 3 failed probes, re-probe after 30 s instead of our 0.5 s retry). Our")
+			d.line("event triggers (the pubsub silence trigger, connectivity re-run on disconnect) and adaptive")
+			d.line("timeouts stay on and the election's own timers are ours in both, so these figures are a lower")
+			d.line("bound for the reference itself:")
+			d.line("")
+			d.command(ref.Command)
+		}
+		var rows [][]string
+		for _, f := range faultsIn(ours, ref) {
+			ev := headline(ours.Runs, f)
+			if ev == "" && ref != nil {
+				ev = headline(ref.Runs, f)
+			}
+			xs, n := eventTimes(ours.Runs, f, ev)
+			so := stats.Summarize(xs)
+			cellOurs := fmtTimes(so, deadlineOf(ours.Runs, f))
+			if n == 0 {
+				cellOurs = "not run" + whyNotRun(ours.Runs, f)
+			}
+			cellRef, ratio := "not run", noTarget
+			if ref != nil {
+				rx, rn := eventTimes(ref.Runs, f, ev)
+				sr := stats.Summarize(rx)
+				if rn > 0 {
+					cellRef = fmtTimes(sr, deadlineOf(ref.Runs, f))
+					if n > 0 && so.Median > 0 && !math.IsInf(so.Median, 0) && !math.IsInf(sr.Median, 0) {
+						ratio = fmt.Sprintf("%s×", num(sr.Median/so.Median))
+					} else if math.IsInf(sr.Median, 1) {
+						ratio = "> " + num(deadlineOf(ref.Runs, f)/so.Median) + "×"
+					}
+				} else {
+					cellRef = "not run" + whyNotRun(ref.Runs, f)
+				}
+			}
+			target, verdict := noTarget, noTarget
+			if t, ok := faultTargets[f]; ok {
+				target = t
+				if n > 0 {
+					verdict = yesNo(so.Median <= detectMedian && so.Max <= detectMax)
+				}
+			}
+			rows = append(rows, []string{"`" + f + "`", eventWords[ev], cellOurs, cellRef, ratio, target, verdict})
+		}
+		d.line("Time to detection, median / max (repetitions), ours against the reference configuration:")
+		d.line("")
+		d.table([]string{"fault", "judged on", "ours", "reference config", "reference ÷ ours", "DESIGN target", "verdict"}, rows)
+		d.line("For comparison, memberlist's LAN defaults (1 s probes, 500 ms timeout, suspicion from 4 s up to")
+		d.line("24 s, shortened by confirmations) need 5 to 25 s to declare a dead peer.")
+		d.line("")
+		detailTable(d, "Every event, ours", ours)
+		if ref != nil {
+			detailTable(d, "Every event, reference configuration", ref)
+		}
+		detectMisses(d, ours)
+		notes(d, ours.Header)
+		if ref != nil {
+			notes(d, ref.Header)
+		}
+	}
+	return section{targets: targets, render: render}
+}
+
+func whyNotRun(runs []results.FaultRun, fault string) string {
+	for _, r := range runs {
+		if r.Fault == fault && r.Error != "" {
+			if strings.Contains(r.Error, "unknown fault") {
+				return " (fault not available in this build)"
+			}
+			return " (" + r.Error + ")"
+		}
+	}
+	return ""
+}
+
+func detailTable(d *doc, title string, det *results.Detect) {
+	var rows [][]string
+	for _, f := range faultsIn(det) {
+		dl := deadlineOf(det.Runs, f)
+		cell := func(ev string) string {
+			watched := false
+			for _, r := range det.Runs {
+				if r.Fault == f && (slices.Contains(r.Watched, ev) || (ev == results.EventCheck && r.CheckName != "")) {
+					watched = true
+				}
+			}
+			if !watched {
+				return noTarget
+			}
+			xs, _ := eventTimes(det.Runs, f, ev)
+			return fmtTimes(stats.Summarize(xs), dl)
+		}
+		var checks, status, others, errs []string
+		var rec []float64
+		targets := map[string]bool{}
+		for _, r := range det.Runs {
+			if r.Fault != f {
+				continue
+			}
+			if r.Role != "" {
+				targets[r.Role] = true
+			}
+			if r.CheckName != "" && !slices.Contains(checks, checkOnly(r.CheckName)) {
+				checks = append(checks, checkOnly(r.CheckName))
+			}
+			if r.NonHealthyStatus != "" && !slices.Contains(status, r.NonHealthyStatus) {
+				status = append(status, r.NonHealthyStatus)
+			}
+			for _, o := range r.OthersNonHealthy {
+				if !slices.Contains(others, o) {
+					others = append(others, o)
+				}
+			}
+			if r.Recovered != nil {
+				rec = append(rec, *r.Recovered)
+			}
+			if r.Error != "" && !slices.Contains(errs, r.Error) {
+				errs = append(errs, r.Error)
+			}
+		}
+		role := strings.Join(sortedKeys(targets), ", ")
+		rows = append(rows, []string{"`" + f + "`", role,
+			withDetail(cell(results.EventNonHealthy), status), withDetail(cell(results.EventCheck), checks), cell(results.EventFailover),
+			orDash(others), medRange(stats.Summarize(rec), " s"), orDash(errs)})
+	}
+	d.line("%s (median / max (repetitions); \"others left healthy\" names nodes other than the faulted one that reported anything but healthy during the detection window):", title)
+	d.line("")
+	d.table([]string{"fault", "target", "target non-healthy", "check failing", "new leader agreed", "others left healthy", "recovery after undo", "errors"}, rows)
+}
+
+func checkOnly(s string) string {
+	name, _, _ := strings.Cut(s, " on ")
+	return name
+}
+
+func withDetail(cell string, detail []string) string {
+	if len(detail) == 0 || cell == noTarget {
+		return cell
+	}
+	return cell + " (" + strings.Join(detail, ", ") + ")"
+}
+
+func orDash(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, "; ")
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// detectMisses explains each missed detection target with the measured
+// breakdown.
+func detectMisses(d *doc, det *results.Detect) {
+	for _, f := range []string{"partition", "kill-leader"} {
+		xs, n := eventTimes(det.Runs, f, headline(det.Runs, f))
+		if n == 0 {
+			continue
+		}
+		s := stats.Summarize(xs)
+		if s.Median <= detectMedian && s.Max <= detectMax {
+			continue
+		}
+		switch f {
+		case "partition":
+			cx, _ := eventTimes(det.Runs, f, results.EventCheck)
+			cs := stats.Summarize(cx)
+			d.line("**Partition target missed** (median %s s, max %s s). DESIGN's budget is about 4.5 s: silence", num(s.Median), num(s.Max))
+			d.line("noticed within 2 s (the leader's heartbeat arrives every second), then three failed pubsub")
+			d.line("round-trips of ~0.5 s each with two 0.5 s retries. The first failing check came at a median of")
+			d.line("%s s. Where the time goes beyond the budget is in the node's log of each run (the testnet", num(cs.Median))
+			d.line("directory is kept when `BENCH_KEEP=1`); on a loaded 2-core machine the adaptive timeout")
+			d.line("stretches with the slow round-trips it has seen, and the local-stall rule discards samples taken")
+			d.line("while the process was starved, both by design. What would close it: confirm the failure on the")
+			d.line("silence signal itself (no topic traffic for 2 s while peers are known counts as the first")
+			d.line("failed attempt), and measure on a quiet machine.")
+			d.line("")
+		case "kill-leader":
+			d.line("**Leader failover target missed** (median %s s, max %s s). A SIGKILLed leader sends no resign,", num(s.Median), num(s.Max))
+			d.line("so followers stand only after `heartbeat_timeout` (3 s, randomised by up to +50 %% per node), then")
+			d.line("collect candidates for `election_window` (1 s) and need a majority of votes: 3 s to 5.5 s before")
+			d.line("the first vote, plus a round of gossip. What would close it: a shorter heartbeat timeout or")
+			d.line("window (`--election-heartbeat-timeout`, `--election-window`), or treating the disconnect of the")
+			d.line("leader's connections (a killed process's sockets are closed by the kernel) as a missed heartbeat.")
+			d.line("")
+		}
+	}
+}

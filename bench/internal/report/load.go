@@ -1,0 +1,75 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/meshhealth/meshhealth/bench/internal/results"
+)
+
+// Input is everything one run measured; a nil section did not run.
+type Input struct {
+	Dir       string
+	Run       results.Run
+	HTTP      *results.HTTP
+	Detect    *results.Detect
+	DetectRef *results.Detect
+	Soak      *results.Soak
+	Idle      *results.Idle
+	Scale     []results.Scale // by rising N
+	GoBench   *results.GoBench
+}
+
+// Load reads the results directory. Only run.json is required; a missing
+// section is reported as not run.
+func Load(dir string) (*Input, error) {
+	in := &Input{Dir: dir}
+	if err := results.Read(dir, results.FileRun, &in.Run); err != nil {
+		return nil, fmt.Errorf("%w (run meshbench start first)", err)
+	}
+	var err error
+	if in.HTTP, err = optional[results.HTTP](dir, results.FileHTTP); err != nil {
+		return nil, err
+	}
+	if in.Detect, err = optional[results.Detect](dir, results.FileDetect); err != nil {
+		return nil, err
+	}
+	if in.DetectRef, err = optional[results.Detect](dir, results.FileDetectRef); err != nil {
+		return nil, err
+	}
+	if in.Soak, err = optional[results.Soak](dir, results.FileSoak); err != nil {
+		return nil, err
+	}
+	if in.Idle, err = optional[results.Idle](dir, results.FileIdle); err != nil {
+		return nil, err
+	}
+	if in.GoBench, err = optional[results.GoBench](dir, results.FileGoBench); err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, results.FileScalePattern))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		var s results.Scale
+		if err := results.Read(dir, filepath.Base(f), &s); err != nil {
+			return nil, err
+		}
+		in.Scale = append(in.Scale, s)
+	}
+	slices.SortFunc(in.Scale, func(a, b results.Scale) int { return cmp.Compare(a.Nodes, b.Nodes) })
+	return in, nil
+}
+
+func optional[T any](dir, name string) (*T, error) {
+	var v T
+	if err := results.Read(dir, name, &v); err != nil {
+		if results.Missing(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return &v, nil
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# make bench: measure the targets at the end of DESIGN.md against real
+# nodes and rewrite docs/BENCHMARKS.md from the measurements.
+#
+#   BENCH_MODE=quick (default)  under 10 minutes on 2 cores: fewer and shorter
+#                               repetitions, smaller meshes (the document says
+#                               where each section falls short of the issue)
+#   BENCH_MODE=full             every repetition and mesh size the issue asks
+#                               for (about an hour and a half)
+#
+# Environment: BENCH_OUT (results directory, default bin/bench-results),
+# BENCH_DOC (default docs/BENCHMARKS.md), BENCH_NOTE (free text for the
+# document, such as "shared machine"), BENCH_SECTIONS (space-separated subset
+# of: gobench http detect mesh idle; default all), BENCH_KEEP=1 keeps the
+# testnet directories (node logs) for a post-mortem.
+#
+# Needs root and iproute2 (netns testnets) and bin/meshhealth from make build;
+# wrk for section 1 when installed (apt-get install wrk), else a Go client.
+# Every testnet this script starts is taken down on exit, also on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=${BENCH_MODE:-quick}
+OUT=${BENCH_OUT:-bin/bench-results}
+DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
+SECTIONS=${BENCH_SECTIONS:-gobench http detect mesh idle}
+GO=${GO:-go}
+
+case $MODE in
+  quick | full) ;;
+  *) echo "bench: BENCH_MODE=$MODE: want quick or full" >&2; exit 2 ;;
+esac
+[[ -x bin/meshhealth ]] || { echo "bench: bin/meshhealth missing; run make build" >&2; exit 1; }
+if [[ $(id -u) != 0 ]]; then
+  echo "bench: netns testnets need root; run as root (sections detect and mesh would fail)" >&2
+  exit 1
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/meshhealth-bench.XXXXXX")
+cleanup() {
+  local d
+  # meshbench takes its testnets down itself; this catches a harness that
+  # was killed outright.
+  for d in "$WORK"/*/; do
+    [[ -f $d/state.json ]] && bin/testnet down --dir "$d" --grace 20s >/dev/null 2>&1 || true
+  done
+  if [[ ${BENCH_KEEP:-} == 1 ]]; then
+    echo "bench: testnet directories kept in $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "bench: building the harness"
+$GO build -o bin/meshbench ./bench/cmd/meshbench
+$GO build -o bin/bench-static ./bench/cmd/static
+$GO build -o bin/bench-barehost ./bench/cmd/barehost
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+MB=(bin/meshbench)
+COMMON=(-out "$OUT" -work "$WORK")
+bin/meshbench start -out "$OUT" -mode "$MODE" -command "BENCH_MODE=$MODE make bench" -note "${BENCH_NOTE:-}"
+
+if [[ $MODE == quick ]]; then
+  GOBENCH_ARGS=(-count 5 -benchtime 300ms)
+  HTTP_ARGS=(-d 10s -reps 2 -hang-reps 2)
+  DETECT_ARGS=(-n 5 -reps 3 -deadline 60s)
+  # One repetition with the reference intervals, of the faults that it
+  # detects within a minute or so; the rest wait a full interval or three.
+  DETECT_REF_ARGS=(-n 5 -reps 1 -deadline 120s -faults partition,kill-leader)
+  MESH_RUNS=("-n 10 -soak 2m")
+  IDLE_ARGS=(-d 60s)
+else
+  GOBENCH_ARGS=(-count 10)
+  HTTP_ARGS=(-d 30s -reps 5 -hang-reps 5)
+  DETECT_ARGS=(-n 5 -reps 5 -deadline 90s)
+  DETECT_REF_ARGS=(-n 5 -reps 5 -deadline 300s -faults all)
+  MESH_RUNS=("-n 10 -rate 60s" "-n 25 -rate 60s" "-n 50 -rate 60s" "-n 20 -soak 10m")
+  IDLE_ARGS=(-d 300s)
+fi
+
+BENCHES='BenchmarkSnapshotPublish|BenchmarkScore|BenchmarkHealthJSON'
+failed=()
+section() { # name command...
+  local name=$1; shift
+  [[ " $SECTIONS " == *" $name "* ]] || return 0
+  echo "bench: === $name: $*"
+  local start=$SECONDS
+  if "$@"; then
+    echo "bench: --- $name done in $((SECONDS - start))s"
+  else
+    echo "bench: --- $name FAILED after $((SECONDS - start))s (its partial results stay in $OUT)" >&2
+    failed+=("$name")
+  fi
+}
+
+gobench() {
+  local cmd=("$GO" test -run '^$' -bench "$BENCHES" -benchmem "${GOBENCH_ARGS[@]}" ./pkg/health/)
+  "${cmd[@]}" | tee "$OUT/gobench.txt"
+  local bs=()
+  local benchstat
+  benchstat=$(command -v benchstat || echo "$($GO env GOPATH)/bin/benchstat")
+  if [[ -x $benchstat ]]; then
+    "$benchstat" "$OUT/gobench.txt" >"$OUT/benchstat.txt" 2>&1 && bs=(-benchstat "$OUT/benchstat.txt")
+  fi
+  local shown="$GO test -run '^\$' -bench '$BENCHES' -benchmem ${GOBENCH_ARGS[*]} ./pkg/health/"
+  bin/meshbench gobench -out "$OUT" -raw "$OUT/gobench.txt" "${bs[@]}" -command "$shown"
+}
+
+section gobench gobench
+section http "${MB[@]}" http "${COMMON[@]}" "${HTTP_ARGS[@]}"
+section detect "${MB[@]}" detect "${COMMON[@]}" -config ours "${DETECT_ARGS[@]}"
+section detect "${MB[@]}" detect "${COMMON[@]}" -config reference "${DETECT_REF_ARGS[@]}"
+for m in "${MESH_RUNS[@]}"; do
+  # shellcheck disable=SC2086 # each entry is a list of flags
+  section mesh "${MB[@]}" mesh "${COMMON[@]}" $m
+done
+section idle "${MB[@]}" idle "${COMMON[@]}" "${IDLE_ARGS[@]}"
+
+bin/meshbench report -out "$OUT" -doc "$DOC"
+echo "bench: wrote $DOC from $OUT"
+if ((${#failed[@]})); then
+  echo "bench: sections with errors: ${failed[*]}" >&2
+  exit 1
+fi
