@@ -53,6 +53,7 @@ const (
 	ignoredNotLeader = "not_leader" // a heartbeat or resign from a peer that is not our leader
 	ignoredStaleTerm = "stale_term" // a candidacy for a term already voted in, or an old heartbeat
 	ignoredSticky    = "sticky"     // a vote withheld: the known leader is alive
+	ignoredTermJump  = "term_jump"  // a candidacy for a term no honest peer could have reached
 )
 
 // Candidacy triggers and step-down causes.
@@ -192,11 +193,22 @@ func (m *machine) setOwnVote(s support, now time.Time) {
 	m.members[m.self].vote, m.members[m.self].voteTS = s, now.UnixNano()
 }
 
+// maxTermJump bounds how far one message can raise the highest term seen.
+// Without it one forged candidacy at term 2^53-1 would leave no term to
+// stand in, and every node that voted in it could never vote again. Honest
+// terms grow by one per election; a majority-backed leader's term is taken
+// whatever its distance (adopt).
+const maxTermJump = 1 << 10
+
+// seeTerm raises the highest term seen from a single message.
 func (m *machine) seeTerm(t uint64) {
-	if t > m.maxTerm && t <= wire.MaxInt {
+	if t > m.maxTerm && t-m.maxTerm <= maxTermJump && t <= wire.MaxInt {
 		m.maxTerm = t
 	}
 }
+
+// termTooFar reports a term no honest peer could have reached from ours.
+func (m *machine) termTooFar(t uint64) bool { return t > m.maxTerm+maxTermJump }
 
 // step applies one message from another peer (never from self: the driver
 // drops our own messages echoed back).
@@ -210,7 +222,9 @@ func (m *machine) step(now time.Time, from peer.ID, msg wire.Message) {
 	switch t := msg.(type) {
 	case *wire.Heartbeat:
 		m.seeTerm(t.Term)
-		if ts >= mb.voteTS || t.Term >= mb.hbTerm {
+		// The latest claim by term: a delayed heartbeat of an older term
+		// must not hide the current one.
+		if t.Term >= mb.hbTerm {
 			mb.hbTerm, mb.hbAt, mb.hbScore = t.Term, now, t.Score
 		}
 		mb.setVote(support{t.Term, from}, ts)
@@ -276,6 +290,10 @@ func (m *machine) recordGap(now time.Time) {
 func (m *machine) onCandidate(now time.Time, from peer.ID, c *wire.Candidate) {
 	if c.Term <= m.lastVoted {
 		m.note(eventIgnored, ignoredStaleTerm)
+		return
+	}
+	if m.termTooFar(c.Term) {
+		m.note(eventIgnored, ignoredTermJump)
 		return
 	}
 	if m.pending == nil || c.Term > m.pending.term {

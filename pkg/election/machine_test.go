@@ -383,3 +383,40 @@ func TestFlakyNodeCannotDeposeALiveLeader(t *testing.T) {
 	}
 	s.runUntil(10*time.Second, "flaky rejoins", func() bool { return s.agreed() })
 }
+
+func TestForgedHugeTermsCannotExhaustTheTerms(t *testing.T) {
+	s := newSim(t, 5, DefaultConfig(), 14)
+	s.start()
+	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+	rogue := simPeer(t, 998)
+	s.inject(rogue, &wire.Candidate{Term: wire.MaxInt, Score: 1})
+	s.inject(rogue, &wire.Heartbeat{Term: wire.MaxInt, Seq: 1, Score: 1})
+	s.inject(rogue, &wire.Vote{Term: wire.MaxInt, Candidate: rogue})
+	s.run(5 * time.Second)
+	old := s.leader()
+	s.kill(old)
+	s.runUntil(20*time.Second, "a new leader after the forged terms", func() bool { return s.agreed() })
+	if term := s.leader().m.state(s.now).Term; term > 100 {
+		t.Fatalf("the forged term leaked into the elections: term %d", term)
+	}
+	for _, nd := range s.live(s.nodes) {
+		if nd.evs[eventIgnored+"/"+ignoredTermJump] == 0 {
+			t.Fatalf("%s did not count the forged candidacy", s.name(nd.id))
+		}
+	}
+}
+
+func TestJoinerTakesAFarTermFromTheMajority(t *testing.T) {
+	s := newSim(t, 3, DefaultConfig(), 15)
+	for _, nd := range s.nodes {
+		nd.m.maxTerm = 5000 // a mesh that has been electing for a long time
+	}
+	s.start(s.nodes[:2]...)
+	s.runUntil(20*time.Second, "agreement of the two", func() bool { return s.agreed(s.nodes[:2]...) })
+	late := s.add(DefaultConfig(), 77)
+	s.start(late)
+	s.runUntil(20*time.Second, "the late node follows", func() bool { return s.agreed() })
+	if st := late.m.state(s.now); st.Term < 5000 {
+		t.Fatalf("joined at term %d", st.Term)
+	}
+}

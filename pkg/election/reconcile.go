@@ -3,6 +3,8 @@ package election
 import (
 	"sort"
 	"time"
+
+	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
 // reconcile decides whom this node follows from what it knows, after every
@@ -135,7 +137,9 @@ func (m *machine) adopt(now time.Time, s support) {
 	m.leaderSince, m.lastHB = now, now
 	m.timeout = m.randomTimeout()
 	m.nextStand = time.Time{}
-	m.seeTerm(s.term)
+	if s.term > m.maxTerm && s.term <= wire.MaxInt {
+		m.maxTerm = s.term // backed by a majority: however far
+	}
 	if m.pending != nil && m.pending.term <= s.term {
 		m.pending = nil
 	}
