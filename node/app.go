@@ -74,9 +74,10 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			newHTTPServer,
 			newFaults,
 			newMesh,
+			newElection,
 		),
 		health.Module,
-		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startMesh, startHTTP),
+		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startElection, startMesh, startHTTP),
 	)
 }
 

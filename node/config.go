@@ -199,20 +199,9 @@ func (c Config) Validate() error {
 	if sum <= 0 {
 		bad("weights: must sum to more than 0")
 	}
-	e := c.Election
-	if e.HeartbeatInterval <= 0 {
-		bad("election-heartbeat-interval: must be > 0")
-	} else if e.HeartbeatTimeout <= 2*e.HeartbeatInterval {
-		bad("election-heartbeat-timeout: %v must exceed 2 x heartbeat interval (%v)", e.HeartbeatTimeout, 2*e.HeartbeatInterval)
-	}
-	if e.BootstrapWait <= 0 || e.ElectionWindow <= 0 {
-		bad("election-bootstrap-wait and election-window: must be > 0")
-	}
-	if e.MemberTTL <= e.HeartbeatTimeout {
-		bad("election-member-ttl: %v must exceed the heartbeat timeout (%v)", e.MemberTTL, e.HeartbeatTimeout)
-	}
-	if e.MaxLeaderChanges < 1 {
-		bad("election-max-leader-changes: must be >= 1")
+	// The election owns its timing rules (and says why each holds).
+	if err := electionConfig(c).Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Resources.Validate(); err != nil {
 		errs = append(errs, err)

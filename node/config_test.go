@@ -79,7 +79,7 @@ func TestValidateReportsOneLinePerProblem(t *testing.T) {
 		t.Fatal("invalid config accepted")
 	}
 	lines := strings.Split(err.Error(), "\n")
-	for _, want := range []string{"listen", "bootstrap", "http", "failure-threshold", "probe-pubsub: timeout", "thresholds", "election-heartbeat-timeout", "log-level"} {
+	for _, want := range []string{"listen", "bootstrap", "http", "failure-threshold", "probe-pubsub: timeout", "thresholds", "election: heartbeat_timeout", "log-level"} {
 		n := 0
 		for _, l := range lines {
 			if strings.HasPrefix(l, want) {

@@ -1,0 +1,83 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/election"
+	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/probes"
+	"github.com/meshhealth/meshhealth/pkg/shutdown"
+)
+
+func electionConfig(c Config) election.Config {
+	e := election.DefaultConfig()
+	e.HeartbeatInterval = c.Election.HeartbeatInterval
+	e.HeartbeatTimeout = c.Election.HeartbeatTimeout
+	e.BootstrapWait = c.Election.BootstrapWait
+	e.ElectionWindow = c.Election.ElectionWindow
+	e.MemberTTL = c.Election.MemberTTL
+	e.MaxLeaderChanges = c.Election.MaxLeaderChanges
+	return e
+}
+
+// localView is what the election reads of its own node: the published
+// health snapshot (never a running check) and the peer count.
+type localView struct {
+	hm *health.Manager
+	n  *p2p.Node
+}
+
+func (v localView) HealthStatus() string { return string(v.hm.Status()) }
+func (v localView) HealthScore() float64 { return v.hm.Snapshot().Score }
+func (v localView) ConnectedPeers() int  { return v.n.ConnectedPeers() }
+func (v localView) ResourceHeadroom() float64 {
+	return v.hm.Snapshot().Components[health.ComponentResources]
+}
+
+func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometheus.Registerer, log *slog.Logger) (*election.Election, error) {
+	self := n.Host.ID()
+	// The leader's heartbeat is the most frequent message in the mesh: the
+	// silence watch must hear it like every other topic's traffic.
+	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, v) })
+	return election.New(electionConfig(c), n.PubSub, self, localView{hm, n}, m.Wire, reg, log, hearIt)
+}
+
+// startElection runs the election, shows its leader in /health, registers
+// election-stability, and hands leadership over first when the node stops.
+func startElection(lc fx.Lifecycle, c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, f *Faults) error {
+	lc.Append(fx.StartHook(e.Start))
+	e.Subscribe(func(s election.State) { hm.SetLeader(s.Leader, s.Term) })
+	// Resign right after readiness turns 503 and before the goodbye, so the
+	// mesh elects a successor without waiting out the heartbeat timeout.
+	sm.AddHook(shutdown.PhasePreShutdown, "resign", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return e.Resign(ctx)
+	})
+	sm.Register(shutdown.Component{Name: "election", Priority: 6, Timeout: 2 * time.Second,
+		Stop: func(context.Context) error { return e.Close() }})
+	if f != nil {
+		f.Add("election", "freeze-heartbeats", e.FreezeHeartbeats)
+	}
+	if p := c.Probes.Election; p.Enabled {
+		view := probes.ElectionViewFunc(func() probes.ElectionState {
+			s := e.State()
+			hm.SetKeyMetric("leadership_changes", s.ChangesTotal)
+			return probes.ElectionState{
+				Leader: s.Leader, Term: s.Term, IsLeader: s.IsLeader, HaveLeader: s.HaveLeader,
+				HeartbeatAge: s.HeartbeatAge, HeartbeatJitter: s.HeartbeatJitter,
+				ChangesTotal: s.ChangesTotal, ChangesRecent: s.ChangesRecent, LeaderSince: s.LeaderSince,
+			}
+		})
+		chk := probes.Election(view, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout)
+		return hm.Register(withThresholds(chk, c))
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package nodetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/health"
+)
+
+const checkElection = "election-stability"
+
+// leaderOf returns the leader all members agree on, or "" and what they said.
+func (m *Mesh) agreedLeader(members []*Member) (string, uint64, string) {
+	var leader string
+	var term uint64
+	seen := ""
+	for i, mem := range members {
+		s := mem.Health.Snapshot()
+		seen += fmt.Sprintf(" %d:%s/%d", mem.Index, short(s.Leader), s.Term)
+		if i == 0 {
+			leader, term = s.Leader, s.Term
+		} else if s.Leader != leader || s.Term != term {
+			leader = ""
+		}
+	}
+	if leader == "" {
+		return "", 0, seen
+	}
+	return leader, term, seen
+}
+
+func short(id string) string {
+	if len(id) > 6 {
+		return id[len(id)-6:]
+	}
+	return id
+}
+
+func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
+	m := New(t, 5, nil)
+	m.WaitStatus(t, 30*time.Second, health.StatusHealthy)
+	var leader string
+	var term uint64
+	Eventually(t, 30*time.Second, "one leader all agree on", func() (bool, string) {
+		var seen string
+		leader, term, seen = m.agreedLeader(m.Members)
+		return leader != "", seen
+	})
+	for _, mem := range m.Members {
+		waitCheck(t, mem, checkElection, health.StatePassing)
+	}
+
+	var old *Member
+	var rest []*Member
+	for _, mem := range m.Members {
+		if mem.P2P.Host.ID().String() == leader {
+			old = mem
+		} else {
+			rest = append(rest, mem)
+		}
+	}
+	if old == nil {
+		t.Fatalf("leader %s is not a member", leader)
+	}
+	old.Stop() // graceful: resigns first
+	Eventually(t, 30*time.Second, "a new leader with a higher term", func() (bool, string) {
+		l, tm, seen := m.agreedLeader(rest)
+		return l != "" && l != leader && tm > term, seen
+	})
+}
