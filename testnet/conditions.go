@@ -41,7 +41,9 @@ func (e *evalEnv) eval(conds []string, idx []int, s *Step) verdict {
 			return v
 		}
 		expected = append(expected, v.Expected)
-		seen = append(seen, v.Seen)
+		if !slices.Contains(seen, v.Seen) {
+			seen = append(seen, v.Seen)
+		}
 	}
 	return verdict{OK: true, Expected: strings.Join(expected, "; "), Seen: strings.Join(seen, "; ")}
 }
