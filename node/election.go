@@ -70,6 +70,10 @@ func startElection(lc fx.Lifecycle, c Config, e *election.Election, hm *health.M
 		view := probes.ElectionViewFunc(func() probes.ElectionState {
 			s := e.State()
 			hm.SetKeyMetric("leadership_changes", s.ChangesTotal)
+			hm.SetKeyMetric("leadership_changes_10m", s.ChangesRecent)
+			if s.HaveLeader && !s.LeaderSince.IsZero() {
+				hm.SetKeyMetric("leader_uptime", time.Since(s.LeaderSince).Round(time.Second).String())
+			}
 			return probes.ElectionState{
 				Leader: s.Leader, Term: s.Term, IsLeader: s.IsLeader, HaveLeader: s.HaveLeader,
 				HeartbeatAge: s.HeartbeatAge, HeartbeatJitter: s.HeartbeatJitter,

@@ -152,7 +152,7 @@ func (r *ring) slice() []*sample {
 type checkState struct {
 	def        Check
 	registered time.Time
-	passedOnce bool // has passed at least once: warm-up is over for it
+	passedOnce bool        // has passed at least once: warm-up is over for it
 	trigger    atomic.Bool // Trigger was called; the scheduler picks it up
 
 	hist      ring
