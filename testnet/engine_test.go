@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func runScenario(t *testing.T, c Cluster, yaml string) (*Report, error, string) {
+func runScenario(t *testing.T, c Cluster, yaml string) (*Report, string, error) {
 	t.Helper()
 	sc, err := ParseScenario([]byte(yaml), "test.yaml")
 	if err != nil {
@@ -18,7 +18,7 @@ func runScenario(t *testing.T, c Cluster, yaml string) (*Report, error, string) 
 	var out bytes.Buffer
 	e := &Engine{Cluster: c, Clock: newFakeClock(), Out: &out}
 	rep, err := e.Run(context.Background(), sc, ReportTestnet{Mode: ModeLocal, Nodes: 3})
-	return rep, err, out.String()
+	return rep, out.String(), err
 }
 
 func TestConvergePassesWhenAllReadyAndAgreeOnOneLeader(t *testing.T) {
@@ -43,7 +43,7 @@ func TestConvergePassesWhenAllReadyAndAgreeOnOneLeader(t *testing.T) {
 func TestWaitTimeoutFailsNamingExpectedAndSeen(t *testing.T) {
 	c := &fakeCluster{nodes: mesh(3, 0, 1)}
 	c.nodes[2].Leader = c.nodes[2].PeerID // node2 believes in itself
-	rep, err, out := runScenario(t, c, "name: x\nsteps:\n  - wait: one-leader\n    timeout: 10s\n")
+	rep, out, err := runScenario(t, c, "name: x\nsteps:\n  - wait: one-leader\n    timeout: 10s\n")
 	var f *StepFailure
 	if !errors.As(err, &f) {
 		t.Fatalf("err = %v, want a StepFailure", err)
@@ -69,7 +69,7 @@ func TestWaitTimeoutFailsNamingExpectedAndSeen(t *testing.T) {
 func TestAssertFailsAtOnce(t *testing.T) {
 	c := &fakeCluster{nodes: mesh(3, 0, 1)}
 	c.nodes[1].Status = "degraded"
-	_, err, _ := runScenario(t, c, "name: x\nsteps:\n  - assert: healthy\n")
+	_, _, err := runScenario(t, c, "name: x\nsteps:\n  - assert: healthy\n")
 	if err == nil || !strings.Contains(err.Error(), "node1=degraded") {
 		t.Errorf("err = %v, want node1=degraded seen", err)
 	}
@@ -167,7 +167,7 @@ steps:
     while: {cond: healthy, except: ["@victim"]}
     timeout: 60s
 `
-	_, err, _ := runScenario(t, c, sc)
+	_, _, err := runScenario(t, c, sc)
 	var f *StepFailure
 	if !errors.As(err, &f) {
 		t.Fatalf("err = %v", err)
@@ -183,7 +183,7 @@ steps:
 func TestWaitForAnExitedNodeFailsWithoutWaitingOut(t *testing.T) {
 	c := &fakeCluster{nodes: mesh(3, 0, 1)}
 	c.nodes[1].Status, c.nodes[1].Exit = StatusExited, &ExitInfo{Found: true, Code: 1, Reason: "listen: address in use"}
-	rep, err, _ := runScenario(t, c, "name: x\nsteps:\n  - wait: ready\n    timeout: 600s\n")
+	rep, _, err := runScenario(t, c, "name: x\nsteps:\n  - wait: ready\n    timeout: 600s\n")
 	if err == nil || !strings.Contains(err.Error(), "address in use") || !strings.Contains(err.Error(), "cannot help") {
 		t.Errorf("err = %v", err)
 	}
@@ -201,7 +201,7 @@ func TestExitedWithCodeReportsTheReason(t *testing.T) {
 		}
 	}
 	yaml := "name: x\nsteps:\n  - chaos: fault\n    node: node:2\n    component: network\n    fault: isolate\n    as: v\n  - wait: exited\n    code: 3\n    nodes: ['@v']\n"
-	rep, err, out := runScenario(t, c, yaml)
+	rep, out, err := runScenario(t, c, yaml)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestExitedWithCodeReportsTheReason(t *testing.T) {
 func TestExitedWithTheWrongCodeFails(t *testing.T) {
 	c := &fakeCluster{nodes: mesh(2, 0, 1)}
 	c.nodes[1].Status, c.nodes[1].Exit = StatusExited, &ExitInfo{Found: true, Code: 1, Reason: "boom"}
-	_, err, _ := runScenario(t, c, "name: x\nsteps:\n  - wait: exited\n    code: 3\n    nodes: [node:1]\n    timeout: 2s\n")
+	_, _, err := runScenario(t, c, "name: x\nsteps:\n  - wait: exited\n    code: 3\n    nodes: [node:1]\n    timeout: 2s\n")
 	if err == nil || !strings.Contains(err.Error(), "with exit code 3") || !strings.Contains(err.Error(), "code 1: boom") {
 		t.Errorf("err = %v", err)
 	}
@@ -250,7 +250,7 @@ func TestHoldCountsStatusAndLeaderChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &fakeCluster{nodes: mesh(3, 0, 1), onObserve: tt.script}
 			yaml := "name: soak\nsteps:\n  - hold: [ready, one-leader]\n    for: 10s\n    max_changes: " + tt.max + "\n"
-			rep, err, _ := runScenario(t, c, yaml)
+			rep, _, err := runScenario(t, c, yaml)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -281,7 +281,7 @@ func TestEngineHoldForOverridesTheScenario(t *testing.T) {
 func TestChaosOnLeaderWithoutAgreementFails(t *testing.T) {
 	c := &fakeCluster{nodes: mesh(3, 0, 1)}
 	c.nodes[1].Leader = "someone-else"
-	_, err, _ := runScenario(t, c, "name: x\nsteps:\n  - chaos: kill\n    node: leader\n")
+	_, _, err := runScenario(t, c, "name: x\nsteps:\n  - chaos: kill\n    node: leader\n")
 	if err == nil || !strings.Contains(err.Error(), "no leader all nodes agree on") {
 		t.Errorf("err = %v", err)
 	}

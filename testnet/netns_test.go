@@ -9,10 +9,9 @@ import (
 
 // fakeIP records ip commands and answers the listing ones.
 type fakeIP struct {
-	cmds   []string
-	netns  string
-	links  string
-	failOn string
+	cmds  []string
+	netns string
+	links string
 }
 
 func (f *fakeIP) run(_ context.Context, args ...string) (string, error) {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +31,7 @@ func buildFakeNode(t *testing.T) string {
 			return
 		}
 		fakeNodeBin = filepath.Join(dir, "fakenode")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", fakeNodeBin, "./internal/fakenode").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", fakeNodeBin, "./internal/fakenode").CombinedOutput()
 		if err != nil {
 			fakeNodeErr = err
 			fakeNodeBin = string(out)

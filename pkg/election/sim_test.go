@@ -50,7 +50,6 @@ type simNode struct {
 type delivery struct {
 	at   time.Time
 	from peer.ID
-	to   peer.ID // "" for everyone
 	data []byte
 }
 
