@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -240,5 +241,12 @@ func TestProbeRecordMatchesTheDocumentedExample(t *testing.T) {
 	key := "/meshhealth/12D3KooWBxxM8RQVGYD9JARHqienZxWMWruRxoV7sB6TFxWX6Xwh/probe"
 	if err := (RecordValidator{}).Validate(key, []byte(want)); err != nil {
 		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, []byte("\n"+want+"\n")) || !bytes.Contains(doc, []byte("`"+key+"`")) {
+		t.Fatal("docs/PROTOCOL.md no longer shows this record and key")
 	}
 }
