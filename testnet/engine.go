@@ -39,7 +39,7 @@ type Engine struct {
 	HoldFor time.Duration
 }
 
-// maxViolations bounds how many failed polls a hold keeps for the report.
+// maxViolations bounds how many failed polls and changes a hold lists.
 const maxViolations = 20
 
 type run struct {
@@ -126,8 +126,8 @@ func stepOK(sr *StepReport) string {
 		}
 		line += fmt.Sprintf(", target %gs %s", sr.TargetSeconds, met)
 	}
-	if sr.Kind == "hold" {
-		line += fmt.Sprintf(" (%d status changes, %d leader changes)", sr.StatusChanges, sr.LeaderChanges)
+	if h := sr.Hold; h != nil {
+		line += fmt.Sprintf(" (%d polls, %d status changes, %d leader changes)", h.Polls, h.StatusChanges, h.LeaderChanges)
 	}
 	return line
 }
@@ -287,10 +287,16 @@ func (r *run) hold(ctx context.Context, s *Step, sr *StepReport) error {
 	if poll <= 0 {
 		poll = DefaultHoldPoll
 	}
+	h := &HoldReport{}
+	sr.Hold = h
+	note := func(list *[]string, format string, a ...any) {
+		if len(*list) < maxViolations {
+			*list = append(*list, fmt.Sprintf(format, a...))
+		}
+	}
 	start := r.clock.Now()
 	prevStatus, prevLeader := map[int]string{}, map[int]string{}
 	var seen string
-	failed := 0
 	for {
 		env, err := r.env(ctx, s.Hold)
 		if err != nil {
@@ -303,21 +309,20 @@ func (r *run) hold(ctx context.Context, s *Step, sr *StepReport) error {
 		}
 		v := env.eval(s.Hold, idx, s)
 		sr.Expected, seen = v.Expected, v.Seen
+		h.Polls++
 		if !v.OK {
-			failed++
-			if len(sr.Violations) < maxViolations {
-				sr.Violations = append(sr.Violations, fmt.Sprintf("+%v: %s", at, v.Seen))
-			}
+			h.FailedPolls++
+			note(&h.Violations, "+%v: %s", at, v.Seen)
 		}
 		for _, i := range idx {
 			n := env.nodes[i]
 			if p, ok := prevStatus[i]; ok && p != n.Status {
-				sr.StatusChanges++
-				r.note(sr, fmt.Sprintf("+%v: %s %s→%s", at, n.Name, p, n.Status))
+				h.StatusChanges++
+				note(&h.Changes, "+%v: %s %s→%s", at, n.Name, p, n.Status)
 			}
 			if p, ok := prevLeader[i]; ok && p != n.Leader && n.reporting() {
-				sr.LeaderChanges++
-				r.note(sr, fmt.Sprintf("+%v: %s leader %s→%s", at, n.Name, env.nameOf(p), env.nameOf(n.Leader)))
+				h.LeaderChanges++
+				note(&h.Changes, "+%v: %s leader %s→%s", at, n.Name, env.nameOf(p), env.nameOf(n.Leader))
 			}
 			prevStatus[i] = n.Status
 			if n.reporting() {
@@ -331,19 +336,13 @@ func (r *run) hold(ctx context.Context, s *Step, sr *StepReport) error {
 			return err
 		}
 	}
-	changes := sr.StatusChanges + sr.LeaderChanges
-	sr.Seen = fmt.Sprintf("%d status changes, %d leader changes, %d failed polls; last: %s", sr.StatusChanges, sr.LeaderChanges, failed, seen)
-	if changes > s.MaxChanges || failed > 0 {
+	changes := h.StatusChanges + h.LeaderChanges
+	sr.Seen = fmt.Sprintf("%d status changes, %d leader changes, %d of %d polls failing; last: %s", h.StatusChanges, h.LeaderChanges, h.FailedPolls, h.Polls, seen)
+	if changes > s.MaxChanges || h.FailedPolls > 0 {
 		sr.Expected = fmt.Sprintf("for %v, %s at every poll and at most %d status or leader changes", dur, sr.Expected, s.MaxChanges)
 		return &StepFailure{Expected: sr.Expected, Seen: sr.Seen}
 	}
 	return nil
-}
-
-func (r *run) note(sr *StepReport, s string) {
-	if len(sr.Changes) < maxViolations {
-		sr.Changes = append(sr.Changes, s)
-	}
 }
 
 func (r *run) chaos(ctx context.Context, s *Step, sr *StepReport) error {

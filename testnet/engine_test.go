@@ -255,8 +255,11 @@ func TestHoldCountsStatusAndLeaderChanges(t *testing.T) {
 				t.Errorf("err = %v, want error %v", err, tt.wantErr)
 			}
 			s := rep.Steps[0]
-			if s.StatusChanges != tt.status || s.LeaderChanges != tt.leader {
-				t.Errorf("changes: status %d leader %d, want %d and %d (%v)", s.StatusChanges, s.LeaderChanges, tt.status, tt.leader, s.Changes)
+			if s.Hold == nil || s.Hold.StatusChanges != tt.status || s.Hold.LeaderChanges != tt.leader {
+				t.Fatalf("hold report %+v, want %d status and %d leader changes", s.Hold, tt.status, tt.leader)
+			}
+			if s.Hold.Polls != 11 {
+				t.Errorf("%d polls in 10s at 1s, want 11", s.Hold.Polls)
 			}
 			if s.Seconds != 10 {
 				t.Errorf("held %vs, want 10s", s.Seconds)

@@ -48,13 +48,23 @@ type StepReport struct {
 	// TargetSeconds and TargetMet report a wait's target.
 	TargetSeconds float64 `json:"target_seconds,omitempty"`
 	TargetMet     *bool   `json:"target_met,omitempty"`
-	// StatusChanges, LeaderChanges and Violations are a hold's findings.
-	StatusChanges int      `json:"status_changes,omitempty"`
-	LeaderChanges int      `json:"leader_changes,omitempty"`
-	Changes       []string `json:"changes,omitempty"`
-	Violations    []string `json:"violations,omitempty"`
+	// Hold is a hold step's findings.
+	Hold *HoldReport `json:"hold,omitempty"`
 	// Exits holds what exited nodes said in their last log line.
 	Exits map[string]ExitInfo `json:"exits,omitempty"`
+}
+
+// HoldReport is what a hold saw: zero changes is its point, so the counts
+// are always written.
+type HoldReport struct {
+	Polls         int `json:"polls"`
+	FailedPolls   int `json:"failed_polls"`
+	StatusChanges int `json:"status_changes"`
+	LeaderChanges int `json:"leader_changes"`
+	// Changes and Violations list the first 20 of each, with the time
+	// into the hold.
+	Changes    []string `json:"changes,omitempty"`
+	Violations []string `json:"violations,omitempty"`
 }
 
 // WriteFile writes the report as indented JSON.
