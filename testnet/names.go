@@ -51,7 +51,8 @@ type SubnetPlan struct {
 	Prefix netip.Prefix
 }
 
-// DefaultSubnet is RFC 2544's benchmarking range: never routed, never in use
+// DefaultSubnet is the first /24 up tries (it takes the first free one in
+// 198.18.0.0/15): RFC 2544's benchmarking range, never routed, never in use
 // on a real LAN, and accepted by the node's fault-injection guard.
 const DefaultSubnet = "198.18.0.0/24"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -131,6 +132,69 @@ func (o netns) teardown(ctx context.Context) error {
 func isGone(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "Cannot find device") || strings.Contains(s, "No such file")
+}
+
+// subnetRange is where an automatic subnet is chosen: RFC 2544's
+// benchmarking block, which the node accepts for fault injection.
+var subnetRange = netip.MustParsePrefix("198.18.0.0/15")
+
+// chooseSubnet returns the requested /24 if no interface on the host uses
+// it, or with none requested the first free /24 in 198.18.0.0/15, so two
+// netns testnets on one machine never route the same addresses to two
+// bridges.
+func chooseSubnet(ctx context.Context, ip IPRunner, requested string) (SubnetPlan, error) {
+	out, err := ip(ctx, "-o", "-4", "addr", "show")
+	if err != nil {
+		return SubnetPlan{}, err
+	}
+	used := parseAddrs(out)
+	inUse := func(p netip.Prefix) string {
+		for dev, addrs := range used {
+			for _, a := range addrs {
+				if p.Overlaps(a) {
+					return dev
+				}
+			}
+		}
+		return ""
+	}
+	if requested != "" {
+		plan, err := ParseSubnet(requested)
+		if err != nil {
+			return SubnetPlan{}, err
+		}
+		if dev := inUse(plan.Prefix); dev != "" {
+			return SubnetPlan{}, fmt.Errorf("subnet %s is in use on %s (another testnet?); pick another with --subnet", plan.Prefix, dev)
+		}
+		return plan, nil
+	}
+	b := subnetRange.Addr().As4()
+	for i := 0; i < 512; i++ {
+		b[2], b[1] = byte(i), 18+byte(i>>8)
+		p := netip.PrefixFrom(netip.AddrFrom4(b), 24)
+		if inUse(p) == "" {
+			return SubnetPlan{Prefix: p}, nil
+		}
+	}
+	return SubnetPlan{}, fmt.Errorf("every /24 in %s is in use", subnetRange)
+}
+
+// parseAddrs reads `ip -o -4 addr show`: "4: eth0    inet 192.0.2.2/24 brd ...".
+func parseAddrs(out string) map[string][]netip.Prefix {
+	addrs := map[string][]netip.Prefix{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] != "inet" {
+				continue
+			}
+			if p, err := netip.ParsePrefix(f[i+1]); err == nil {
+				dev := strings.TrimSuffix(f[1], ":")
+				addrs[dev] = append(addrs[dev], p.Masked())
+			}
+		}
+	}
+	return addrs
 }
 
 // parseNetnsList reads `ip netns list`: "name (id: 3)" or "name" per line.

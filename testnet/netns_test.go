@@ -12,6 +12,7 @@ type fakeIP struct {
 	cmds  []string
 	netns string
 	links string
+	addrs string
 }
 
 func (f *fakeIP) run(_ context.Context, args ...string) (string, error) {
@@ -22,6 +23,8 @@ func (f *fakeIP) run(_ context.Context, args ...string) (string, error) {
 		return f.netns, nil
 	case "-o link show":
 		return f.links, nil
+	case "-o -4 addr show":
+		return f.addrs, nil
 	}
 	return "", nil
 }
@@ -89,5 +92,26 @@ func TestTeardownRemovesOnlyItsOwnNamespacesAndLinks(t *testing.T) {
 	want := []string{"link del mhbr123456", "link del mh123456h7", "netns del mh123456-0", "netns del mh123456-1"}
 	if !slices.Equal(dels, want) {
 		t.Errorf("deleted %q, want %q", dels, want)
+	}
+}
+
+func TestSubnetIsOneNoInterfaceUses(t *testing.T) {
+	ip := &fakeIP{addrs: "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n" +
+		"4: eth0    inet 192.0.2.2/24 brd 192.0.2.255 scope global eth0\\ valid_lft forever\n" +
+		"104: mhbr0c3067    inet 198.18.0.254/24 scope global mhbr0c3067\\ valid_lft forever\n" +
+		"111: mhbr948eed    inet 198.18.1.254/24 scope global mhbr948eed\\ valid_lft forever\n"}
+	ctx := context.Background()
+	plan, err := chooseSubnet(ctx, ip.run, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Prefix.String(); got != "198.18.2.0/24" {
+		t.Errorf("chose %s, want the first free /24, 198.18.2.0/24", got)
+	}
+	if _, err := chooseSubnet(ctx, ip.run, "198.18.1.0/24"); err == nil || !strings.Contains(err.Error(), "mhbr948eed") {
+		t.Errorf("a subnet in use was accepted: %v", err)
+	}
+	if plan, err := chooseSubnet(ctx, ip.run, "198.18.9.0/24"); err != nil || plan.Bridge().String() != "198.18.9.254" {
+		t.Errorf("a free subnet: %v, %v", plan, err)
 	}
 }

@@ -20,7 +20,8 @@ type UpOptions struct {
 	Mode Mode
 	// NodeBin is the meshhealth binary; up builds nothing.
 	NodeBin string
-	// Subnet is netns mode's /24 (DefaultSubnet when empty).
+	// Subnet is netns mode's /24; empty means the first /24 of
+	// 198.18.0.0/15 that no interface on the host uses.
 	Subnet string
 	// NodeArgs are added to every node's command line after the testnet's
 	// own flags, so they win.
@@ -156,10 +157,7 @@ func (t *Testnet) plan(ctx context.Context, st *State, o UpOptions) error {
 			return err
 		}
 	case ModeNetns:
-		if o.Subnet == "" {
-			o.Subnet = DefaultSubnet
-		}
-		plan, err := ParseSubnet(o.Subnet)
+		plan, err := chooseSubnet(ctx, t.ip, o.Subnet)
 		if err != nil {
 			return err
 		}

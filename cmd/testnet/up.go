@@ -20,7 +20,7 @@ func (c *cli) upFlags(name string, o *testnet.UpOptions, mode *string, nodeArgs 
 	fs.IntVar(&o.N, "n", o.N, "number of nodes")
 	fs.StringVar(mode, "mode", *mode, "local (127.0.0.1, distinct ports) or netns (a namespace per node on a bridge; root)")
 	fs.StringVar(&o.NodeBin, "node-bin", "bin/meshhealth", "the node binary (up builds nothing)")
-	fs.StringVar(&o.Subnet, "subnet", testnet.DefaultSubnet, "netns mode: the nodes' /24; the bridge takes .254")
+	fs.StringVar(&o.Subnet, "subnet", "", "netns mode: the nodes' /24, the bridge takes .254 (default: the first /24 of 198.18.0.0/15 no interface uses)")
 	fs.Var(nodeArgs, "node-arg", "a flag for every node (repeatable); or put node flags after --")
 	return fs
 }
