@@ -146,14 +146,18 @@ func UpdateState(dir string, fn func(*State) error) (*State, error) {
 	return s, s.Save()
 }
 
-func lockDir(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+func lockDir(dir string) (func(), error) { return lockFile(filepath.Join(dir, ".lock")) }
+
+// lockFile takes an exclusive flock on path, created if missing; the
+// returned function releases it.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("lock testnet dir: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock testnet dir: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

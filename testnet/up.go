@@ -157,6 +157,14 @@ func (t *Testnet) plan(ctx context.Context, st *State, o UpOptions) error {
 			return err
 		}
 	case ModeNetns:
+		// Choosing a free subnet and putting it on the bridge is one step
+		// for every testnet on the machine, so two ups at once cannot pick
+		// the same /24.
+		unlock, err := lockFile(filepath.Join(os.TempDir(), ".meshhealth-testnet-netns.lock"))
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		plan, err := chooseSubnet(ctx, t.ip, o.Subnet)
 		if err != nil {
 			return err
