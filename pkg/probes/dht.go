@@ -152,6 +152,9 @@ func (p *DHTProbe) Check() health.Check {
 
 var errInjectedPut = errors.New("fault injected: fail-put")
 
+// putShare is the part of a probe's time budget the put may take.
+const putShare = 0.6
+
 // nextSeq is the current time in microseconds, kept strictly increasing
 // within the process; across restarts the clock keeps it increasing.
 func (p *DHTProbe) nextSeq() uint64 {
@@ -199,7 +202,14 @@ func (p *DHTProbe) run(ctx context.Context) health.Result {
 	if p.failPut.Load() {
 		err = errInjectedPut
 	} else {
-		err = p.store.PutValue(ctx, p.dhtKey, val)
+		// kad-dht's PutValue returns only when every closest peer has
+		// answered or its context ends, so one dead peer would spend the
+		// whole budget here and leave the read-back none: every healthy
+		// node's probe would fail with one peer cut off. The put gets
+		// putShare of the budget; the read-back, which decides, the rest.
+		putCtx, cancelPut := context.WithTimeout(ctx, time.Duration(float64(wait)*putShare))
+		err = p.store.PutValue(putCtx, p.dhtKey, val)
+		cancelPut()
 	}
 	putDur := time.Since(putStart)
 	details["put_ms"] = putDur.Milliseconds()

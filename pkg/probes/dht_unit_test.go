@@ -22,12 +22,19 @@ type fakeStore struct {
 	readers []peer.ID
 	// answer gives peer i's reply to the read-back of the value put.
 	answer func(ctx context.Context, i int, put []byte) ([]byte, error)
+	// putHangs makes PutValue store the value, then wait out its context
+	// and succeed, as kad-dht's PutValue does when one of the closest
+	// peers is dead: it waits for every peer and returns nil.
+	putHangs bool
 }
 
-func (f *fakeStore) PutValue(_ context.Context, _ string, v []byte) error {
+func (f *fakeStore) PutValue(ctx context.Context, _ string, v []byte) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.put = v
+	f.mu.Unlock()
+	if f.putHangs {
+		<-ctx.Done()
+	}
 	return nil
 }
 
@@ -119,6 +126,34 @@ func TestDHTIntegrityJudgesEachRemoteAnswer(t *testing.T) {
 			})
 		})
 	}
+}
+
+// One dead peer among the closest must not fail the probe of every healthy
+// node: the put may wait on it, but the read-back keeps its share of the
+// time and the live readers answer.
+func TestDHTIntegrityPassesWhenAPutWaitsOnADeadPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sk, _ := edKey(t)
+		readers := make([]peer.ID, 3)
+		for i := range readers {
+			_, readers[i] = edKey(t)
+		}
+		store := &fakeStore{readers: readers, putHangs: true, answer: func(ctx context.Context, i int, put []byte) ([]byte, error) {
+			if i == 2 { // the dead one
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return put, nil
+		}}
+		p, err := NewDHTIntegrity(store, sk, DHTConfig{}, prometheus.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := p.Check().Checker(context.Background())
+		if !r.Healthy || !strings.Contains(r.Message, "from 2 of 3") {
+			t.Fatalf("healthy=%v %q; want a pass read back from the 2 live peers", r.Healthy, r.Message)
+		}
+	})
 }
 
 func TestDHTIntegrityRefusesANodeKeyPeersCannotVerify(t *testing.T) {
