@@ -16,6 +16,7 @@ import (
 	"go.uber.org/fx/fxevent"
 
 	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
@@ -46,6 +47,8 @@ type Node struct {
 	Health   *health.Manager
 	Shutdown *shutdown.Manager
 	P2P      *p2p.Node
+	Mesh     *Mesh
+	Election *election.Election
 	HTTP     *HTTPServer
 	Registry *prometheus.Registry
 }

@@ -69,6 +69,10 @@ type Config struct {
 	DegradedThreshold float64            `yaml:"degraded_threshold"`
 	Weights           map[string]float64 `yaml:"weights"`
 
+	// SummaryInterval is how often the node publishes its summary on
+	// meshhealth/summary/v1 (peers keep the latest for 3 intervals).
+	SummaryInterval time.Duration `yaml:"summary_interval"`
+
 	Probes    Probes                `yaml:"probes"`
 	Election  Election              `yaml:"election"`
 	Resources probes.ResourceLimits `yaml:"resources"`
@@ -104,6 +108,7 @@ func Default() Config {
 		Weights: map[string]float64{
 			"pubsub": 0.30, "dht": 0.25, "p2p": 0.25, "election": 0.10, "resources": 0.10,
 		},
+		SummaryInterval: 10 * time.Second,
 		Probes: Probes{
 			PubSub:       Probe{Enabled: true, Interval: 10 * time.Second, Timeout: 3 * time.Second},
 			DHT:          Probe{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second},
@@ -164,8 +169,9 @@ func (c Config) Validate() error {
 	}
 	positive := map[string]time.Duration{
 		"startup-grace": c.StartupGrace, "shutdown-timeout": c.ShutdownTimeout, "retry-interval": c.RetryInterval,
+		"summary-interval": c.SummaryInterval,
 	}
-	for _, name := range []string{"startup-grace", "shutdown-timeout", "retry-interval"} {
+	for _, name := range []string{"startup-grace", "shutdown-timeout", "retry-interval", "summary-interval"} {
 		if positive[name] <= 0 {
 			bad("%s: must be > 0, got %v", name, positive[name])
 		}

@@ -119,6 +119,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) []*stringList {
 	fs.IntVar(&c.FailureThreshold, "failure-threshold", c.FailureThreshold, "consecutive failures before a check is failing")
 	fs.IntVar(&c.SuccessThreshold, "success-threshold", c.SuccessThreshold, "consecutive successes before a failing check passes again")
 	fs.DurationVar(&c.RetryInterval, "retry-interval", c.RetryInterval, "re-run delay after a failed check")
+	fs.DurationVar(&c.SummaryInterval, "summary-interval", c.SummaryInterval, "how often the node publishes its summary to its peers")
 	fs.DurationVar(&c.ScoreHorizon, "score-horizon", c.ScoreHorizon, "results older than this no longer count toward a check's score (0: only the 20-result window)")
 	fs.Float64Var(&c.HealthyThreshold, "healthy-threshold", c.HealthyThreshold, "system score below which the node is degraded")
 	fs.Float64Var(&c.DegradedThreshold, "degraded-threshold", c.DegradedThreshold, "system score below which the node is unhealthy")

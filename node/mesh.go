@@ -70,12 +70,17 @@ func newMesh(in meshIn) (*Mesh, error) {
 	}
 	source := func() summary.Values {
 		s := in.Health.Snapshot()
+		// The snapshot holds the leader's text form; peer.ID is its bytes.
+		leader, err := peer.Decode(s.Leader)
+		if err != nil {
+			leader = ""
+		}
 		return summary.Values{
 			Status: string(s.Status), Score: s.Score, Components: s.Components,
-			Peers: n.ConnectedPeers(), Leader: peer.ID(s.Leader), Term: s.Term, Version: Version,
+			Peers: n.ConnectedPeers(), Leader: leader, Term: s.Term, Version: Version,
 		}
 	}
-	if m.Summary, err = summary.New(m.summaryTopic, self, source, summary.Config{}, in.Registry, in.Log); err != nil {
+	if m.Summary, err = summary.New(m.summaryTopic, self, source, summary.Config{Interval: c.SummaryInterval}, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {

@@ -69,3 +69,45 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 		return l != "" && l != leader && tm > term, seen
 	})
 }
+
+// Every node hears every other's summary, naming the leader they agree on,
+// and no meshhealth message anywhere was rejected: the nodes speak the
+// protocol their own validators enforce.
+func TestSummariesReachEveryPeerAndNothingIsRejected(t *testing.T) {
+	m := New(t, 5, nil)
+	m.WaitStatus(t, 30*time.Second, health.StatusHealthy)
+	Eventually(t, 30*time.Second, "every node holds a summary from each peer naming the agreed leader", func() (bool, string) {
+		leader, _, seen := m.agreedLeader(m.Members)
+		if leader == "" {
+			return false, "no agreed leader:" + seen
+		}
+		for _, mem := range m.Members {
+			got := 0
+			for _, e := range mem.Mesh.Summary.Peers() {
+				if e.Summary.Leader.String() == leader {
+					got++
+				}
+			}
+			if got != len(m.Members)-1 {
+				return false, fmt.Sprintf("node %d holds %d summaries naming %s", mem.Index, got, short(leader))
+			}
+		}
+		return true, ""
+	})
+	for _, mem := range m.Members {
+		mfs, err := mem.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "meshhealth_pubsub_rejected_total" {
+				continue
+			}
+			for _, mt := range mf.GetMetric() {
+				if v := mt.GetCounter().GetValue(); v > 0 {
+					t.Errorf("node %d rejected %v messages: %v", mem.Index, v, mt.GetLabel())
+				}
+			}
+		}
+	}
+}

@@ -60,6 +60,7 @@ func FastConfig(dataDir string) node.Config {
 	c.Probes.Resources.Timeout = time.Second
 	c.RetryInterval = 200 * time.Millisecond
 	c.ScoreHorizon = 5 * time.Second
+	c.SummaryInterval = time.Second
 	c.Election.HeartbeatInterval = 200 * time.Millisecond
 	c.Election.HeartbeatTimeout = 600 * time.Millisecond
 	c.Election.BootstrapWait = 500 * time.Millisecond
