@@ -36,7 +36,8 @@ const readGrace = 100 * time.Millisecond
 // DHTStore is the DHT as the integrity probe uses it. KadStore adapts a
 // go-libp2p-kad-dht IpfsDHT.
 type DHTStore interface {
-	// PutValue stores the value locally and on the peers closest to key.
+	// PutValue stores the value on remote peers closest to key, returning
+	// once at least one holds it.
 	PutValue(ctx context.Context, key string, value []byte) error
 	// NearestPeers lists up to n remote peers of the routing table closest
 	// to key, without network traffic.

@@ -2,9 +2,12 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	record "github.com/libp2p/go-libp2p-record"
 	pb "github.com/libp2p/go-libp2p-kad-dht/pb"
 	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -28,9 +31,67 @@ func NewKadStore(d *dht.IpfsDHT) (*KadStore, error) {
 	return &KadStore{dht: d, pm: pm}, nil
 }
 
-// PutValue stores value locally and on the closest peers (IpfsDHT.PutValue).
+// putPeers is how many of the routing table's nearest peers receive the
+// record: the same ones the read-back asks (DefaultDHTReaders).
+const putPeers = DefaultDHTReaders
+
+// putGrace bounds how long the put waits for the other peers once one has
+// stored the record: a dead peer must cost milliseconds, not the timeout.
+const putGrace = 100 * time.Millisecond
+
+// PutValue sends one PUT_VALUE to each of the nearest peers of the routing
+// table and returns once one of them has stored it (and the others have
+// had putGrace to follow), or all have failed.
+//
+// Not IpfsDHT.PutValue: it starts with a network lookup and then waits for
+// every closest peer, so one dead peer in a LAN mesh made every healthy
+// node's probe time out (the lookup, or the put to the dead peer, ran out
+// the clock) and, the check being critical, could shut the whole mesh
+// down. Writing to the routing table's nearest peers still exercises the
+// DHT protocol end to end (PUT_VALUE, the remote validator, GET_VALUE).
 func (k *KadStore) PutValue(ctx context.Context, key string, value []byte) error {
-	return k.dht.PutValue(ctx, key, value)
+	peers := k.NearestPeers(key, putPeers)
+	if len(peers) == 0 {
+		return errors.New("no peer in the routing table to put to")
+	}
+	// The node keeps its own copy as IpfsDHT.PutValue would, so it serves
+	// the record too; PutValue writes it locally before its lookup, and a
+	// cancelled context stops it there. (The probe never counts that copy.)
+	local, stop := context.WithCancel(ctx)
+	stop()
+	_ = k.dht.PutValue(local, key, value)
+
+	rec := record.MakePutRecord(key, value)
+	rec.TimeReceived = time.Now().UTC().Format(time.RFC3339Nano)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(peers))
+	for _, p := range peers {
+		go func() { errs <- k.pm.PutValue(ctx, p, rec) }()
+	}
+	var failed []error
+	var grace <-chan time.Time
+	for range peers {
+		select {
+		case err := <-errs:
+			if err != nil {
+				failed = append(failed, err)
+			} else if grace == nil {
+				grace = time.After(putGrace)
+			}
+		case <-grace:
+			return nil
+		case <-ctx.Done():
+			if grace != nil {
+				return nil
+			}
+			return fmt.Errorf("PUT_VALUE to %d peers: %w", len(peers), ctx.Err())
+		}
+	}
+	if len(failed) == len(peers) {
+		return fmt.Errorf("PUT_VALUE refused by all %d peers: %w", len(peers), errors.Join(failed...))
+	}
+	return nil
 }
 
 // NearestPeers reads the routing table; no lookup is made.
