@@ -298,3 +298,66 @@ func TestInvalidConfigExits2WithOneLinePerProblem(t *testing.T) {
 		}
 	}
 }
+
+type summaryDoc struct {
+	Status          string             `json:"status"`
+	ComponentScores map[string]float64 `json:"component_scores"`
+}
+
+func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
+	// Detection only: a confirmed critical failure must not stop the victim.
+	a := startNode(t, "--enable-fault-injection", "--shutdown-on-critical=false")
+	var id string
+	eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
+		_, h, err := health(a)
+		id = h.NodeID
+		return err == nil && id != "", fmt.Sprint(err)
+	})
+	boot := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", a.p2p, id)
+	nodes := []*proc{a}
+	for range 3 {
+		nodes = append(nodes, startNode(t, "--enable-fault-injection", "--shutdown-on-critical=false", "--bootstrap", boot))
+	}
+	for _, p := range nodes {
+		waitHealthy(t, p)
+		eventually(t, 30*time.Second, p.http+" every component >= 0.9", func() (bool, string) {
+			_, b, err := get("http://" + p.http + "/health/summary")
+			var s summaryDoc
+			if err == nil {
+				err = json.Unmarshal(b, &s)
+			}
+			if err != nil || len(s.ComponentScores) < 5 {
+				return false, fmt.Sprint(err, s)
+			}
+			for _, v := range s.ComponentScores {
+				if v < 0.9 {
+					return false, fmt.Sprint(s.ComponentScores)
+				}
+			}
+			return true, ""
+		})
+	}
+
+	victim := nodes[2]
+	resp, err := http.Post("http://"+victim.http+"/debug/fault", "application/json",
+		strings.NewReader(`{"component":"pubsub","fault":"drop-inbound"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("fault: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	eventually(t, 30*time.Second, "victim's pubsub-roundtrip failing and status not healthy", func() (bool, string) {
+		_, h, err := health(victim)
+		c := h.Checks["pubsub-roundtrip"]
+		return err == nil && c.State == "failing" && h.Status != "healthy", fmt.Sprintf("%s %s %v", h.Status, c.State, err)
+	})
+	t.Logf("drop-inbound detected in %v (target 15 s)", time.Since(start).Round(100*time.Millisecond))
+	for _, p := range nodes {
+		if p == victim {
+			continue
+		}
+		if _, h, err := health(p); err != nil || h.Status != "healthy" {
+			t.Errorf("node %s is %s (%v) while only %s was faulty", p.http, h.Status, err, victim.http)
+		}
+	}
+}
