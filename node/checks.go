@@ -35,7 +35,19 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, reg promethe
 		// its startup grace is not stopped on a stale "0 peers".
 		n.OnDisconnect(func(peer.ID) { hm.Trigger(probes.CheckConnectivity) })
 		n.Host.Network().Notify(&network.NotifyBundle{
-			ConnectedF: func(network.Network, network.Conn) { hm.Trigger(probes.CheckConnectivity) },
+			ConnectedF: func(network.Network, network.Conn) {
+				hm.Trigger(probes.CheckConnectivity)
+				// A node rejoining after a partition clears its failing
+				// network checks now, not one interval later (30 s for the
+				// DHT probe). Only failing ones: a mesh forming must not run
+				// every probe once per new connection.
+				snap := hm.Snapshot()
+				for _, name := range rejoinChecks {
+					if v, ok := snap.Checks[name]; ok && v.State == health.StateFailing {
+						hm.Trigger(name)
+					}
+				}
+			},
 		})
 	}
 	if p := c.Probes.Resources; p.Enabled {
@@ -47,6 +59,9 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, reg promethe
 	}
 	return nil
 }
+
+// rejoinChecks are re-run at once on a new connection while they fail.
+var rejoinChecks = []string{probes.CheckPubSubRoundTrip, probes.CheckDHTIntegrity, probes.CheckElection}
 
 // keyMetricPeers counts peers and shows the count in /health/summary.
 type keyMetricPeers struct {
