@@ -22,13 +22,20 @@ type commonFlags struct {
 	work    string // where testnets and temporary files live
 	nodeBin string
 	verbose bool
+	notes   noteList
 }
+
+type noteList []string
+
+func (n *noteList) String() string     { return strings.Join(*n, "; ") }
+func (n *noteList) Set(s string) error { *n = append(*n, s); return nil }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.out, "out", "bin/bench-results", "results directory (one JSON file per section)")
 	fs.StringVar(&c.work, "work", os.TempDir(), "directory for testnets and temporary files")
 	fs.StringVar(&c.nodeBin, "node-bin", "bin/meshhealth", "the node binary")
 	fs.BoolVar(&c.verbose, "v", false, "log the testnet's own actions")
+	fs.Var(&c.notes, "note", "a note for the report about how this section ran (repeatable)")
 }
 
 func (c *commonFlags) testnetOpts(log io.Writer) testnet.Options {
@@ -51,6 +58,13 @@ func newHeader(section string) results.Header {
 		Section: section, Command: commandLine(os.Args), Started: time.Now().UTC(),
 		LoadAvg: [2]float64{results.LoadAvg1(), 0},
 	}
+}
+
+// header is newHeader with the notes given on the command line.
+func (c *commonFlags) header(section string) results.Header {
+	h := newHeader(section)
+	h.Notes = append(h.Notes, c.notes...)
+	return h
 }
 
 func finish(h *results.Header) {
@@ -131,28 +145,40 @@ type settleState struct {
 	since      time.Time
 }
 
-// settled holds when every node meets the level and follows one leader,
-// or has met the level for noElectionAfter while naming no leader at all.
-func settled(level watch.Level, st *settleState) func([]testnet.NodeStatus) bool {
+// settled returns a check that holds when every node but except meets the
+// level and follows one leader, or has met the level for noElectionAfter
+// while naming no leader at all. It remembers across calls how long the
+// leaderless state has lasted.
+func settled(level watch.Level) func(n []testnet.NodeStatus, except []int) (settleState, bool) {
 	var since time.Time
-	return func(n []testnet.NodeStatus) bool {
+	return func(n []testnet.NodeStatus, except []int) (settleState, bool) {
 		now := time.Now()
-		if _, ok := watch.Converged(n, level); ok {
-			*st = settleState{since: now}
-			return true
+		if _, ok := watch.Converged(n, level, except...); ok {
+			return settleState{since: now}, true
 		}
-		if !watch.Leaderless(n, level) {
+		if !watch.Leaderless(n, level, except...) {
 			since = time.Time{}
-			return false
+			return settleState{}, false
 		}
 		if since.IsZero() {
 			since = now
 		}
 		if now.Sub(since) < noElectionAfter {
-			return false
+			return settleState{}, false
 		}
-		*st = settleState{leaderless: true, since: since}
-		return true
+		return settleState{leaderless: true, since: since}, true
+	}
+}
+
+// settledCond adapts settled to waitFor, recording how it ended in st.
+func settledCond(level watch.Level, st *settleState) func([]testnet.NodeStatus) bool {
+	check := settled(level)
+	return func(n []testnet.NodeStatus) bool {
+		s, ok := check(n, nil)
+		if ok {
+			*st = s
+		}
+		return ok
 	}
 }
 

@@ -25,13 +25,27 @@ type detectBench struct {
 	deadline time.Duration
 	linger   time.Duration
 	settle   time.Duration
-	turn     int // rotates the follower a fault targets
+	warmup   time.Duration
+	overlap  bool
+	waitLast bool
+	turn     int               // rotates the follower a fault targets
+	pending  []pendingRecovery // faulted nodes not yet recovered
+	runs     *[]results.FaultRun
+	unwired  map[string]string
+}
+
+// pendingRecovery is a node whose fault was undone at since and that is not
+// ready again yet; its run's Recovered is filled in when it is.
+type pendingRecovery struct {
+	run   int
+	node  int
+	since time.Time
 }
 
 // runDetect is section 2: each fault, rep after rep, on one testnet; the
 // nodes are polled every -poll to timestamp what they say.
 func runDetect(ctx context.Context, args []string, log io.Writer) error {
-	b := detectBench{}
+	b := detectBench{unwired: map[string]string{}}
 	fs := newFlags("detect", log)
 	b.register(fs)
 	fs.StringVar(&b.config, "config", "ours", "ours (the defaults) or reference (the reference's intervals through our flags)")
@@ -42,7 +56,10 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 	fs.DurationVar(&b.poll, "poll", 100*time.Millisecond, "how often every node's /health is read")
 	fs.DurationVar(&b.deadline, "deadline", 60*time.Second, "how long to wait for a fault's events")
 	fs.DurationVar(&b.linger, "linger", 3*time.Second, "how long to keep watching for optional events once the awaited ones are seen")
-	fs.DurationVar(&b.settle, "settle", 180*time.Second, "how long to wait for every node to be healthy with one leader before a fault")
+	fs.DurationVar(&b.settle, "settle", 180*time.Second, "how long to wait for the mesh to be ready before a fault, and for a node to recover")
+	fs.DurationVar(&b.warmup, "warmup", 40*time.Second, "a follower is faulted only after running this long (its adaptive timeouts need 3 successes)")
+	fs.BoolVar(&b.overlap, "overlap", false, "start the next fault while the last one's node still recovers (it is then neither targeted nor counted)")
+	fs.BoolVar(&b.waitLast, "wait-last-recovery", true, "wait for the last faults' nodes to recover before stopping")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +71,7 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nodeArgs := []string{"--shutdown-on-critical=false"}
+	nodeArgs := slices.Clone(detectArgs)
 	file := results.FileDetect
 	switch b.config {
 	case "ours":
@@ -66,10 +83,14 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 	}
 	nodeArgs = append(nodeArgs, fs.Args()...)
 	res := results.Detect{
-		Header: newHeader("detect"), Config: b.config, Nodes: b.nodes, Mode: string(mode),
-		NodeArgs: nodeArgs, PollMs: int(b.poll / time.Millisecond),
+		Header: b.header("detect"), Config: b.config, Nodes: b.nodes, Mode: string(mode),
+		NodeArgs: nodeArgs, PollMs: int(b.poll / time.Millisecond), WarmupSeconds: b.warmup.Seconds(), Overlap: b.overlap,
 	}
-	err = b.run(ctx, mode, nodeArgs, defs, &res, log)
+	if !b.waitLast {
+		res.Notes = append(res.Notes, "the recovery of the faults still recovering when the run ended was not awaited")
+	}
+	b.runs = &res.Runs
+	err = b.run(ctx, mode, nodeArgs, defs, log)
 	if err != nil {
 		res.Notes = append(res.Notes, "incomplete: "+err.Error())
 	}
@@ -80,7 +101,7 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 	return err
 }
 
-func (b *detectBench) run(ctx context.Context, mode testnet.Mode, nodeArgs []string, defs []faultDef, res *results.Detect, log io.Writer) error {
+func (b *detectBench) run(ctx context.Context, mode testnet.Mode, nodeArgs []string, defs []faultDef, log io.Writer) error {
 	dir := filepath.Join(b.work, "detect-"+b.config)
 	opts := b.testnetOpts(log)
 	t, err := upTestnet(ctx, testnet.UpOptions{
@@ -92,7 +113,6 @@ func (b *detectBench) run(ctx context.Context, mode testnet.Mode, nodeArgs []str
 	defer downTestnet(ctx, dir, opts, log)
 	defer t.Close()
 
-	unwired := map[string]string{}
 	// Rep after rep rather than fault after fault: a slow drift of the
 	// machine's load then spreads over every fault alike.
 	for rep := 1; rep <= b.reps; rep++ {
@@ -100,49 +120,132 @@ func (b *detectBench) run(ctx context.Context, mode testnet.Mode, nodeArgs []str
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if why, ok := unwired[f.Name]; ok {
-				res.Runs = append(res.Runs, results.FaultRun{Fault: f.Name, Rep: rep, Watched: f.Watch, Error: why})
+			if why, ok := b.unwired[f.Name]; ok {
+				*b.runs = append(*b.runs, results.FaultRun{Fault: f.Name, Rep: rep, Watched: f.Watch, Error: why})
 				continue
 			}
-			run := b.one(ctx, t, f, rep, log)
-			if strings.Contains(run.Error, "unknown fault") {
-				unwired[f.Name] = run.Error
-			}
-			res.Runs = append(res.Runs, run)
-			fmt.Fprintf(log, "meshbench detect: %s\n", describeRun(run))
+			b.one(ctx, t, f, rep, log)
 		}
+	}
+	if !b.waitLast {
+		return nil // the report counts the recoveries it has
+	}
+	b.drain(ctx, t)
+	for _, p := range b.pending {
+		r := &(*b.runs)[p.run]
+		r.Error = joinErr(r.Error, fmt.Sprintf("not recovered within %v of the undo", b.settle))
 	}
 	return nil
 }
 
-// one runs a fault once: wait for a healthy mesh, apply, watch, undo, wait
-// for recovery.
-func (b *detectBench) one(ctx context.Context, t *testnet.Testnet, f faultDef, rep int, log io.Writer) results.FaultRun {
-	run := results.FaultRun{Fault: f.Name, Rep: rep, Role: f.Role, Watched: f.Watch, Deadline: b.deadline.Seconds()}
-	// Every node ready with one leader, and the node to be faulted healthy
-	// (so that leaving healthy is the fault's doing). A node faulted in an
-	// earlier rep may still be degraded while failures age out of its score
-	// window; the rotation then picks another follower.
-	var ss settleState
-	ready := settled(watch.Ready, &ss)
-	target := -1
-	nodes, _, err := waitFor(ctx, t, 250*time.Millisecond, b.settle, func(n []testnet.NodeStatus) bool {
-		if !ready(n) {
-			return false
+// observe reads every node and credits the recoveries it shows.
+func (b *detectBench) observe(ctx context.Context, t *testnet.Testnet) ([]testnet.NodeStatus, time.Time, error) {
+	nodes, err := t.Observe(ctx, testnet.Scrape{})
+	at := time.Now()
+	if err == nil {
+		b.credit(nodes, at)
+	}
+	return nodes, at, err
+}
+
+// credit fills in Recovered for each pending node that is ready again and
+// follows the leader the others follow.
+func (b *detectBench) credit(nodes []testnet.NodeStatus, at time.Time) {
+	keep := b.pending[:0]
+	for _, p := range b.pending {
+		if p.node < len(nodes) && recovered(nodes, p.node) {
+			(*b.runs)[p.run].Recovered = seconds(at.Sub(p.since))
+			continue
 		}
-		leader, _ := watch.Converged(n, watch.Ready)
-		target = b.pick(f, n, watch.IndexOf(n, leader))
-		return target >= 0 || (ss.leaderless && f.Role == roleLeader)
-	})
-	if err != nil {
-		run.Error = "mesh not ready with one leader and a healthy target before the fault: " + err.Error()
-		return run
+		keep = append(keep, p)
+	}
+	b.pending = keep
+}
+
+func recovered(nodes []testnet.NodeStatus, i int) bool {
+	if !nodes[i].Ready() {
+		return false
+	}
+	others := slices.Delete(slices.Clone(nodes), i, i+1)
+	leader, ok := watch.Converged(others, watch.Ready)
+	return !ok || nodes[i].Leader == leader
+}
+
+func (b *detectBench) pendingNodes() []int {
+	var out []int
+	for _, p := range b.pending {
+		out = append(out, p.node)
+	}
+	return out
+}
+
+// drain waits, up to -settle, until every faulted node has recovered.
+func (b *detectBench) drain(ctx context.Context, t *testnet.Testnet) {
+	deadline := time.Now().Add(b.settle)
+	for len(b.pending) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		if _, _, err := b.observe(ctx, t); err != nil {
+			return
+		}
+		_ = sleep(ctx, 250*time.Millisecond)
+	}
+}
+
+// one runs a fault once: wait for a ready mesh and a healthy target, apply,
+// watch, undo; the target's recovery is credited when a later observation
+// shows it.
+func (b *detectBench) one(ctx context.Context, t *testnet.Testnet, f faultDef, rep int, log io.Writer) {
+	idx := len(*b.runs)
+	*b.runs = append(*b.runs, results.FaultRun{Fault: f.Name, Rep: rep, Role: f.Role, Watched: f.Watch, Deadline: b.deadline.Seconds()})
+	run := &(*b.runs)[idx]
+	defer func() {
+		r := (*b.runs)[idx]
+		if strings.Contains(r.Error, "unknown fault") {
+			b.unwired[f.Name] = r.Error
+		}
+		fmt.Fprintf(log, "meshbench detect: %s\n", describeRun(r))
+	}()
+	if !b.overlap {
+		b.drain(ctx, t)
+	}
+
+	// Every node but those still recovering ready with one leader, and the
+	// node to be faulted healthy (so that leaving healthy is the fault's
+	// doing) and, for a follower, past its warm-up.
+	var ss settleState
+	ready := settled(watch.Ready)
+	target := -1
+	var nodes []testnet.NodeStatus
+	deadline := time.Now().Add(b.settle)
+	for {
+		obs, at, err := b.observe(ctx, t)
+		if err != nil {
+			run.Error = err.Error()
+			return
+		}
+		except := b.pendingNodes()
+		if s, ok := ready(obs, except); ok {
+			ss = s
+			leader, _ := watch.Converged(obs, watch.Ready, except...)
+			target = b.pick(f, obs, watch.IndexOf(obs, leader), except, at)
+			if target >= 0 || (ss.leaderless && f.Role == roleLeader) {
+				nodes = obs
+				break
+			}
+		}
+		if at.After(deadline) {
+			run.Error = "mesh not ready with one leader and a healthy target before the fault: " + testnet.Summarize(obs)
+			return
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			run.Error = err.Error()
+			return
+		}
 	}
 	if ss.leaderless && f.Role == roleLeader {
 		run.Error = "no node names a leader: this build runs no election"
-		return run
+		return
 	}
-	leader, _ := watch.Converged(nodes, watch.Ready)
+	leader, _ := watch.Converged(nodes, watch.Ready, b.pendingNodes()...)
 	var oldTerm uint64
 	if li := watch.IndexOf(nodes, leader); li >= 0 {
 		oldTerm = nodes[li].Term
@@ -151,37 +254,29 @@ func (b *detectBench) one(ctx context.Context, t *testnet.Testnet, f faultDef, r
 		b.turn = target + 1
 	}
 	run.Target = nodes[target].Name
-	// Nodes not healthy at the start are left out of the collateral count.
-	var ignore []int
-	for i, s := range nodes {
-		if s.Status != watch.StatusHealthy {
-			ignore = append(ignore, i)
-		}
-	}
 	spec := watch.Spec{
 		Target: target, Watch: slices.Concat(f.Watch, f.Linger), Checks: f.Checks, ChecksAnywhere: f.ChecksAnywhere,
-		OldLeader: leader, OldTerm: oldTerm, Ignore: ignore,
+		OldLeader: leader, OldTerm: oldTerm, Before: nodes,
 	}
 	chaos := f.Apply
 	chaos.Node = target
 	start := time.Now()
 	if err := t.Apply(ctx, chaos); err != nil {
 		run.Error = err.Error()
-		return run
+		return
 	}
 	det := watch.NewDetector(spec, start)
 	awaitedSpec := spec
 	awaitedSpec.Watch = f.Watch
 	awaited := watch.NewDetector(awaitedSpec, start)
-	deadline := start.Add(b.deadline)
+	end := start.Add(b.deadline)
 	var lingerUntil time.Time
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		obs, err := t.Observe(ctx, testnet.Scrape{})
+	for time.Now().Before(end) && ctx.Err() == nil {
+		obs, at, err := b.observe(ctx, t)
 		if err != nil {
 			run.Error = err.Error()
 			break
 		}
-		at := time.Now()
 		det.Observe(at, obs)
 		awaited.Observe(at, obs)
 		if det.Done() {
@@ -197,29 +292,24 @@ func (b *detectBench) one(ctx context.Context, t *testnet.Testnet, f faultDef, r
 		_ = sleep(ctx, b.poll)
 	}
 	o := det.Outcome()
-	run.NonHealthy, run.NonHealthyStatus = durPtr(o.NonHealthy), o.NonHealthyStatus
-	run.Check, run.CheckName = durPtr(o.Check), o.CheckName
+	run.NonHealthy, run.NonHealthyStatus, run.NonHealthyMessage = durPtr(o.NonHealthy), o.NonHealthyStatus, o.NonHealthyMessage
+	run.Check, run.CheckName, run.CheckMessage = durPtr(o.Check), o.CheckName, o.CheckMessage
 	run.Failover = durPtr(o.Failover)
 	run.OthersNonHealthy = o.OthersNonHealthy
 
-	undo := testnet.Chaos{Action: f.Undo, Node: target}
 	undone := time.Now()
-	if err := t.Apply(context.WithoutCancel(ctx), undo); err != nil {
+	if err := t.Apply(context.WithoutCancel(ctx), testnet.Chaos{Action: f.Undo, Node: target}); err != nil {
 		run.Error = joinErr(run.Error, "undo: "+err.Error())
-		return run
+		return
 	}
-	if _, _, err := waitFor(ctx, t, 250*time.Millisecond, b.settle, settled(watch.Ready, &ss)); err == nil {
-		run.Recovered = seconds(ss.since.Sub(undone))
-	} else {
-		run.Error = joinErr(run.Error, "no recovery: "+err.Error())
-	}
-	return run
+	b.pending = append(b.pending, pendingRecovery{run: idx, node: target, since: undone})
 }
 
 // pick chooses the node a fault targets: the leader, or the next healthy
-// follower after the last one faulted, so one node's recovery does not
-// carry into the next rep. -1 when none qualifies yet.
-func (b *detectBench) pick(f faultDef, nodes []testnet.NodeStatus, leader int) int {
+// follower after the last one faulted (so one node's recovery does not
+// carry into the next rep) that has run for the warm-up. -1 when none
+// qualifies yet.
+func (b *detectBench) pick(f faultDef, nodes []testnet.NodeStatus, leader int, except []int, now time.Time) int {
 	if f.Role == roleLeader {
 		if leader >= 0 && (!slices.Contains(f.Watch, watch.EventNonHealthy) || nodes[leader].Status == watch.StatusHealthy) {
 			return leader
@@ -228,9 +318,13 @@ func (b *detectBench) pick(f faultDef, nodes []testnet.NodeStatus, leader int) i
 	}
 	for k := range nodes {
 		i := (b.turn + k) % len(nodes)
-		if i != leader && nodes[i].Status == watch.StatusHealthy {
-			return i
+		if i == leader || slices.Contains(except, i) || nodes[i].Status != watch.StatusHealthy {
+			continue
 		}
+		if !nodes[i].StartedAt.IsZero() && now.Sub(nodes[i].StartedAt) < b.warmup {
+			continue
+		}
+		return i
 	}
 	return -1
 }
@@ -249,8 +343,8 @@ func describeRun(r results.FaultRun) string {
 		}
 		return fmt.Sprintf("%.2fs", *p)
 	}
-	s := fmt.Sprintf("%s rep %d on %s (%s): non-healthy %s (%s), check %s (%s), failover %s, recovered %s",
-		r.Fault, r.Rep, r.Target, r.Role, f(r.NonHealthy), r.NonHealthyStatus, f(r.Check), r.CheckName, f(r.Failover), f(r.Recovered))
+	s := fmt.Sprintf("%s rep %d on %s (%s): non-healthy %s (%s), check %s (%s), failover %s",
+		r.Fault, r.Rep, r.Target, r.Role, f(r.NonHealthy), r.NonHealthyStatus, f(r.Check), r.CheckName, f(r.Failover))
 	if len(r.OthersNonHealthy) > 0 {
 		s += ", others non-healthy: " + strings.Join(r.OthersNonHealthy, ",")
 	}

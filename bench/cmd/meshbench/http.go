@@ -49,8 +49,10 @@ func runHTTP(ctx context.Context, args []string, log io.Writer) error {
 	fs.DurationVar(&b.duration, "d", 10*time.Second, "duration of each load run")
 	fs.IntVar(&b.reps, "reps", 3, "repetitions of each (target, path) with the node healthy")
 	fs.IntVar(&b.hangReps, "hang-reps", 2, "repetitions of /health while the check hangs")
-	fs.IntVar(&b.conns, "c", 16, "connections")
-	fs.IntVar(&b.threads, "t", 2, "wrk threads")
+	// One wrk thread with 8 connections keeps one of two cores for the
+	// server: the load saturates it without starving it of CPU.
+	fs.IntVar(&b.conns, "c", 8, "connections")
+	fs.IntVar(&b.threads, "t", 1, "wrk threads")
 	fs.StringVar(&b.staticBin, "static-bin", "bin/bench-static", "the static baseline server")
 	fs.StringVar(&b.script, "wrk-script", "bench/wrk/report.lua", "wrk's reporting script")
 	fs.StringVar(&b.hang, "hang", "scheduler/stall", "COMPONENT/FAULT that hangs the node's checks")
@@ -63,7 +65,7 @@ func runHTTP(ctx context.Context, args []string, log io.Writer) error {
 		runner = w
 	}
 	res := results.HTTP{
-		Header: newHeader("http"), Tool: runner.Name(), Duration: b.duration.Seconds(),
+		Header: b.header("http"), Tool: runner.Name(), Duration: b.duration.Seconds(),
 		Connections: b.conns, Threads: b.threads, HangFault: b.hang,
 	}
 	if err := b.run(ctx, runner, &res, log); err != nil {
@@ -92,7 +94,7 @@ func (b *httpBench) run(ctx context.Context, runner loadtest.Runner, res *result
 	defer downTestnet(ctx, dir, opts, log)
 	defer t.Close()
 	var ss settleState
-	if _, _, err := waitFor(ctx, t, 500*time.Millisecond, 120*time.Second, settled(watch.Healthy, &ss)); err != nil {
+	if _, _, err := waitFor(ctx, t, 500*time.Millisecond, 120*time.Second, settledCond(watch.Healthy, &ss)); err != nil {
 		res.Notes = append(res.Notes, "the testnet was not healthy with one leader before the load: "+err.Error())
 	}
 	st, err := t.State()

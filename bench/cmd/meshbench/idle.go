@@ -39,7 +39,7 @@ func runIdle(ctx context.Context, args []string, log io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	res := results.Idle{Header: newHeader("idle")}
+	res := results.Idle{Header: b.header("idle")}
 	err := b.run(ctx, &res, log)
 	if err != nil {
 		res.Notes = append(res.Notes, "incomplete: "+err.Error())
@@ -71,7 +71,7 @@ func (b *idleBench) run(ctx context.Context, res *results.Idle, log io.Writer) e
 		return err
 	}
 	var ss settleState
-	if _, _, err := waitFor(ctx, t, 500*time.Millisecond, 120*time.Second, settled(watch.Ready, &ss)); err != nil {
+	if _, _, err := waitFor(ctx, t, 500*time.Millisecond, 120*time.Second, settledCond(watch.Ready, &ss)); err != nil {
 		res.Notes = append(res.Notes, "the node mesh did not converge before the measurement: "+err.Error())
 	}
 	if err := sleep(ctx, b.settle); err != nil {

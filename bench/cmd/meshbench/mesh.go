@@ -43,10 +43,10 @@ func runMesh(ctx context.Context, args []string, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sc := results.Scale{Header: newHeader("scale"), Nodes: b.nodes, Mode: string(mode)}
+	sc := results.Scale{Header: b.header("scale"), Nodes: b.nodes, Mode: string(mode)}
 	var soak *results.Soak
 	if b.soak > 0 {
-		soak = &results.Soak{Header: newHeader("soak"), Nodes: b.nodes, Mode: string(mode), PollMs: int(b.poll / time.Millisecond)}
+		soak = &results.Soak{Header: b.header("soak"), Nodes: b.nodes, Mode: string(mode), PollMs: int(b.poll / time.Millisecond)}
 	}
 	err = b.run(ctx, mode, &sc, soak, log)
 	if err != nil {
@@ -86,7 +86,7 @@ func (b *meshBench) run(ctx context.Context, mode testnet.Mode, sc *results.Scal
 	sc.ReadySeconds = st.ReadySeconds
 	first := st.Nodes[0].StartedAt
 	var ss settleState
-	nodes, _, err := waitFor(ctx, t, 250*time.Millisecond, b.timeout, settled(watch.Ready, &ss))
+	nodes, _, err := waitFor(ctx, t, 250*time.Millisecond, b.timeout, settledCond(watch.Ready, &ss))
 	if err != nil {
 		return fmt.Errorf("convergence: %w", err)
 	}

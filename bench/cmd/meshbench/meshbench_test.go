@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -98,28 +99,52 @@ func TestFirstLineHandsOverTheAnnouncement(t *testing.T) {
 	}
 }
 
-func TestPickRotatesHealthyFollowersAndSparesTheLeader(t *testing.T) {
-	nodes := make([]testnet.NodeStatus, 4)
+func TestPickRotatesWarmHealthyFollowersAndSparesTheLeader(t *testing.T) {
+	now := time.Unix(1000, 0)
+	nodes := make([]testnet.NodeStatus, 5)
 	for i := range nodes {
-		nodes[i].Status = "healthy"
+		nodes[i].Status, nodes[i].StartedAt = "healthy", now.Add(-time.Minute)
 	}
 	nodes[2].Status = "degraded"
-	b := detectBench{}
-	follower := faultDefs[0] // partition
+	nodes[4].StartedAt = now.Add(-10 * time.Second) // restarted: too young
+	b := detectBench{warmup: 40 * time.Second}
+	follower, _ := selectFaults("partition")
 	var got []int
 	for range 4 {
-		i := b.pick(follower, nodes, 1)
+		i := b.pick(follower[0], nodes, 1, nil, now)
 		got = append(got, i)
 		b.turn = i + 1
 	}
 	if want := []int{0, 3, 0, 3}; !slices.Equal(got, want) {
-		t.Fatalf("targets %v, want %v (node1 leads, node2 is degraded)", got, want)
+		t.Fatalf("targets %v, want %v (node1 leads, node2 is degraded, node4 is young)", got, want)
 	}
-	leader := faultDefs[1] // kill-leader
-	if i := b.pick(leader, nodes, 1); i != 1 {
+	if i := b.pick(follower[0], nodes, 1, []int{0, 3}, now); i != -1 {
+		t.Fatalf("picked %d among recovering nodes", i)
+	}
+	leader, _ := selectFaults("kill-leader")
+	if i := b.pick(leader[0], nodes, 1, nil, now); i != 1 {
 		t.Fatalf("leader fault picked %d", i)
 	}
-	if i := b.pick(leader, nodes, -1); i != -1 {
+	if i := b.pick(leader[0], nodes, -1, nil, now); i != -1 {
 		t.Fatalf("leader fault without a leader picked %d", i)
+	}
+}
+
+func TestRecoveredNodeIsReadyAndFollowsTheOthersLeader(t *testing.T) {
+	nodes := []testnet.NodeStatus{
+		{Name: "node0", PeerID: "p0", Status: "healthy", Leader: "p1"},
+		{Name: "node1", PeerID: "p1", Status: "healthy", Leader: "p1"},
+		{Name: "node2", PeerID: "p2", Status: "degraded", Leader: "p0"},
+	}
+	if recovered(nodes, 2) {
+		t.Fatal("a node that follows a stale leader counted as recovered")
+	}
+	nodes[2].Leader = "p1"
+	if !recovered(nodes, 2) {
+		t.Fatal("a degraded node that follows the leader is ready again")
+	}
+	nodes[2].Status = "unhealthy"
+	if recovered(nodes, 2) {
+		t.Fatal("an unhealthy node counted as recovered")
 	}
 }

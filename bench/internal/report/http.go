@@ -10,9 +10,13 @@ import (
 
 // DESIGN's HTTP targets.
 const (
-	minRatio      = 0.8
-	maxP99ms      = 5.0
-	hangTolerance = 0.9 // "unchanged": at least this share of the healthy throughput
+	minRatio = 0.8
+	maxP99ms = 5.0
+	// "Unchanged while a probe hangs": the node's throughput relative to
+	// the static server keeps at least hangTolerance of its healthy value,
+	// and its p99 grows by at most hangTailTolerance.
+	hangTolerance     = 0.9
+	hangTailTolerance = 1.25
 )
 
 type httpCell struct {
@@ -88,12 +92,18 @@ func httpSection(in *Input) section {
 	} else {
 		targets = append(targets, targetRow{"1", "`/health` throughput ≥ 0.8× static, p99 ≤ 5 ms", notMeas, notMeas})
 	}
+	// "Unchanged" is judged against the healthy runs of the same
+	// invocation, relative to the static server measured alongside, so a
+	// drift of the machine's load between the phases does not count.
 	hangOK := false
-	if hang.rps.N > 0 && normal.rps.N > 0 {
-		share := hang.rps.Median / normal.rps.Median
-		hangOK = share >= hangTolerance && hang.p99.Median <= maxP99ms
-		targets = append(targets, targetRow{"1", "`/health` unchanged while a probe hangs (≥ 0.9× the healthy node's throughput, p99 ≤ 5 ms)",
-			fmt.Sprintf("%s× the healthy throughput, p99 %s ms (%s)", num(share), num(hang.p99.Median), h.HangFault), yesNo(hangOK)})
+	if hang.rps.N > 0 && ratio.N > 0 && hangRatio.N > 0 && normal.p99.N > 0 {
+		rel := hangRatio.Median / ratio.Median
+		tail := hang.p99.Median / normal.p99.Median
+		hangOK = rel >= hangTolerance && tail <= hangTailTolerance
+		targets = append(targets, targetRow{"1", "`/health` unchanged while a probe hangs (node ÷ static at least 0.9× the healthy one's, p99 at most 1.25× the healthy p99)",
+			fmt.Sprintf("node ÷ static %s× vs %s× healthy (%s× of it), p99 %s ms vs %s ms; fault %s, node %s",
+				num(hangRatio.Median), num(ratio.Median), num(rel), num(hang.p99.Median), num(normal.p99.Median), h.HangFault, h.HangStatus),
+			yesNo(hangOK)})
 	} else {
 		targets = append(targets, targetRow{"1", "`/health` unchanged while a probe hangs", notMeas, notMeas})
 	}
@@ -128,8 +138,10 @@ func httpSection(in *Input) section {
 
 		if hang.rps.N > 0 {
 			s := httpCellOf(h, results.PhaseHang, results.TargetStatic, "/health")
-			d.line("While a check hangs: the `%s` fault was injected into node0 and the runs started once node0", h.HangFault)
-			d.line("reported `%s`; the static server then answered node0's new %d body.", h.HangStatus, hang.status)
+			d.line("While a check hangs: the `%s` fault was injected into node0 (with `scheduler/stall` its check", h.HangFault)
+			d.line("scheduler blocks, so no check finishes and every result goes stale: the worst a hung probe can")
+			d.line("do) and the runs started once node0 reported `%s`; the static server then answered node0's", h.HangStatus)
+			d.line("new %d body.", hang.status)
 			d.line("")
 			d.table([]string{"path", "answer", "node req/s", "static req/s", "node ÷ static", "node p50 / p99 ms", "vs the healthy node", "reps"},
 				[][]string{{"`/health`", fmt.Sprintf("%d, %d B", hang.status, hang.bytes), medRange(hang.rps, ""), medRange(s.rps, ""),
@@ -152,9 +164,11 @@ func httpSection(in *Input) section {
 			d.line("")
 		}
 		if hang.rps.N > 0 && !hangOK {
-			d.line("**\"Unchanged while a probe hangs\" missed** by the rule above: compare the node ÷ static ratio")
-			d.line("in both tables; if it holds while the absolute throughput dropped, the machine, not the hang,")
-			d.line("moved (the static server is measured in the same minutes).")
+			d.line("**\"Unchanged while a probe hangs\" missed** by the rule in the summary. The handlers read a")
+			d.line("snapshot and never wait for a check, so a hung check cannot block them; what changes while the")
+			d.line("node is unhealthy is the answer (503, another body) and the node's other work (the watchdog")
+			d.line("republishes the snapshot as results go stale). What would close it: find which of the two with")
+			d.line("`BenchmarkHealthJSON` on an unhealthy snapshot and a CPU profile of the node under load.")
 			d.line("")
 		}
 		notes(d, h.Header)

@@ -96,12 +96,17 @@ type HTTPRun struct {
 // Detect is section 2: detection of each fault in a netns testnet.
 type Detect struct {
 	Header
-	Config   string     `json:"config"` // ours or reference
-	Nodes    int        `json:"nodes"`
-	Mode     string     `json:"mode"`
-	NodeArgs []string   `json:"node_args"`
-	PollMs   int        `json:"poll_ms"`
-	Runs     []FaultRun `json:"runs"`
+	Config   string   `json:"config"` // ours or reference
+	Nodes    int      `json:"nodes"`
+	Mode     string   `json:"mode"`
+	NodeArgs []string `json:"node_args"`
+	PollMs   int      `json:"poll_ms"`
+	// WarmupSeconds is how long a follower had run before it was faulted.
+	WarmupSeconds float64 `json:"warmup_seconds"`
+	// Overlap: a fault could start while an earlier one's node was still
+	// recovering (that node was then neither targeted nor counted).
+	Overlap bool       `json:"overlap"`
+	Runs    []FaultRun `json:"runs"`
 }
 
 // FaultRun is one repetition of one fault. Seconds are from the moment the
@@ -114,12 +119,14 @@ type FaultRun struct {
 	Role   string `json:"role"`   // leader or follower
 	// NonHealthy: the target itself first reports a status other than
 	// healthy (what it said is NonHealthyStatus).
-	NonHealthy       *float64 `json:"non_healthy_s,omitempty"`
-	NonHealthyStatus string   `json:"non_healthy_status,omitempty"`
+	NonHealthy        *float64 `json:"non_healthy_s,omitempty"`
+	NonHealthyStatus  string   `json:"non_healthy_status,omitempty"`
+	NonHealthyMessage string   `json:"non_healthy_message,omitempty"`
 	// Check: the expected check's effective state is failing (CheckName
 	// says which, and on which node).
-	Check     *float64 `json:"check_s,omitempty"`
-	CheckName string   `json:"check_name,omitempty"`
+	Check        *float64 `json:"check_s,omitempty"`
+	CheckName    string   `json:"check_name,omitempty"`
+	CheckMessage string   `json:"check_message,omitempty"`
 	// Failover: every other node agrees on a new leader with a higher term.
 	Failover *float64 `json:"failover_s,omitempty"`
 	// Watched says which of the three events this fault is judged on.
@@ -127,9 +134,9 @@ type FaultRun struct {
 	// OthersNonHealthy names nodes other than the target that left healthy
 	// during the detection window: collateral alarms.
 	OthersNonHealthy []string `json:"others_non_healthy,omitempty"`
-	// Recovered is the time from undoing the fault until every node is
-	// ready again (healthy or degraded) with one leader. A node's score
-	// window may keep it degraded for a while longer.
+	// Recovered is the time from undoing the fault until the faulted node
+	// is ready again (healthy or degraded) and follows the others' leader.
+	// Its score window may keep it degraded for a while longer.
 	Recovered *float64 `json:"recovered_s,omitempty"`
 	Deadline  float64  `json:"deadline_s"`
 	Error     string   `json:"error,omitempty"`

@@ -32,18 +32,25 @@ type Spec struct {
 	// needs a different leader with a higher term.
 	OldLeader string
 	OldTerm   uint64
-	// Ignore are nodes left out of the collateral count (OthersNonHealthy):
-	// those not healthy when the fault began.
-	Ignore []int
+	// Before is every node just before the fault. Nodes that were not
+	// healthy then are left out of the collateral count, and a check that
+	// was already failing on a node does not count as detection there.
+	Before []testnet.NodeStatus
 }
 
 // Outcome is what a detector saw; nil durations were not seen.
 type Outcome struct {
 	NonHealthy       *time.Duration
 	NonHealthyStatus string
-	Check            *time.Duration
-	CheckName        string
-	Failover         *time.Duration
+	// NonHealthyMessage is the target's status message at that moment:
+	// what it blamed.
+	NonHealthyMessage string
+	Check             *time.Duration
+	CheckName         string
+	// CheckMessage is the status message of the node where the check
+	// failed, at that moment.
+	CheckMessage string
+	Failover     *time.Duration
 	// OthersNonHealthy names the nodes other than the target that
 	// reported a status other than healthy.
 	OthersNonHealthy []string
@@ -68,7 +75,7 @@ func (d *Detector) watches(ev string) bool { return slices.Contains(d.spec.Watch
 func (d *Detector) Observe(at time.Time, nodes []testnet.NodeStatus) {
 	since := at.Sub(d.start)
 	for i, s := range nodes {
-		if i != d.spec.Target && !slices.Contains(d.spec.Ignore, i) && SelfReportedNonHealthy(s) {
+		if i != d.spec.Target && d.healthyBefore(i) && SelfReportedNonHealthy(s) {
 			d.others[s.Name] = true
 		}
 	}
@@ -77,11 +84,11 @@ func (d *Detector) Observe(at time.Time, nodes []testnet.NodeStatus) {
 	}
 	t := nodes[d.spec.Target]
 	if d.watches(EventNonHealthy) && d.out.NonHealthy == nil && SelfReportedNonHealthy(t) {
-		d.out.NonHealthy, d.out.NonHealthyStatus = &since, t.Status
+		d.out.NonHealthy, d.out.NonHealthyStatus, d.out.NonHealthyMessage = &since, t.Status, t.Message
 	}
 	if d.watches(EventCheck) && d.out.Check == nil {
-		if name, ok := d.failingCheck(nodes); ok {
-			d.out.Check, d.out.CheckName = &since, name
+		if name, msg, ok := d.failingCheck(nodes); ok {
+			d.out.Check, d.out.CheckName, d.out.CheckMessage = &since, name, msg
 		}
 	}
 	if d.watches(EventFailover) && d.out.Failover == nil && d.failedOver(nodes) {
@@ -89,7 +96,7 @@ func (d *Detector) Observe(at time.Time, nodes []testnet.NodeStatus) {
 	}
 }
 
-func (d *Detector) failingCheck(nodes []testnet.NodeStatus) (string, bool) {
+func (d *Detector) failingCheck(nodes []testnet.NodeStatus) (name, message string, ok bool) {
 	look := []int{d.spec.Target}
 	if d.spec.ChecksAnywhere {
 		look = look[:0]
@@ -99,12 +106,23 @@ func (d *Detector) failingCheck(nodes []testnet.NodeStatus) (string, bool) {
 	}
 	for _, i := range look {
 		for _, c := range nodes[i].Failing {
+			if d.failingBefore(i, c) {
+				continue
+			}
 			if len(d.spec.Checks) == 0 || slices.Contains(d.spec.Checks, c) {
-				return fmt.Sprintf("%s on %s", c, nodes[i].Name), true
+				return fmt.Sprintf("%s on %s", c, nodes[i].Name), nodes[i].Message, true
 			}
 		}
 	}
-	return "", false
+	return "", "", false
+}
+
+func (d *Detector) healthyBefore(i int) bool {
+	return d.spec.Before == nil || (i < len(d.spec.Before) && d.spec.Before[i].Status == StatusHealthy)
+}
+
+func (d *Detector) failingBefore(i int, check string) bool {
+	return i < len(d.spec.Before) && slices.Contains(d.spec.Before[i].Failing, check)
 }
 
 // failedOver: every node but the target is reachable and follows the same

@@ -64,7 +64,7 @@ func TestDetectorTimesTheTargetLeavingHealthyAndItsCheck(t *testing.T) {
 	n[2].Status = "unreachable" // the harness's timeout, not the node's verdict
 	d.Observe(t0.Add(2*time.Second), n)
 	n = mesh(3)
-	n[2].Status = "degraded"
+	n[2].Status, n[2].Message = "degraded", "check election-stability failing: no leader known"
 	d.Observe(t0.Add(3*time.Second), n)
 	n[2].Status, n[2].Failing = "unhealthy", []string{"p2p-connectivity", "pubsub-roundtrip"}
 	d.Observe(t0.Add(4500*time.Millisecond), n)
@@ -73,7 +73,7 @@ func TestDetectorTimesTheTargetLeavingHealthyAndItsCheck(t *testing.T) {
 		t.Fatal("not done after both events")
 	}
 	o := d.Outcome()
-	if *o.NonHealthy != 3*time.Second || o.NonHealthyStatus != "degraded" {
+	if *o.NonHealthy != 3*time.Second || o.NonHealthyStatus != "degraded" || o.NonHealthyMessage != "check election-stability failing: no leader known" {
 		t.Errorf("non-healthy at %v (%s), want 3s (degraded)", *o.NonHealthy, o.NonHealthyStatus)
 	}
 	if *o.Check != 4500*time.Millisecond || o.CheckName != "pubsub-roundtrip on node2" {
@@ -198,13 +198,27 @@ func TestLeaderlessIsAMeshWithoutAnElection(t *testing.T) {
 	}
 }
 
-func TestDetectorLeavesOutNodesThatWereNotHealthyAtTheStart(t *testing.T) {
+func TestDetectorCountsOnlyWhatChangedAfterTheFault(t *testing.T) {
 	t0 := time.Unix(0, 0)
-	d := NewDetector(Spec{Target: 0, Watch: []string{EventNonHealthy}, Ignore: []int{1}}, t0)
+	before := mesh(3)
+	before[1].Status = StatusDegraded
+	before[1].Failing = []string{"election-stability"}
+	d := NewDetector(Spec{Target: 0, Watch: []string{EventCheck}, Checks: []string{"election-stability"}, ChecksAnywhere: true, Before: before}, t0)
+
 	n := mesh(3)
 	n[1].Status, n[2].Status = StatusDegraded, StatusDegraded
+	n[1].Failing = []string{"election-stability"} // failing before the fault: not its doing
 	d.Observe(t0.Add(time.Second), n)
-	if got := d.Outcome().OthersNonHealthy; len(got) != 1 || got[0] != "node2" {
-		t.Fatalf("collateral = %v, want only node2 (node1 was degraded before the fault)", got)
+	o := d.Outcome()
+	if len(o.OthersNonHealthy) != 1 || o.OthersNonHealthy[0] != "node2" {
+		t.Fatalf("collateral = %v, want only node2 (node1 was degraded before the fault)", o.OthersNonHealthy)
+	}
+	if o.Check != nil {
+		t.Fatalf("a check failing before the fault counted as detection: %s", o.CheckName)
+	}
+	n[2].Failing = []string{"election-stability"}
+	d.Observe(t0.Add(2*time.Second), n)
+	if o := d.Outcome(); o.Check == nil || o.CheckName != "election-stability on node2" {
+		t.Fatalf("check = %+v", o)
 	}
 }
