@@ -35,6 +35,7 @@ type Adaptive struct {
 	mu      sync.Mutex
 	samples []time.Duration // ring of the last adaptiveWindow successes
 	next    int
+	fails   int // consecutive failures since the last success
 }
 
 // NewAdaptive returns a timeout between floor and ceiling (the check's
@@ -44,10 +45,12 @@ func NewAdaptive(floor, ceiling time.Duration) *Adaptive {
 }
 
 // Observe records the latency of a successful probe. Failures are not
-// recorded: a timeout says nothing about how long an answer takes.
+// recorded as latencies: a timeout says nothing about how long an answer
+// takes (see Fail).
 func (a *Adaptive) Observe(d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.fails = 0
 	if len(a.samples) < adaptiveWindow {
 		a.samples = append(a.samples, d)
 		return
@@ -56,12 +59,29 @@ func (a *Adaptive) Observe(d time.Duration) {
 	a.next = (a.next + 1) % adaptiveWindow
 }
 
+// Fail records a failed probe: each consecutive failure doubles the next
+// wait, up to the ceiling. A mesh that has turned slow (a starved peer, a
+// loaded machine) then gets the time to answer before a failure is
+// confirmed, as memberlist's awareness stretches its probe timeouts,
+// instead of three quick retries all timing out at the fast-path floor. A
+// dead mesh costs the confirmation about 1.5 x floor more.
+func (a *Adaptive) Fail() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fails++
+}
+
 // Timeout is how long the next probe waits for its answer.
 func (a *Adaptive) Timeout() time.Duration {
 	a.mu.Lock()
 	s := slices.Clone(a.samples)
+	fails := a.fails
 	a.mu.Unlock()
-	return adaptiveTimeout(s, a.floor, a.ceiling)
+	d := adaptiveTimeout(s, a.floor, a.ceiling)
+	for range min(fails, 8) {
+		d = min(2*d, a.ceiling)
+	}
+	return d
 }
 
 // adaptiveTimeout is clamp(4 x p99(samples), floor, ceiling), or ceiling

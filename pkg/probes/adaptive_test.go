@@ -52,3 +52,24 @@ func TestAdaptiveForgetsOldSuccessesBeyondItsWindow(t *testing.T) {
 		t.Fatalf("timeout = %v after a window of fast successes, want the floor", got)
 	}
 }
+
+// A failure does not teach a latency, but it does stretch the next wait:
+// a mesh gone slow gets time to answer before a failure is confirmed, and a
+// success brings the fast path back at once.
+func TestAdaptiveTimeoutDoublesPerConsecutiveFailure(t *testing.T) {
+	a := NewAdaptive(500*time.Millisecond, 3*time.Second)
+	for range 5 {
+		a.Observe(10 * time.Millisecond)
+	}
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}
+	for i, w := range want {
+		if got := a.Timeout(); got != w {
+			t.Fatalf("after %d failures: timeout %v, want %v", i, got, w)
+		}
+		a.Fail()
+	}
+	a.Observe(10 * time.Millisecond)
+	if got := a.Timeout(); got != 500*time.Millisecond {
+		t.Fatalf("after a success: %v, want the floor again", got)
+	}
+}

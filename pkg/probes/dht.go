@@ -176,7 +176,12 @@ type answer struct {
 	at   time.Time
 }
 
-func (p *DHTProbe) run(ctx context.Context) health.Result {
+func (p *DHTProbe) run(ctx context.Context) (res health.Result) {
+	defer func() {
+		if !res.Healthy {
+			p.adaptive.Fail()
+		}
+	}()
 	wait := p.adaptive.Timeout()
 	p.timeoutSec.Set(wait.Seconds())
 	ctx, cancel := context.WithTimeout(ctx, wait)

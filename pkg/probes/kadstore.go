@@ -50,16 +50,17 @@ const putGrace = 100 * time.Millisecond
 // down. Writing to the routing table's nearest peers still exercises the
 // DHT protocol end to end (PUT_VALUE, the remote validator, GET_VALUE).
 func (k *KadStore) PutValue(ctx context.Context, key string, value []byte) error {
-	peers := k.NearestPeers(key, putPeers)
-	if len(peers) == 0 {
-		return errors.New("no peer in the routing table to put to")
-	}
 	// The node keeps its own copy as IpfsDHT.PutValue would, so it serves
 	// the record too; PutValue writes it locally before its lookup, and a
 	// cancelled context stops it there. (The probe never counts that copy.)
 	local, stop := context.WithCancel(ctx)
 	stop()
 	_ = k.dht.PutValue(local, key, value)
+
+	peers := k.NearestPeers(key, putPeers)
+	if len(peers) == 0 {
+		return errors.New("no peer in the routing table to put to")
+	}
 
 	rec := record.MakePutRecord(key, value)
 	rec.TimeReceived = time.Now().UTC().Format(time.RFC3339Nano)

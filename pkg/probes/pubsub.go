@@ -448,7 +448,12 @@ func (p *PubSubProbe) Check() health.Check {
 // maxAttempts bounds re-sending when every responder leaves mid-probe.
 const maxAttempts = 2
 
-func (p *PubSubProbe) run(ctx context.Context) health.Result {
+func (p *PubSubProbe) run(ctx context.Context) (res health.Result) {
+	defer func() {
+		if !res.Healthy {
+			p.adaptive.Fail()
+		}
+	}()
 	wait := p.adaptive.Timeout()
 	p.timeoutSec.Set(wait.Seconds())
 	ctx, cancel := context.WithTimeout(ctx, wait)
