@@ -3,6 +3,7 @@ package shutdown
 import (
 	"context"
 	"os"
+	"os/signal"
 	"syscall"
 	"testing"
 	"time"
@@ -67,12 +68,20 @@ func TestSignalAfterACriticalShutdownKeepsItsExitCode(t *testing.T) {
 	defer cancel()
 	f.m.HandleSignals(ctx)
 
+	// Our own observer: we wait for the signal to be delivered before the
+	// test ends, and while it is registered a late delivery cannot fall
+	// through to the default action and kill the test binary.
+	seen := make(chan os.Signal, 1)
+	signal.Notify(seen, syscall.SIGTERM)
+	defer signal.Stop(seen)
+
 	f.m.HandleCritical("critical check p2p-connectivity: 0 peers")
 	// A supervisor's SIGTERM during our own shutdown is a first signal: it
 	// must neither force an exit nor change the reason.
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	<-seen
 	waitDone(t, f.m)
 	if code, _ := f.m.Wait(); code != ExitCritical {
 		t.Errorf("exit code %d, want %d", code, ExitCritical)
