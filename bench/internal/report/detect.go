@@ -170,6 +170,7 @@ func detectSection(in *Input) section {
 		d.line("`--election-max-leader-changes=1000` (the run changes leaders on purpose several times a")
 		d.line("round, which election-stability's flapping rule would otherwise report on every node for ten")
 		d.line("minutes). Times: median / max (repetitions); resolution about one poll plus one HTTP round-trip.")
+		d.line("%s (ours).", loadNote(ours.Header))
 		d.line("")
 		d.line("Ours (the defaults):")
 		d.line("")
@@ -183,6 +184,11 @@ func detectSection(in *Input) section {
 			d.line("bound for the reference itself:")
 			d.line("")
 			d.command(ref.Command)
+			if missing := missingFaults(ours, ref); len(missing) > 0 {
+				d.line("The reference configuration did not run %s in this invocation (`BENCH_MODE=full` runs every", strings.Join(missing, ", "))
+				d.line("fault): they wait a full reference interval or three, and the quick budget does not hold them.")
+				d.line("")
+			}
 		}
 		var rows [][]string
 		for _, f := range faultsIn(ours, ref) {
@@ -232,12 +238,24 @@ func detectSection(in *Input) section {
 		}
 		causes(d, ours)
 		detectMisses(d, ours)
-		notes(d, ours.Header)
+		notes(d, ours.Header, "ours")
 		if ref != nil {
-			notes(d, ref.Header)
+			notes(d, ref.Header, "reference configuration")
 		}
 	}
 	return section{targets: targets, render: render}
+}
+
+// missingFaults are the faults ours ran and the reference did not.
+func missingFaults(ours, ref *results.Detect) []string {
+	var out []string
+	have := faultsIn(ref)
+	for _, f := range faultsIn(ours) {
+		if !slices.Contains(have, f) {
+			out = append(out, "`"+f+"`")
+		}
+	}
+	return out
 }
 
 func whyNotRun(runs []results.FaultRun, fault string) string {

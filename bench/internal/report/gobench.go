@@ -37,8 +37,8 @@ func goBenchSection(in *Input) section {
 			for _, v := range by[name] {
 				ns, b, a = append(ns, v[0]), append(b, v[1]), append(a, v[2])
 			}
-			rows = append(rows, []string{"`" + name + "`", medRange(stats.Summarize(ns), ""), num(stats.Summarize(b).Median),
-				num(stats.Summarize(a).Median), fmt.Sprint(len(ns))})
+			rows = append(rows, []string{"`" + name + "`", medRange(stats.Summarize(ns), ""), fmt.Sprintf("%.0f", stats.Summarize(b).Median),
+				fmt.Sprintf("%.0f", stats.Summarize(a).Median), fmt.Sprint(len(ns))})
 		}
 		d.table([]string{"benchmark", "ns/op median (min–max)", "B/op", "allocs/op", "runs"}, rows)
 		if bs := strings.TrimSpace(g.Benchstat); bs != "" {

@@ -92,8 +92,15 @@ func modeText(mode string) string {
 // busy is a 1-minute load average above the core count.
 func busy(load float64, cpus int) bool { return cpus > 0 && load > float64(cpus) }
 
+// loadNote is a sentence (without its full stop) on the machine's load
+// while a section ran.
 func loadNote(h results.Header) string {
-	return fmt.Sprintf("Load average (1 min) %.2f at the start, %.2f at the end", h.LoadAvg[0], h.LoadAvg[1])
+	return fmt.Sprintf("The machine's 1-minute load average was %.2f at the start and %.2f at the end", h.LoadAvg[0], h.LoadAvg[1])
+}
+
+// loadShort is the same for use inside a sentence.
+func loadShort(h results.Header) string {
+	return fmt.Sprintf("load average %.2f to %.2f", h.LoadAvg[0], h.LoadAvg[1])
 }
 
 func summary(d *doc, parts []section) {
@@ -117,9 +124,13 @@ func notRun(d *doc, title, what string) {
 	d.line("")
 }
 
-func notes(d *doc, h results.Header) {
+func notes(d *doc, h results.Header, label ...string) {
+	prefix := ""
+	if len(label) > 0 {
+		prefix = label[0] + ": "
+	}
 	for _, n := range h.Notes {
-		d.line("- %s", n)
+		d.line("- %s%s", prefix, n)
 	}
 	if len(h.Notes) > 0 {
 		d.line("")

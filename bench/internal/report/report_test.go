@@ -93,7 +93,7 @@ func TestHTTPVerdicts(t *testing.T) {
 			if strings.Contains(lat, met) != tc.latencyOK {
 				t.Errorf("latency row %q, want met=%v", lat, tc.latencyOK)
 			}
-			if !tc.ratioOK && !strings.Contains(doc, "**Throughput target missed.**") {
+			if !tc.ratioOK && !strings.Contains(doc, "**Throughput target missed** (node ÷ static 0.700×") {
 				t.Error("a missed throughput target is not explained")
 			}
 			if !strings.Contains(doc, "meshbench http") {
