@@ -6,7 +6,7 @@
 #                               repetitions, smaller meshes (the document says
 #                               where each section falls short of the issue)
 #   BENCH_MODE=full             every repetition and mesh size the issue asks
-#                               for (about an hour and a half)
+#                               for (about two hours)
 #
 # Environment: BENCH_OUT (results directory, default bin/bench-results),
 # BENCH_DOC (default docs/BENCHMARKS.md), BENCH_NOTE (free text for the
@@ -108,7 +108,7 @@ section() { # name command...
 
 gobench() {
   local cmd=("$GO" test -run '^$' -bench "$BENCHES" -benchmem "${GOBENCH_ARGS[@]}" ./pkg/health/)
-  "${cmd[@]}" | tee "$OUT/gobench.txt"
+  "${cmd[@]}" | tee "$OUT/gobench.txt" || return 1
   local bs=()
   local benchstat
   benchstat=$(command -v benchstat || echo "$($GO env GOPATH)/bin/benchstat")

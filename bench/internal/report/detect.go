@@ -140,8 +140,8 @@ func detectSection(in *Input) section {
 			continue
 		}
 		ok := s.Median <= detectMedian && s.Max <= detectMax
-		m := fmt.Sprintf("median %s, max %s over %d reps (%d-node netns testnet)",
-			fmtTimes(stats.Summary{N: 1, Median: s.Median}, 0), fmtTimes(stats.Summary{N: 1, Median: s.Max}, 0), n, ours.Nodes)
+		m := fmt.Sprintf("median %s, max %s over %s (%d-node netns testnet)",
+			fmtTimes(stats.Summary{N: 1, Median: s.Median}, 0), fmtTimes(stats.Summary{N: 1, Median: s.Max}, 0), plural(n, "rep"), ours.Nodes)
 		v := yesNo(ok)
 		if ok && n < 5 {
 			v += " (fewer than the 5 reps the issue asks)"
@@ -244,6 +244,13 @@ func detectSection(in *Input) section {
 		}
 	}
 	return section{targets: targets, render: render}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // missingFaults are the faults ours ran and the reference did not.

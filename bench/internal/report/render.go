@@ -142,7 +142,7 @@ func reproduce(d *doc, in *Input) {
 	d.line("")
 	d.line("```sh")
 	d.line("make bench                    # quick mode, under 10 minutes on 2 cores")
-	d.line("BENCH_MODE=full make bench    # every repetition and mesh size (long: about an hour and a half)")
+	d.line("BENCH_MODE=full make bench    # every repetition and mesh size (long: about two hours)")
 	d.line("```")
 	d.line("")
 	d.line("Needs root (netns testnets), iproute2, and `wrk` for section 1 (`apt-get install wrk`; without it a")

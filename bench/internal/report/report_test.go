@@ -192,6 +192,12 @@ func TestIdleAndScaleVerdicts(t *testing.T) {
 			{Nodes: 50, ConvergeSeconds: f(45), RateSeconds: 60, PerNode: []results.NodeRates{{Node: "node0", ProbeTopicIn: 480}}},
 		},
 	}
+	superlinear := *in
+	superlinear.Scale = []results.Scale{in.Scale[0], in.Scale[1]}
+	superlinear.Scale[1].PerNode = []results.NodeRates{{Node: "node0", ProbeTopicIn: 700}}
+	if row := summaryRow(t, render(t, &superlinear), "grows at most linearly"); !strings.Contains(row, missed) {
+		t.Errorf("×7 for ×5.44 the peers passed: %q", row)
+	}
 	doc := render(t, in)
 	if row := summaryRow(t, doc, "≤ 2 % of a core"); !strings.Contains(row, missed) {
 		t.Errorf("cpu row %q: the busiest node is over 2 %%", row)
@@ -202,7 +208,7 @@ func TestIdleAndScaleVerdicts(t *testing.T) {
 	if row := summaryRow(t, doc, "all ready with one leader within 30 s"); !strings.Contains(row, missed) || !strings.Contains(row, "45.0 s") {
 		t.Errorf("convergence row %q", row)
 	}
-	if row := summaryRow(t, doc, "grows at most linearly"); !strings.Contains(row, met) || !strings.Contains(row, "×4.80") {
+	if row := summaryRow(t, doc, "grows at most linearly"); !strings.Contains(row, met) || !strings.Contains(row, "×4.80") || !strings.Contains(row, "×5.44") {
 		t.Errorf("growth row %q", row)
 	}
 }
