@@ -93,7 +93,7 @@ func evaluate(in evalInput) evalOutput {
 		}
 	}
 
-	out.ScoreLevel = scoreLevel(in.PrevScoreLevel, out.Score, in)
+	out.ScoreLevel = scoreLevel(in.PrevScoreLevel, levelScore(in.Checks, in.Weights), in)
 
 	var critical, other []string
 	for _, c := range in.Checks {
@@ -126,6 +126,23 @@ func evaluate(in evalInput) evalOutput {
 // scoreLevel maps the system score to a level. A level entered because the
 // score fell below a threshold is left only once the score is back at
 // threshold + hysteresis or above.
+// levelScore is the system score the threshold rule judges: that of the
+// checks not failing. A failing check already sets the status through the
+// state rule (critical: unhealthy, other: degraded); were its 0 also fed to
+// the score rule, the hysteresis would latch a low level that outlives the
+// failure, and a node whose every check passes again would answer 503 until
+// the outage's samples left the window. The score rule judges what the state
+// rule cannot see: failures too scattered to confirm, and slowness.
+func levelScore(checks []evalCheck, weights map[string]float64) float64 {
+	up := make([]evalCheck, 0, len(checks))
+	for _, c := range checks {
+		if !c.Failing {
+			up = append(up, c)
+		}
+	}
+	return systemScore(componentScores(up, weights), weights)
+}
+
 func scoreLevel(prev Status, score float64, in evalInput) Status {
 	below := func(limit float64) bool { return score < limit-scoreEpsilon }
 	switch {

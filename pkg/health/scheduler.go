@@ -253,6 +253,7 @@ func (m *Manager) warmupLocked(c *checkState, s *sample) *sample {
 // recordLocked adds a sample to a check: history, debounce, score, next
 // run, metrics, and a new snapshot.
 func (m *Manager) recordLocked(c *checkState, s *sample) {
+	s.inOutage = c.deb.State == StateFailing
 	c.hist.add(s)
 	c.histSnap = nil
 	c.last = s

@@ -453,3 +453,33 @@ func TestWarmupFailuresWithinGraceAreNotCounted(t *testing.T) {
 		}
 	})
 }
+
+// A node whose checks all pass again is healthy again within a run, however
+// long its outage lasted: samples taken while a check was confirmed failing
+// leave its success rate when it recovers, and the outage never latched the
+// score's hysteresis. Failures too scattered to confirm still cost it.
+func TestRecoveryFromAnOutageIsNotHeldAgainstTheNode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, testConfig())
+		tg := newToggle(true)
+		mustRegister(t, m, Check{Name: "pubsub-roundtrip", Component: "pubsub", Critical: true,
+			Interval: time.Second, Timeout: 500 * time.Millisecond, Checker: tg.check})
+		start(t, m)
+		defer m.Stop()
+		advance(5 * time.Second)
+		tg.set(false, "no ack")
+		advance(30 * time.Second) // a long outage: 3 confirming failures, then ~28 more
+		if st := m.Status(); st != StatusUnhealthy {
+			t.Fatalf("during the outage: %s, want unhealthy", st)
+		}
+		tg.set(true, "")
+		advance(1500 * time.Millisecond)
+		snap := m.Snapshot()
+		if snap.Status != StatusHealthy {
+			t.Fatalf("every check passing again: %s %q (score %.3f), want healthy", snap.Status, snap.Message, snap.Score)
+		}
+		if v := snap.Checks["pubsub-roundtrip"].Score; v >= 1 || v < 0.8 {
+			t.Errorf("check score %v: the 3 confirming failures should cost it, the outage samples not", v)
+		}
+	})
+}

@@ -26,9 +26,14 @@ type sample struct {
 	at         time.Time // when the manager recorded it; staleness counts from here
 	localStall bool
 	warmup     bool
-	synthetic  bool            // not a run: the previous run is still stuck
-	details    json.RawMessage // Details, encoded once at record time
-	errText    string
+	// inOutage: taken while the check was already confirmed failing. Such
+	// samples prove the outage the state already reports (score 0 while
+	// failing); once the check recovers they leave its success rate, which
+	// measures flakiness while up, not the length of the last outage.
+	inOutage  bool
+	synthetic bool            // not a run: the previous run is still stuck
+	details   json.RawMessage // Details, encoded once at record time
+	errText   string
 }
 
 // counted reports whether the sample is evidence about the check: samples
@@ -181,7 +186,7 @@ func (c *checkState) windowScore(window int, horizon time.Duration, now time.Tim
 		if horizon > 0 && now.Sub(s.at) > horizon {
 			return false
 		}
-		if !s.counted() {
+		if !s.counted() || s.inOutage {
 			return true
 		}
 		win = append(win, scoreSample{OK: s.Healthy, Latency: s.Latency})
