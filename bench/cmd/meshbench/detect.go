@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/meshhealth/meshhealth/bench/internal/promtext"
 	"github.com/meshhealth/meshhealth/bench/internal/results"
 	"github.com/meshhealth/meshhealth/bench/internal/watch"
 	"github.com/meshhealth/meshhealth/testnet"
@@ -258,6 +260,7 @@ func (b *detectBench) one(ctx context.Context, t *testnet.Testnet, f faultDef, r
 		Target: target, Watch: slices.Concat(f.Watch, f.Linger), Checks: f.Checks, ChecksAnywhere: f.ChecksAnywhere,
 		OldLeader: leader, OldTerm: oldTerm, Before: nodes,
 	}
+	run.ProbeTimeout = probeTimeout(ctx, "http://"+nodes[target].Address)
 	chaos := f.Apply
 	chaos.Node = target
 	start := time.Now()
@@ -303,6 +306,22 @@ func (b *detectBench) one(ctx context.Context, t *testnet.Testnet, f faultDef, r
 		return
 	}
 	b.pending = append(b.pending, pendingRecovery{run: idx, node: target, since: undone})
+}
+
+// probeTimeoutMetric is the pubsub probe's current adaptive timeout.
+const probeTimeoutMetric = "meshhealth_pubsub_probe_timeout_seconds"
+
+// probeTimeout reads the node's adaptive pubsub timeout (0 if unreadable):
+// the evidence for how long each failed attempt of the coming fault waits.
+func probeTimeout(ctx context.Context, base string) float64 {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	text, err := getText(ctx, http.DefaultClient, base+"/metrics")
+	if err != nil {
+		return 0
+	}
+	v, _ := promtext.Sum(text, probeTimeoutMetric)
+	return v
 }
 
 // pick chooses the node a fault targets: the leader, or the next healthy

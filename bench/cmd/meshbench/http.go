@@ -117,14 +117,16 @@ func (b *httpBench) run(ctx context.Context, runner loadtest.Runner, res *result
 		res.Notes = append(res.Notes, "hang phase skipped: "+err.Error())
 		return nil
 	}
-	nodes, _, err := waitFor(ctx, t, 250*time.Millisecond, 90*time.Second, func(n []testnet.NodeStatus) bool {
-		return watch.SelfReportedNonHealthy(n[0])
+	// Wait for the fault's full effect (every result stale: unhealthy), so
+	// the captured answer stays the node's answer for the whole phase.
+	nodes, _, err := waitFor(ctx, t, 250*time.Millisecond, 60*time.Second, func(n []testnet.NodeStatus) bool {
+		return n[0].Status == "unhealthy"
 	})
 	if len(nodes) > 0 {
 		res.HangStatus = nodes[0].Status
 	}
 	if err != nil {
-		res.Notes = append(res.Notes, "the fault did not turn node0 non-healthy; measured anyway: "+err.Error())
+		res.Notes = append(res.Notes, "the fault did not turn node0 unhealthy; measured anyway: "+err.Error())
 	}
 	return b.phase(ctx, runner, res, results.PhaseHang, nodeURL, httpPaths[:1], b.hangReps, filepath.Join(dir, "static-hang.json"), log)
 }

@@ -384,7 +384,11 @@ func causes(d *doc, det *results.Detect) {
 			if r.Fault != f || r.NonHealthy == nil {
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("- `%s` rep %d, %s, %.1f s: %s \"%s\"", f, r.Rep, r.Target, *r.NonHealthy, r.NonHealthyStatus, clip(r.NonHealthyMessage, 150)))
+			pt := ""
+			if r.ProbeTimeout > 0 && (f == "partition" || f == "pubsub-drop-inbound") {
+				pt = fmt.Sprintf(" (pubsub probe timeout before the fault: %s s)", num(r.ProbeTimeout))
+			}
+			lines = append(lines, fmt.Sprintf("- `%s` rep %d, %s%s, %.1f s: %s \"%s\"", f, r.Rep, r.Target, pt, *r.NonHealthy, r.NonHealthyStatus, clip(r.NonHealthyMessage, 150)))
 			if r.Check != nil && r.CheckMessage != "" && r.CheckMessage != r.NonHealthyMessage {
 				lines = append(lines, fmt.Sprintf("  then at %.1f s: \"%s\"", *r.Check, clip(r.CheckMessage, 150)))
 			}
@@ -446,16 +450,32 @@ func detectMisses(d *doc, det *results.Detect) {
 			d.line("**Partition target missed** (median %s s, max %s s). DESIGN's budget is about 4.5 s: the", num(s.Median), num(s.Max))
 			d.line("silence noticed within 2 s, then three failed pubsub round-trips of ~0.5 s each with two 0.5 s")
 			d.line("retries. Measured: the awaited check (pubsub-roundtrip or p2p-connectivity) failed at a median")
-			d.line("of %s s; in %d of %d reps the node first said election-stability (no leader heartbeat for", fmtTimes(stats.Summary{N: 1, Median: cs.Median}, 0), firstElection, n)
+			d.line("of %s; in %d of %d reps the node first said election-stability (no leader heartbeat for", fmtTimes(stats.Summary{N: 1, Median: cs.Median}, 0), firstElection, n)
 			d.line("3 s, non-critical: degraded) before its pubsub probe was confirmed failing.")
-			if len(waited) > 0 {
-				d.line("The failed probe attempts waited %s each: the adaptive timeout is 4 × the p99 of the", strings.Join(waited, ", "))
-				d.line("recent round-trips, at least 500 ms, so on a loaded machine it stretches, by design (a slow")
-				d.line("host must not raise false alarms), and three attempts then exceed the budget.")
+			var timeouts []float64
+			for _, r := range det.Runs {
+				if r.Fault == f && r.ProbeTimeout > 0 {
+					timeouts = append(timeouts, r.ProbeTimeout)
+				}
 			}
-			d.line("What would close it: count the silence itself (no message on any meshhealth topic for")
-			d.line("`silence_trigger` while topic peers are known) as the first failed attempt, so that only two")
-			d.line("probe timeouts remain; and measure on a quiet machine, where the timeout stays at its floor.")
+			if len(waited) > 0 {
+				d.line("The failed probe attempts waited %s each.", strings.Join(waited, ", "))
+			}
+			if ts := stats.Summarize(timeouts); ts.N > 0 && ts.Max > 0.5 {
+				d.line("Just before the fault the node's adaptive pubsub timeout was %s s (median; %s to %s s), not", num(ts.Median), num(ts.Min), num(ts.Max))
+				d.line("the 0.5 s floor the budget assumes. It is 4 × the p99 of the last 32 successful round-trips")
+				d.line("(about five minutes of probing at 10 s), and the p99 of 32 samples is their maximum: one slow")
+				d.line("success, such as the first probe after a heal or after a SIGCONT while the mesh re-forms, holds")
+				d.line("the timeout up for minutes, and three attempts then overrun the budget. (Followers are")
+				d.line("faulted in turn, so a node partitioned in one round may be partitioned again in the next.)")
+			} else if len(waited) > 0 {
+				d.line("The adaptive timeout is 4 × the p99 of the recent round-trips, at least 500 ms, so on a")
+				d.line("loaded machine it stretches, by design (a slow host must not raise false alarms).")
+			}
+			d.line("What would close it: a percentile that one outlier cannot set (the p99 of more samples, or the")
+			d.line("p90 with the factor raised), or a window that forgets in time rather than in samples; and")
+			d.line("counting the silence itself (no message on any meshhealth topic for `silence_trigger` while")
+			d.line("topic peers are known) as the first failed attempt, so that only two probe timeouts remain.")
 			d.line("")
 		case "kill-leader":
 			d.line("**Leader failover target missed** (median %s s, max %s s). A SIGKILLed leader sends no resign,", num(s.Median), num(s.Max))

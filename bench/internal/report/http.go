@@ -171,9 +171,9 @@ func httpSection(in *Input) section {
 				d.line("What would close it: a quiet machine, or the load generator on another host.")
 			} else {
 				d.line("The static server meets it, so the extra tail is the node's: its other goroutines (libp2p,")
-				d.line("probes, the 250 ms scheduler tick) and garbage collection of the per-request allocations")
-				d.line("preempt the handler. What would close it: fewer allocations per answer (see above) and a CPU")
-				d.line("profile of the node under load.")
+				d.line("probes, the 250 ms scheduler tick) and garbage collection of the per-request allocations%s", handlerCost(in.GoBench))
+				d.line("preempt the handler. What would close it: no per-request copy of the pre-rendered body (fewer")
+				d.line("allocations, less GC) and a CPU profile of the node under load to find the rest.")
 			}
 			d.line("")
 		}

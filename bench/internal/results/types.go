@@ -134,6 +134,10 @@ type FaultRun struct {
 	// OthersNonHealthy names nodes other than the target that left healthy
 	// during the detection window: collateral alarms.
 	OthersNonHealthy []string `json:"others_non_healthy,omitempty"`
+	// ProbeTimeout is the target's pubsub probe timeout just before the
+	// fault (meshhealth_pubsub_probe_timeout_seconds): the adaptive wait
+	// each failed attempt will take. 0 when it could not be read.
+	ProbeTimeout float64 `json:"probe_timeout_s,omitempty"`
 	// Recovered is the time from undoing the fault until the faulted node
 	// is ready again (healthy or degraded) and follows the others' leader.
 	// Its score window may keep it degraded for a while longer.
