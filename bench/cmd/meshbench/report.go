@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshhealth/meshhealth/bench/internal/report"
+	"github.com/meshhealth/meshhealth/bench/internal/results"
 )
 
 // runReport renders the results directory into the benchmarks document.
@@ -22,7 +23,12 @@ func runReport(_ context.Context, args []string, log io.Writer) error {
 		return err
 	}
 	if in.Run.Finished.IsZero() {
+		// The first report ends the run; later ones (the prose changed)
+		// keep its length.
 		in.Run.Finished = time.Now().UTC()
+		if err := results.Write(*out, results.FileRun, in.Run); err != nil {
+			return err
+		}
 	}
 	tmp := *doc + ".tmp"
 	f, err := os.Create(tmp)
