@@ -473,18 +473,13 @@ func detectMisses(d *doc, det *results.Detect) {
 		case "partition":
 			cx, _ := eventTimes(det.Runs, f, results.EventCheck)
 			cs := stats.Summarize(cx)
-			firstElection, waited := 0, []string{}
+			firstElection := 0
 			for _, r := range det.Runs {
 				if r.Fault != f {
 					continue
 				}
 				if strings.Contains(r.NonHealthyMessage, "election-stability") {
 					firstElection++
-				}
-				for _, m := range []string{r.NonHealthyMessage, r.CheckMessage} {
-					if w := waitedRe.FindStringSubmatch(m); w != nil && !slices.Contains(waited, w[1]) {
-						waited = append(waited, w[1])
-					}
 				}
 			}
 			d.line("**Partition target missed** (median %s s, max %s s). DESIGN's budget is about 4.5 s: the", num(s.Median), num(s.Max))
@@ -498,24 +493,19 @@ func detectMisses(d *doc, det *results.Detect) {
 					timeouts = append(timeouts, r.ProbeTimeout)
 				}
 			}
-			if len(waited) > 0 {
-				d.line("The last failed attempt waited %s (the timeout doubles after each consecutive failure).", strings.Join(waited, " or "))
-			}
-			if ts := stats.Summarize(timeouts); ts.N > 0 && ts.Max > 0.5 {
+			ts := stats.Summarize(timeouts)
+			inflated := ts.N > 0 && ts.Max > 0.5
+			if inflated {
 				d.line("Just before the fault the node's adaptive pubsub timeout was %s s (median; %s to %s s), not", num(ts.Median), num(ts.Min), num(ts.Max))
 				d.line("the 0.5 s floor the budget assumes. It is 4 × the p99 of the last 32 successful round-trips")
 				d.line("(about five minutes of probing at 10 s), and the p99 of 32 samples is their maximum: one slow")
 				d.line("success, such as the first probe after a heal or after a SIGCONT while the mesh re-forms, holds")
-				d.line("the timeout up for minutes, and three attempts then overrun the budget. (Followers are")
-				d.line("faulted in turn, so a node partitioned in one round may be partitioned again in the next.)")
-			} else if len(waited) > 0 {
-				d.line("The adaptive timeout is 4 × the p99 of the recent round-trips, at least 500 ms, so on a")
-				d.line("loaded machine it stretches, by design (a slow host must not raise false alarms).")
+				d.line("the timeout up for minutes. (Followers are faulted in turn, so a node partitioned in one round")
+				d.line("may be partitioned again in the next.)")
 			}
-			d.line("What would close it: a percentile that one outlier cannot set (the p99 of more samples, or the")
-			d.line("p90 with the factor raised), or a window that forgets in time rather than in samples; and")
-			d.line("counting the silence itself (no message on any meshhealth topic for `silence_trigger` while")
-			d.line("topic peers are known) as the first failed attempt, so that only two probe timeouts remain.")
+			d.line("What would close it: the timeout doubling (see the budget above)%s, and counting the silence itself", map[bool]string{true: "; a percentile that one outlier cannot set (the p90 of the window with the factor raised, or a window that forgets in time rather than in samples)", false: ""}[inflated])
+			d.line("(no message on any meshhealth topic for `silence_trigger` while topic peers are known) as the")
+			d.line("first failed attempt, so that only two probe timeouts remain.")
 			d.line("")
 		case "kill-leader":
 			d.line("**Leader failover target missed** (median %s s, max %s s). A SIGKILLed leader sends no resign,", num(s.Median), num(s.Max))
