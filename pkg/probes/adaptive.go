@@ -1,10 +1,15 @@
 package probes
 
 import (
+	"context"
 	"math"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
 // Adaptive timeout: as memberlist sets its LAN ProbeTimeout to the network's
@@ -69,6 +74,22 @@ func (a *Adaptive) Fail() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.fails++
+}
+
+// Bound runs one probe under the adaptive wait: it shows the wait on gauge,
+// gives the probe a context with that deadline, and counts a failed result
+// toward the next wait (Fail). The probe records its own successes
+// (Observe), since only it knows which latency to learn.
+func (a *Adaptive) Bound(ctx context.Context, gauge prometheus.Gauge, probe func(ctx context.Context, wait time.Duration) health.Result) health.Result {
+	wait := a.Timeout()
+	gauge.Set(wait.Seconds())
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	r := probe(ctx, wait)
+	if !r.Healthy {
+		a.Fail()
+	}
+	return r
 }
 
 // Timeout is how long the next probe waits for its answer.

@@ -176,15 +176,13 @@ type answer struct {
 	at   time.Time
 }
 
-func (p *DHTProbe) run(ctx context.Context) (res health.Result) {
-	defer func() {
-		if !res.Healthy {
-			p.adaptive.Fail()
-		}
-	}()
-	wait := p.adaptive.Timeout()
-	p.timeoutSec.Set(wait.Seconds())
-	ctx, cancel := context.WithTimeout(ctx, wait)
+func (p *DHTProbe) run(ctx context.Context) health.Result {
+	return p.adaptive.Bound(ctx, p.timeoutSec, p.probe)
+}
+
+// probe is one put and read-back within wait (ctx carries the deadline).
+func (p *DHTProbe) probe(ctx context.Context, wait time.Duration) health.Result {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	details := map[string]any{"timeout_ms": wait.Milliseconds(), "remote_answers": 0, "integrity": "unverified"}
 	fail := func(format string, a ...any) health.Result {

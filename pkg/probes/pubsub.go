@@ -448,16 +448,13 @@ func (p *PubSubProbe) Check() health.Check {
 // maxAttempts bounds re-sending when every responder leaves mid-probe.
 const maxAttempts = 2
 
-func (p *PubSubProbe) run(ctx context.Context) (res health.Result) {
-	defer func() {
-		if !res.Healthy {
-			p.adaptive.Fail()
-		}
-	}()
-	wait := p.adaptive.Timeout()
-	p.timeoutSec.Set(wait.Seconds())
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
+func (p *PubSubProbe) run(ctx context.Context) health.Result {
+	return p.adaptive.Bound(ctx, p.timeoutSec, p.probe)
+}
+
+// probe is one round-trip (or two, when every responder leaves) within
+// wait (ctx carries the deadline).
+func (p *PubSubProbe) probe(ctx context.Context, wait time.Duration) health.Result {
 	details := map[string]any{
 		"local_delivery": false, "acks_received": 0, "acks_expected": 0,
 		"responders": []string{}, "timeout_ms": wait.Milliseconds(),
