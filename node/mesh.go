@@ -90,7 +90,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	probeValidator := m.Activity.Wrap(self, validator(wire.TopicProbe))
 	if p := c.Probes.PubSub; p.Enabled {
 		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Summary,
-			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers}, in.Registry, in.Log)
+			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers, Heard: m.Activity.HeardSince}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}

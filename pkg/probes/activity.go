@@ -76,6 +76,13 @@ func (a *Activity) Seen() {
 	a.mu.Unlock()
 }
 
+// HeardSince reports whether a message from a peer was accepted after t.
+func (a *Activity) HeardSince(t time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last.After(t)
+}
+
 // Wrap returns next with a Seen call on every accepted message authored by
 // another peer, for registration as a meshhealth topic's validator.
 func (a *Activity) Wrap(self peer.ID, next pubsub.ValidatorEx) pubsub.ValidatorEx {

@@ -64,12 +64,13 @@ func (a *Adaptive) Observe(d time.Duration) {
 	a.next = (a.next + 1) % adaptiveWindow
 }
 
-// Fail records a failed probe: each consecutive failure doubles the next
-// wait, up to the ceiling. A mesh that has turned slow (a starved peer, a
-// loaded machine) then gets the time to answer before a failure is
-// confirmed, as memberlist's awareness stretches its probe timeouts,
-// instead of three quick retries all timing out at the fast-path floor. A
-// dead mesh costs the confirmation about 1.5 x floor more.
+// Fail records a failed probe that looked slow rather than silent (see
+// Bound): each such consecutive failure doubles the next wait, up to the
+// ceiling. A mesh that has turned slow (a starved peer, a loaded machine)
+// then gets the time to answer before a failure is confirmed, as
+// memberlist's awareness stretches its probe timeouts, instead of three
+// quick retries all timing out at the floor: measured at load 7 on two
+// cores, that confirmed a healthy node's pubsub failure.
 func (a *Adaptive) Fail() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -77,16 +78,19 @@ func (a *Adaptive) Fail() {
 }
 
 // Bound runs one probe under the adaptive wait: it shows the wait on gauge,
-// gives the probe a context with that deadline, and counts a failed result
-// toward the next wait (Fail). The probe records its own successes
-// (Observe), since only it knows which latency to learn.
-func (a *Adaptive) Bound(ctx context.Context, gauge prometheus.Gauge, probe func(ctx context.Context, wait time.Duration) health.Result) health.Result {
+// gives the probe a context with that deadline, and on a failed result asks
+// stretch (nil: always) whether the failure looked like a slow mesh, in
+// which case the next wait is stretched (Fail). The probe records its own
+// successes (Observe), since only it knows which latency to learn.
+func (a *Adaptive) Bound(ctx context.Context, gauge prometheus.Gauge, stretch func(start time.Time) bool,
+	probe func(ctx context.Context, wait time.Duration) health.Result) health.Result {
+	start := time.Now()
 	wait := a.Timeout()
 	gauge.Set(wait.Seconds())
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	r := probe(ctx, wait)
-	if !r.Healthy {
+	if !r.Healthy && (stretch == nil || stretch(start)) {
 		a.Fail()
 	}
 	return r

@@ -1,8 +1,13 @@
 package probes
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
@@ -71,5 +76,28 @@ func TestAdaptiveTimeoutDoublesPerConsecutiveFailure(t *testing.T) {
 	a.Observe(10 * time.Millisecond)
 	if got := a.Timeout(); got != 500*time.Millisecond {
 		t.Fatalf("after a success: %v, want the floor again", got)
+	}
+}
+
+// A failure stretches the next wait only when it looked like a slow mesh: a
+// silent one (a partition) keeps the fast confirmation.
+func TestBoundStretchesOnlySlowFailures(t *testing.T) {
+	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "t"})
+	fail := func(context.Context, time.Duration) health.Result { return health.Result{} }
+	for _, slow := range []bool{false, true} {
+		a := NewAdaptive(500*time.Millisecond, 3*time.Second)
+		for range 5 {
+			a.Observe(10 * time.Millisecond)
+		}
+		for range 3 {
+			a.Bound(context.Background(), gauge, func(time.Time) bool { return slow }, fail)
+		}
+		want := 500 * time.Millisecond
+		if slow {
+			want = 3 * time.Second
+		}
+		if got := a.Timeout(); got != want {
+			t.Errorf("after 3 failures heard-from=%v: wait %v, want %v", slow, got, want)
+		}
 	}
 }

@@ -177,7 +177,7 @@ type answer struct {
 }
 
 func (p *DHTProbe) run(ctx context.Context) health.Result {
-	return p.adaptive.Bound(ctx, p.timeoutSec, p.probe)
+	return p.adaptive.Bound(ctx, p.timeoutSec, nil, p.probe)
 }
 
 // probe is one put and read-back within wait (ctx carries the deadline).

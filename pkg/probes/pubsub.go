@@ -66,6 +66,9 @@ type PubSubConfig struct {
 	// PeerTTL is how long a peer heard on the topic stays a candidate
 	// responder; default 3 x Interval, three of its own probes.
 	PeerTTL time.Duration
+	// Heard reports whether any meshhealth message from a peer arrived
+	// since a time (Activity.HeardSince); nil counts every failure as slow.
+	Heard func(since time.Time) bool
 }
 
 // PubSubProbe is the pubsub-roundtrip check and the responder side of the
@@ -449,7 +452,16 @@ func (p *PubSubProbe) Check() health.Check {
 const maxAttempts = 2
 
 func (p *PubSubProbe) run(ctx context.Context) health.Result {
-	return p.adaptive.Bound(ctx, p.timeoutSec, p.probe)
+	return p.adaptive.Bound(ctx, p.timeoutSec, p.heard, p.probe)
+}
+
+// heard tells a slow mesh from a silent one after a failed round-trip: if
+// any meshhealth message from a peer arrived since start (the leader's
+// heartbeat comes every second), the mesh is alive and merely slow, and the
+// next wait stretches; a partitioned node hears nothing and keeps DESIGN's
+// fast confirmation (three waits at the floor).
+func (p *PubSubProbe) heard(start time.Time) bool {
+	return p.cfg.Heard == nil || p.cfg.Heard(start)
 }
 
 // probe is one round-trip (or two, when every responder leaves) within
