@@ -259,9 +259,11 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// metricValue finds a sample of name (any labels) in a Prometheus text
-// exposition.
-func metricValue(exposition, name string) (float64, bool) {
+// MetricSamples lists the values of every sample of the metric called name,
+// whatever its labels, in a Prometheus text exposition (a longer name that
+// merely shares the prefix is not it).
+func MetricSamples(exposition, name string) []float64 {
+	var out []float64
 	for _, l := range strings.Split(exposition, "\n") {
 		if !strings.HasPrefix(l, name) {
 			continue
@@ -286,7 +288,24 @@ func metricValue(exposition, name string) (float64, bool) {
 		if err != nil {
 			continue
 		}
-		return v, true
+		out = append(out, v)
+	}
+	return out
+}
+
+// MetricSum adds every sample of name; found is false when there is none.
+func MetricSum(exposition, name string) (total float64, found bool) {
+	for _, v := range MetricSamples(exposition, name) {
+		total += v
+		found = true
+	}
+	return total, found
+}
+
+// metricValue is the first sample of name (any labels).
+func metricValue(exposition, name string) (float64, bool) {
+	if v := MetricSamples(exposition, name); len(v) > 0 {
+		return v[0], true
 	}
 	return 0, false
 }

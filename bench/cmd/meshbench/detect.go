@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/meshhealth/meshhealth/bench/internal/promtext"
 	"github.com/meshhealth/meshhealth/bench/internal/results"
 	"github.com/meshhealth/meshhealth/bench/internal/watch"
 	"github.com/meshhealth/meshhealth/testnet"
@@ -320,7 +319,7 @@ func probeTimeout(ctx context.Context, base string) float64 {
 	if err != nil {
 		return 0
 	}
-	v, _ := promtext.Sum(text, probeTimeoutMetric)
+	v, _ := testnet.MetricSum(text, probeTimeoutMetric)
 	return v
 }
 

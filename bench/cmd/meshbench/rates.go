@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/meshhealth/meshhealth/bench/internal/procfs"
-	"github.com/meshhealth/meshhealth/bench/internal/promtext"
 	"github.com/meshhealth/meshhealth/bench/internal/results"
 	"github.com/meshhealth/meshhealth/testnet"
 )
@@ -38,8 +37,8 @@ func readCounters(ctx context.Context, st *testnet.State) []nodeCounters {
 	for i, n := range st.Nodes {
 		if text, err := getText(ctx, c, "http://"+n.HTTP+"/metrics"); err == nil {
 			out[i].ok = true
-			out[i].probePublished, _ = promtext.Sum(text, probePublishedMetric)
-			out[i].received, out[i].haveReceived = promtext.Sum(text, receivedMetric)
+			out[i].probePublished, _ = testnet.MetricSum(text, probePublishedMetric)
+			out[i].received, out[i].haveReceived = testnet.MetricSum(text, receivedMetric)
 		}
 		if n.Namespace != "" {
 			if nc, err := procfs.NetDev(n.PID); err == nil {
