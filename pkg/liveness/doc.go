@@ -1,0 +1,32 @@
+// Package liveness is the node's one view of which peers are alive. Every
+// check that needs "who is alive" reads it; connections, accepted messages,
+// acks, missed acks, pings, summaries and goodbyes feed it.
+//
+// A peer is in one of four states:
+//
+//   - alive: fresh evidence of life (a message it wrote, an ack, a new
+//     connection, a ping answered).
+//   - suspect: negative evidence (it missed an ack, its last connection
+//     closed without a goodbye, or it has been silent far longer than its
+//     own publishing rate explains). A suspect is verified directly (a
+//     libp2p ping, which only its running process can answer) and is alive
+//     again on any evidence of life.
+//   - dead: suspect for the whole suspicion timeout with no evidence of
+//     life. Dead peers are never asked to answer probes and do not count
+//     toward min_peers.
+//   - left: it said goodbye. Leaving is not failing: a left peer is not
+//     asked to answer probes, and a node whose last peer left is degraded,
+//     not failing. A message it wrote after its goodbye makes it alive.
+//
+// The decisions live in Table, a pure state machine fed with evidence and
+// ticks in the style of pkg/election's machine (memberlist's state.go and
+// suspicion.go are the anchors): it reads no clock and does no I/O. View is
+// the edge: a ticker, the pings, metrics and change listeners.
+//
+// Lifeguard's lesson (memberlist's awareness.go) applies to this node's own
+// pauses: when Tick sees that this process did not run for a while (SIGSTOP,
+// a VM pause, starvation), the pause is not counted as the peers' silence.
+//
+// This package must never import pkg/health, pkg/probes, pkg/election,
+// pkg/summary or node: they import it.
+package liveness

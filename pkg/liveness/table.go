@@ -1,0 +1,325 @@
+package liveness
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// State is what this node believes of one peer.
+type State string
+
+// The peer states; see the package doc.
+const (
+	Alive   State = "alive"
+	Suspect State = "suspect"
+	Dead    State = "dead"
+	Left    State = "left"
+)
+
+// States lists every state, for metrics and docs.
+func States() []State { return []State{Alive, Suspect, Dead, Left} }
+
+// Evidence is what moved a peer's state, or confirmed it.
+type Evidence string
+
+// Kinds of evidence. The first group is evidence of life.
+const (
+	Connected Evidence = "connected" // a new connection: its process took part in a handshake
+	Message   Evidence = "message"   // a message it wrote, accepted on a meshhealth topic
+	Ack       Evidence = "ack"       // it acknowledged one of this node's probes
+	Pinged    Evidence = "ping"      // it answered a direct libp2p ping
+
+	Disconnected Evidence = "disconnected"      // its last connection closed, without a goodbye
+	MissedAck    Evidence = "missed_ack"        // it did not acknowledge a probe that asked it
+	PingFailed   Evidence = "ping_failed"       // a direct ping went unanswered
+	Silence      Evidence = "silence"           // heard from far longer than its publishing rate explains
+	Timeout      Evidence = "suspicion_timeout" // suspect for the whole suspicion timeout
+	Goodbye      Evidence = "goodbye"           // it said it is leaving
+)
+
+func (e Evidence) life() bool {
+	switch e {
+	case Connected, Message, Ack, Pinged:
+		return true
+	}
+	return false
+}
+
+// Config sets the table's timings. The zero value of a field takes its
+// default.
+type Config struct {
+	// SuspicionTimeout is how long a suspect has to show a sign of life
+	// before it is dead. Long enough for two or three direct pings and a
+	// probe interval's worth of its messages on a LAN; short enough that a
+	// killed peer leaves the election's majority within seconds. Default 6s.
+	SuspicionTimeout time.Duration
+	// Silence is the shortest silence that makes an alive peer suspect. The
+	// View raises it with the mesh's size, since each peer publishes less
+	// often in a larger mesh (the message budget). Default 30s.
+	Silence time.Duration
+	// AnswerCooldown is how long a peer that missed an ack is asked again
+	// only when no other peer is left to ask. Default 1m.
+	AnswerCooldown time.Duration
+	// Retention is how long dead and departed peers are remembered (for
+	// "its last peer left" and for the mesh view). Default 1h.
+	Retention time.Duration
+	// TickPeriod is how often the View ticks the table, and StallThreshold
+	// how much later than that a tick may come before the gap is taken for
+	// this process's own pause. Defaults 250ms and 1s.
+	TickPeriod     time.Duration
+	StallThreshold time.Duration
+	// VerifyInterval is the gap between direct pings of one suspect.
+	// Default 2s.
+	VerifyInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.SuspicionTimeout, 6*time.Second)
+	def(&c.Silence, 30*time.Second)
+	def(&c.AnswerCooldown, time.Minute)
+	def(&c.Retention, time.Hour)
+	def(&c.TickPeriod, 250*time.Millisecond)
+	def(&c.StallThreshold, time.Second)
+	def(&c.VerifyInterval, 2*time.Second)
+	return c
+}
+
+// Info is one peer as this node sees it.
+type Info struct {
+	ID    peer.ID `json:"id"`
+	State State   `json:"state"`
+	// Since is when the peer entered State.
+	Since time.Time `json:"since"`
+	// Evidence is the latest evidence about the peer, and EvidenceAt when
+	// it came.
+	Evidence   Evidence  `json:"evidence"`
+	EvidenceAt time.Time `json:"evidence_at"`
+	// LastHeard is the latest evidence of life; zero if none yet.
+	LastHeard time.Time `json:"last_heard"`
+	// Connected: this node has an open connection to it.
+	Connected bool `json:"connected"`
+	// MissedAckAt is when it last failed to answer a probe (zero: never,
+	// or it answered since).
+	MissedAckAt time.Time `json:"missed_ack_at,omitzero"`
+}
+
+// Change is a peer's move from one state to another.
+type Change struct {
+	ID       peer.ID
+	From, To State // From is "" for a peer first seen
+	Evidence Evidence
+	At       time.Time
+}
+
+type entry struct {
+	Info
+	leftAt   time.Time // the goodbye's own timestamp
+	verifyAt time.Time // last direct ping sent
+}
+
+// Table is the decision core. It is not safe for concurrent use: View
+// serialises access.
+type Table struct {
+	cfg      Config
+	self     peer.ID
+	peers    map[peer.ID]*entry
+	lastTick time.Time
+	changes  []Change
+}
+
+// NewTable returns an empty table for the node self.
+func NewTable(self peer.ID, cfg Config) *Table {
+	return &Table{cfg: cfg.withDefaults(), self: self, peers: map[peer.ID]*entry{}}
+}
+
+// SetSilence sets the silence that makes an alive peer suspect, never below
+// the configured floor.
+func (t *Table) SetSilence(d time.Duration) {
+	t.cfg.Silence = max(d, t.floorSilence())
+}
+
+func (t *Table) floorSilence() time.Duration { return Config{}.withDefaults().Silence }
+
+// Observe feeds one piece of evidence about id. written is when the peer
+// wrote the message that carried it (zero when the evidence is not a
+// message): a message written before its author's goodbye, delivered after
+// it, does not bring it back.
+func (t *Table) Observe(now time.Time, id peer.ID, ev Evidence, written time.Time) {
+	if id == t.self || id == "" {
+		return
+	}
+	e, known := t.peers[id]
+	if !known {
+		if ev == PingFailed || ev == Silence || ev == Timeout {
+			return // nothing to say about a peer never seen
+		}
+		e = &entry{Info: Info{ID: id}}
+		t.peers[id] = e
+	}
+	e.Evidence, e.EvidenceAt = ev, now
+	switch ev {
+	case Connected:
+		e.Connected = true
+	case Disconnected:
+		e.Connected = false
+	}
+	switch {
+	case ev == Goodbye:
+		e.leftAt = written
+		if written.IsZero() {
+			e.leftAt = now
+		}
+		t.move(e, Left, ev, now)
+	case ev.life():
+		if e.State == Left && ev != Connected && !written.IsZero() && !written.After(e.leftAt) {
+			return // in flight since before its goodbye
+		}
+		e.LastHeard = now
+		if ev == Ack {
+			e.MissedAckAt = time.Time{}
+		}
+		t.move(e, Alive, ev, now)
+	case ev == MissedAck:
+		e.MissedAckAt = now
+		if e.State == Alive || e.State == "" {
+			t.move(e, Suspect, ev, now)
+		}
+	case ev == Disconnected, ev == PingFailed:
+		if e.State == Alive || e.State == "" {
+			t.move(e, Suspect, ev, now)
+		}
+	}
+}
+
+func (t *Table) move(e *entry, to State, ev Evidence, now time.Time) {
+	if e.State == to {
+		return
+	}
+	t.changes = append(t.changes, Change{ID: e.ID, From: e.State, To: to, Evidence: ev, At: now})
+	e.State, e.Since = to, now
+	if to == Suspect {
+		e.verifyAt = time.Time{} // verify at once
+	}
+}
+
+// Tick advances time. It reports how long this process was paused before
+// this tick (0 for a tick on time): that span is not counted as anybody's
+// silence.
+func (t *Table) Tick(now time.Time) (paused time.Duration) {
+	if !t.lastTick.IsZero() {
+		if gap := now.Sub(t.lastTick) - t.cfg.TickPeriod; gap > t.cfg.StallThreshold {
+			paused = gap
+			for _, e := range t.peers {
+				// As if the pause had not happened: a peer heard just
+				// before it is as fresh now, and a suspect's clock resumes
+				// where it stopped.
+				if !e.LastHeard.IsZero() {
+					e.LastHeard = e.LastHeard.Add(gap)
+				}
+				if e.State == Suspect {
+					e.Since = e.Since.Add(gap)
+				}
+			}
+		}
+	}
+	t.lastTick = now
+	for id, e := range t.peers {
+		switch e.State {
+		case Alive:
+			if now.Sub(e.LastHeard) > t.cfg.Silence {
+				t.move(e, Suspect, Silence, now)
+			}
+		case Suspect:
+			if now.Sub(e.Since) >= t.cfg.SuspicionTimeout {
+				t.move(e, Dead, Timeout, now)
+			}
+		case Dead, Left:
+			if now.Sub(e.Since) > t.cfg.Retention {
+				delete(t.peers, id)
+			}
+		}
+	}
+	return paused
+}
+
+// Changes returns the state changes since the last call.
+func (t *Table) Changes() []Change {
+	c := t.changes
+	t.changes = nil
+	return c
+}
+
+// DueVerify lists the suspects due for a direct ping and marks them pinged
+// now.
+func (t *Table) DueVerify(now time.Time) []peer.ID {
+	var out []peer.ID
+	for id, e := range t.peers {
+		if e.State == Suspect && now.Sub(e.verifyAt) >= t.cfg.VerifyInterval {
+			e.verifyAt = now
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Get returns what the table knows of id.
+func (t *Table) Get(id peer.ID) (Info, bool) {
+	e, ok := t.peers[id]
+	if !ok {
+		return Info{}, false
+	}
+	return e.Info, true
+}
+
+// All returns every known peer, sorted by ID.
+func (t *Table) All() []Info {
+	out := make([]Info, 0, len(t.peers))
+	for _, e := range t.peers {
+		out = append(out, e.Info)
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out
+}
+
+// Counts returns the number of peers in each state.
+func (t *Table) Counts() map[State]int {
+	c := map[State]int{Alive: 0, Suspect: 0, Dead: 0, Left: 0}
+	for _, e := range t.peers {
+		c[e.State]++
+	}
+	return c
+}
+
+// Responders splits the peers a probe may ask into those with fresh
+// evidence of life that have not failed to answer lately (ask these), and
+// the rest that are not known dead or departed (ask these only when the
+// first group is exhausted). Dead and departed peers are never returned.
+func (t *Table) Responders(now time.Time) (fresh, fallback []peer.ID) {
+	for id, e := range t.peers {
+		switch {
+		case e.State == Alive && (e.MissedAckAt.IsZero() || now.Sub(e.MissedAckAt) > t.cfg.AnswerCooldown):
+			fresh = append(fresh, id)
+		case e.State == Alive || e.State == Suspect:
+			fallback = append(fallback, id)
+		}
+	}
+	slices.Sort(fresh)
+	slices.Sort(fallback)
+	return fresh, fallback
+}
+
+// Live reports whether id is alive or suspect: not known dead or departed.
+// An unknown peer is not live.
+func (t *Table) Live(id peer.ID) bool {
+	e, ok := t.peers[id]
+	return ok && (e.State == Alive || e.State == Suspect)
+}

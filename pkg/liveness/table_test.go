@@ -1,0 +1,157 @@
+package liveness
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+
+const (
+	self peer.ID = "self"
+	a    peer.ID = "a"
+	b    peer.ID = "b"
+	c    peer.ID = "c"
+)
+
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+// step is one input to the table: evidence (ev != "") or a tick.
+type step struct {
+	after   time.Duration
+	id      peer.ID
+	ev      Evidence
+	written time.Duration // message timestamp, relative to t0; 0: none
+}
+
+func run(tb *Table, steps []step) {
+	for _, s := range steps {
+		now := at(s.after)
+		if s.ev == "" {
+			tb.Tick(now)
+			continue
+		}
+		var w time.Time
+		if s.written != 0 {
+			w = at(s.written)
+		}
+		tb.Observe(now, s.id, s.ev, w)
+	}
+}
+
+// ticks returns a tick every 250ms in [from, to].
+func ticks(from, to time.Duration) []step {
+	var out []step
+	for d := from; d <= to; d += 250 * time.Millisecond {
+		out = append(out, step{after: d})
+	}
+	return out
+}
+
+func TestStates(t *testing.T) {
+	cases := []struct {
+		name  string
+		steps []step
+		want  State
+	}{
+		{"a message makes a peer alive", []step{{0, a, Message, 0}}, Alive},
+		{"a goodbye is left, not dead", []step{{0, a, Message, 0}, {time.Second, a, Goodbye, time.Second}, {time.Second, a, Disconnected, 0}}, Left},
+		{"a message written before the goodbye does not bring it back",
+			[]step{{0, a, Message, 0}, {2 * time.Second, a, Goodbye, 2 * time.Second}, {3 * time.Second, a, Message, time.Second}}, Left},
+		{"a message written after the goodbye does",
+			[]step{{0, a, Message, 0}, {2 * time.Second, a, Goodbye, 2 * time.Second}, {3 * time.Second, a, Message, 3 * time.Second}}, Alive},
+		{"a restarted peer's new connection does",
+			[]step{{0, a, Message, 0}, {2 * time.Second, a, Goodbye, 2 * time.Second}, {3 * time.Second, a, Connected, 0}}, Alive},
+		{"a missed ack makes it suspect", []step{{0, a, Message, 0}, {time.Second, a, MissedAck, 0}}, Suspect},
+		{"a disconnect without goodbye makes it suspect", []step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}}, Suspect},
+		{"a suspect that answers a ping is alive", []step{{0, a, Message, 0}, {time.Second, a, MissedAck, 0}, {2 * time.Second, a, Pinged, 0}}, Alive},
+		{"a failed ping alone does not kill", []step{{0, a, Message, 0}, {time.Second, a, PingFailed, 0}}, Suspect},
+		{"a suspect silent for the suspicion timeout is dead",
+			append([]step{{0, a, Message, 0}, {time.Second, a, MissedAck, 0}}, ticks(time.Second, 7*time.Second)...), Dead},
+		{"a dead peer that speaks is alive",
+			append(append([]step{{0, a, Message, 0}, {time.Second, a, MissedAck, 0}}, ticks(time.Second, 7*time.Second)...),
+				step{8 * time.Second, a, Message, 8 * time.Second}), Alive},
+		{"silence beyond the silence timeout makes it suspect",
+			append([]step{{0, a, Message, 0}}, ticks(0, 31*time.Second)...), Suspect},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := NewTable(self, Config{})
+			run(tb, tc.steps)
+			got, ok := tb.Get(a)
+			if !ok || got.State != tc.want {
+				t.Fatalf("state = %q (known %v), want %q", got.State, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestOwnPauseIsNotPeersSilence(t *testing.T) {
+	tb := NewTable(self, Config{})
+	run(tb, append([]step{{0, a, Message, 0}, {0, b, Message, 0}, {time.Second, b, MissedAck, 0}}, ticks(0, time.Second)...))
+	// SIGSTOP for 40 s: no tick, then one on resuming.
+	if paused := tb.Tick(at(41 * time.Second)); paused < 39*time.Second {
+		t.Fatalf("paused = %s, want about 40s", paused)
+	}
+	run(tb, ticks(41*time.Second+250*time.Millisecond, 43*time.Second))
+	if got, _ := tb.Get(a); got.State != Alive {
+		t.Errorf("a heard 1 s before our pause: %s, want alive", got.State)
+	}
+	if got, _ := tb.Get(b); got.State != Suspect {
+		t.Errorf("b suspect 0 s before our pause: %s, want still suspect (its timeout resumes)", got.State)
+	}
+	run(tb, ticks(43*time.Second, 48*time.Second))
+	if got, _ := tb.Get(b); got.State != Dead {
+		t.Errorf("b after its suspicion timeout of running time: %s, want dead", got.State)
+	}
+}
+
+func TestRespondersNeverDeadOrDeparted(t *testing.T) {
+	tb := NewTable(self, Config{})
+	run(tb, []step{
+		{0, a, Message, 0}, {0, b, Message, 0}, {0, c, Message, 0}, {0, "d", Message, 0}, {0, "e", Message, 0},
+		{time.Second, b, MissedAck, 0},          // suspect: fallback only
+		{time.Second, c, Goodbye, time.Second},  // left
+		{time.Second, "d", Disconnected, 0},     // suspect
+		{2 * time.Second, "e", MissedAck, 0},    // suspect, then
+		{2 * time.Second, "e", Pinged, 0},       // alive, but missed an ack lately
+		{2 * time.Second, "f", Message, 0},      //
+		{2 * time.Second, "f", Disconnected, 0}, // will die:
+		{2*time.Second + time.Millisecond, "f", PingFailed, 0},
+	})
+	run(tb, ticks(2*time.Second, 8500*time.Millisecond))
+	run(tb, []step{{8500 * time.Millisecond, b, Ack, 0}}) // b answers: fresh again
+	fresh, fallback := tb.Responders(at(8500 * time.Millisecond))
+	if want := []peer.ID{a, b}; !slices.Equal(fresh, want) {
+		t.Errorf("fresh = %v, want %v", fresh, want)
+	}
+	// d's suspicion began at 1 s and ran out at 7 s; e recovered; f died at 8 s.
+	if want := []peer.ID{"e"}; !slices.Equal(fallback, want) {
+		t.Errorf("fallback = %v, want %v", fallback, want)
+	}
+	for _, id := range []peer.ID{c, "d", "f"} {
+		if tb.Live(id) {
+			t.Errorf("%s is live; want dead or left", id)
+		}
+	}
+}
+
+func TestSelfAndUnknownNegativeEvidenceIgnored(t *testing.T) {
+	tb := NewTable(self, Config{})
+	tb.Observe(t0, self, Message, time.Time{})
+	tb.Observe(t0, a, PingFailed, time.Time{})
+	if n := len(tb.All()); n != 0 {
+		t.Fatalf("table has %d peers, want 0", n)
+	}
+}
+
+func TestRetentionForgetsDeadAndLeft(t *testing.T) {
+	tb := NewTable(self, Config{Retention: 10 * time.Second})
+	run(tb, append([]step{{0, a, Goodbye, 0}}, ticks(0, 11*time.Second)...))
+	if _, ok := tb.Get(a); ok {
+		t.Fatal("a left 11 s ago is still remembered with a 10 s retention")
+	}
+}
