@@ -10,12 +10,13 @@ import (
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 )
 
 // registerBasicChecks registers the checks that need only the host: peer
 // count and process resources.
-func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, reg prometheus.Registerer, log *slog.Logger) error {
+func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg prometheus.Registerer, log *slog.Logger) error {
 	peers := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "meshhealth_connected_peers",
 		Help: "Peers the libp2p host is connected to.",
@@ -23,7 +24,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, reg promethe
 	if err := reg.Register(peers); err != nil {
 		return err
 	}
-	counter := keyMetricPeers{n, hm}
+	counter := keyMetricPeers{n, hm, m.Peers}
 	if p := c.Probes.Connectivity; p.Enabled {
 		chk := withThresholds(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout), c)
 		if err := hm.Register(chk); err != nil {
@@ -63,17 +64,29 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, reg promethe
 // rejoinChecks are re-run at once on a new connection while they fail.
 var rejoinChecks = []string{probes.CheckPubSubRoundTrip, probes.CheckDHTIntegrity, probes.CheckElection}
 
-// keyMetricPeers counts peers and shows the count in /health/summary.
+// keyMetricPeers counts peers for p2p-connectivity and shows the count in
+// /health/summary: connected peers the liveness view does not hold dead
+// (a frozen or partitioned peer keeps its TCP connection for a while) or
+// departed (a leaver's connection outlives its goodbye for a moment).
 type keyMetricPeers struct {
-	n  *p2p.Node
-	hm *health.Manager
+	n     *p2p.Node
+	hm    *health.Manager
+	peers *liveness.View
 }
 
 func (k keyMetricPeers) ConnectedPeers() int {
-	c := k.n.ConnectedPeers()
+	c := 0
+	for _, id := range k.n.Host.Network().Peers() {
+		if !k.peers.Gone(id) {
+			c++
+		}
+	}
 	k.hm.SetKeyMetric("connected_peers", c)
 	return c
 }
+
+// LeftPeers counts the peers that said goodbye and have not come back.
+func (k keyMetricPeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }
 
 func withThresholds(chk health.Check, c Config) health.Check {
 	chk.FailureThreshold = c.FailureThreshold

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
@@ -30,9 +32,14 @@ func electionConfig(c Config) election.Config {
 // localView is what the election reads of its own node: the published
 // health snapshot (never a running check) and the peer count.
 type localView struct {
-	hm *health.Manager
-	n  *p2p.Node
+	hm    *health.Manager
+	n     *p2p.Node
+	peers *liveness.View
 }
+
+// Gone lets the election drop a member the liveness view holds dead or
+// departed at once (election.GoneView).
+func (v localView) Gone(id peer.ID) bool { return v.peers.Gone(id) }
 
 func (v localView) HealthStatus() string { return string(v.hm.Status()) }
 func (v localView) HealthScore() float64 { return v.hm.Snapshot().Score }
@@ -45,8 +52,8 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 	self := n.Host.ID()
 	// The leader's heartbeat is the most frequent message in the mesh: the
 	// silence watch must hear it like every other topic's traffic.
-	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, v) })
-	return election.New(electionConfig(c), n.PubSub, self, localView{hm, n}, m.Wire, reg, log, hearIt)
+	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, m.Peers.Wrap(v)) })
+	return election.New(electionConfig(c), n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
 }
 
 // startElection runs the election, shows its leader in /health, registers

@@ -2,28 +2,48 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	msmux "github.com/multiformats/go-multistream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
 
+// The mesh's message budget: how many messages a second the whole mesh
+// publishes on each periodic duty, whatever its size. Each node's interval
+// is members/budget, never below its configured interval, so a node's
+// intake stays flat as the mesh grows (docs/ARCHITECTURE.md, "Flat cost").
+// The leader's heartbeat (1/s) and the silence trigger keep detection fast
+// however long the intervals get.
+const (
+	probeBudget   = 1.0 // pubsub round-trips a second, mesh-wide (each costs a probe and, usually, one ack)
+	summaryBudget = 1.0 // summaries a second, mesh-wide (status changes are sent early, see Book.Nudge)
+	dhtBudget     = 1.0 // DHT integrity probes a second, mesh-wide (streams, not gossip: 6 requests each)
+)
+
 // Mesh is the node's traffic through the mesh: the probe and summary
-// topics, the checks that use them, and the silence watch over all of
-// them.
+// topics, the checks that use them, the silence watch over all of them, and
+// the peer-liveness view they feed and read.
 type Mesh struct {
 	Wire     *wire.Metrics
+	Peers    *liveness.View
 	Activity *probes.Activity
 	PubSub   *probes.PubSubProbe // nil when the pubsub probe is disabled
 	DHT      *probes.DHTProbe    // nil when the DHT probe is disabled
@@ -51,10 +71,13 @@ type meshIn struct {
 func newMesh(in meshIn) (*Mesh, error) {
 	c, n, self := in.Config, in.Node, in.Node.Host.ID()
 	m := &Mesh{Wire: wire.NewMetrics(in.Registry)}
-	validator := func(topic string) pubsub.ValidatorEx {
-		return wire.NewValidator(topic, wire.ValidatorOptions{Self: self, Metrics: m.Wire, Logger: in.Log})
-	}
 	var err error
+	if m.Peers, err = newLiveness(c, n, in.Health, in.Registry, in.Log); err != nil {
+		return nil, err
+	}
+	validator := func(topic string) pubsub.ValidatorEx {
+		return m.Peers.Wrap(wire.NewValidator(topic, wire.ValidatorOptions{Self: self, Metrics: m.Wire, Logger: in.Log}))
+	}
 	m.Activity, err = probes.NewActivity(probes.DefaultSilenceTrigger, func() bool {
 		return m.probeTopic != nil && len(m.probeTopic.ListPeers()) > 0
 	}, in.Health, in.Registry, in.Log)
@@ -80,23 +103,44 @@ func newMesh(in meshIn) (*Mesh, error) {
 			Peers: n.ConnectedPeers(), Leader: leader, Term: s.Term, Version: Version,
 		}
 	}
-	if m.Summary, err = summary.New(m.summaryTopic, self, source, summary.Config{Interval: c.SummaryInterval}, in.Registry, in.Log); err != nil {
+	scfg := summary.Config{Interval: c.SummaryInterval, Every: m.Peers.Every(c.SummaryInterval, summaryBudget)}
+	if m.Summary, err = summary.New(m.summaryTopic, self, source, scfg, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
+	// A status change reaches the peers in seconds, not one (stretched)
+	// summary interval later.
+	summaries := m.Summary
+	in.Health.Subscribe(func(t health.Transition) {
+		if t.Kind == "status" {
+			summaries.Nudge()
+		}
+	})
+	// Peers go suspect after three of their summary intervals of silence:
+	// long enough that a quiet healthy peer is never accused, and frozen
+	// peers that nobody asks are still found.
+	m.Peers.SilenceFor(func(members int) time.Duration {
+		return 3 * liveness.BudgetInterval(c.SummaryInterval, members, summaryBudget)
+	})
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
 	}
 
 	probeValidator := m.Activity.Wrap(self, validator(wire.TopicProbe))
 	if p := c.Probes.PubSub; p.Enabled {
-		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Summary,
-			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers, Heard: m.Activity.HeardSince}, in.Registry, in.Log)
+		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Peers,
+			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers,
+				Heard: m.Activity.HeardSince, Every: m.Peers.Every(p.Interval, probeBudget)}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
-		// A peer that said goodbye is not a responder any more, and a probe
-		// waiting on it is not failed for its leaving.
-		m.Summary.OnGoodbye(m.PubSub.Forget)
+		// A probe waiting on a peer that leaves is sent again to others
+		// rather than failed for its leaving.
+		probe := m.PubSub
+		m.Peers.OnChange(func(ch liveness.Change) {
+			if ch.To == liveness.Left {
+				probe.Forget(ch.ID)
+			}
+		})
 		probeValidator = m.PubSub.Validator(probeValidator)
 		if err := in.Health.Register(withThresholds(m.PubSub.Check(), c)); err != nil {
 			return nil, err
@@ -111,8 +155,11 @@ func newMesh(in meshIn) (*Mesh, error) {
 		if err != nil {
 			return nil, err
 		}
+		store.OnlyLive(m.Peers.Live)
 		key := n.Host.Peerstore().PrivKey(self)
-		m.DHT, err = probes.NewDHTIntegrity(store, key, probes.DHTConfig{Interval: p.Interval, Timeout: p.Timeout}, in.Registry, in.Log)
+		live := func() int { return m.Peers.Members() - 1 }
+		m.DHT, err = probes.NewDHTIntegrity(store, key, probes.DHTConfig{Interval: p.Interval, Timeout: p.Timeout,
+			Every: m.Peers.Every(p.Interval, dhtBudget), LivePeers: live}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +185,7 @@ func (m *Mesh) Start(ctx context.Context) error {
 	actx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	go m.Activity.Run(actx)
+	go m.Peers.Run(actx)
 	return nil
 }
 
@@ -171,5 +219,46 @@ func startMesh(lc fx.Lifecycle, m *Mesh, sm *shutdown.Manager, f *Faults) {
 	}
 	if m.DHT != nil {
 		f.Add("dht", "fail-put", m.DHT.SetFailPut)
+	}
+}
+
+// newLiveness builds the peer-liveness view and feeds it the host's
+// connections; messages reach it through the topic validators (Wrap), acks
+// and missed acks through the pubsub probe. A peer that dies or leaves
+// re-runs p2p-connectivity at once, since it may have been the last.
+func newLiveness(c Config, n *p2p.Node, hm *health.Manager, reg prometheus.Registerer, log *slog.Logger) (*liveness.View, error) {
+	v, err := liveness.NewView(n.Host.ID(), liveness.Config{}, hostPinger{n.Host}, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	n.Host.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, conn network.Conn) {
+			v.Observe(conn.RemotePeer(), liveness.Connected, time.Time{})
+		},
+	})
+	// OnDisconnect fires once the peer's last connection has closed.
+	n.OnDisconnect(func(id peer.ID) { v.Observe(id, liveness.Disconnected, time.Time{}) })
+	v.OnChange(func(ch liveness.Change) {
+		if ch.To == liveness.Dead || ch.To == liveness.Left || ch.From == liveness.Dead || ch.From == liveness.Left {
+			hm.Trigger(probes.CheckConnectivity)
+		}
+	})
+	return v, nil
+}
+
+// hostPinger verifies a suspect with libp2p's ping protocol, which only the
+// peer's running process can answer (a frozen process keeps its TCP
+// connections open, but answers nothing).
+type hostPinger struct{ h host.Host }
+
+func (p hostPinger) Ping(ctx context.Context, id peer.ID) error {
+	select {
+	case r := <-ping.Ping(ctx, p.h, id):
+		if errors.Is(r.Error, msmux.ErrNotSupported[protocol.ID]{}) {
+			return nil // its process answered the negotiation: alive, without ping
+		}
+		return r.Error
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

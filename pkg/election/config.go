@@ -41,6 +41,14 @@ type Config struct {
 	MaxLeaderChanges int `yaml:"max_leader_changes" json:"max_leader_changes"`
 	// ChangeWindow is the window of State.ChangesRecent.
 	ChangeWindow time.Duration `yaml:"change_window" json:"change_window"`
+	// EndorseBudget is how many standing endorsements (re-sent votes) per
+	// second the whole mesh may publish. A follower re-sends its vote every
+	// max(MemberTTL/3, members/EndorseBudget), and a member lapses after
+	// three of those, so the election topic's load stays flat as the mesh
+	// grows; a member the liveness view holds dead or departed leaves the
+	// quorum at once whatever the interval. 0 disables the budget (every
+	// MemberTTL/3, as before it existed).
+	EndorseBudget float64 `yaml:"endorse_budget" json:"endorse_budget"`
 }
 
 // DefaultConfig returns the LAN defaults of DESIGN.md.
@@ -54,6 +62,7 @@ func DefaultConfig() Config {
 		MemberTTL:         10 * time.Second,
 		MaxLeaderChanges:  3,
 		ChangeWindow:      10 * time.Minute,
+		EndorseBudget:     1,
 	}
 }
 
@@ -91,8 +100,24 @@ func (c Config) Validate() error {
 	if c.ChangeWindow <= 0 {
 		bad("change_window (%v) must be positive", c.ChangeWindow)
 	}
+	if c.EndorseBudget < 0 || c.EndorseBudget != c.EndorseBudget {
+		bad("endorse_budget (%v) must be a number >= 0", c.EndorseBudget)
+	}
 	return errors.Join(errs...)
 }
 
-// endorseInterval is how often a follower re-sends its vote.
-func (c Config) endorseInterval() time.Duration { return c.MemberTTL / 3 }
+// endorseInterval is how often a follower re-sends its vote in a mesh of
+// members nodes.
+func (c Config) endorseInterval(members int) time.Duration {
+	d := c.MemberTTL / 3
+	if c.EndorseBudget > 0 {
+		d = max(d, time.Duration(float64(members)/c.EndorseBudget*float64(time.Second)))
+	}
+	return d
+}
+
+// memberTTL is how long a member lapses after its last message in a mesh of
+// members nodes: three endorsement intervals, at least MemberTTL.
+func (c Config) memberTTL(members int) time.Duration {
+	return max(c.MemberTTL, 3*c.endorseInterval(members))
+}

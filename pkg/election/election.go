@@ -35,6 +35,13 @@ type HeadroomView interface {
 	ResourceHeadroom() float64
 }
 
+// GoneView is an optional extension of LocalView: the node's liveness view
+// of its peers. A member it holds dead or departed leaves the quorum at
+// once instead of after the member TTL.
+type GoneView interface {
+	Gone(peer.ID) bool
+}
+
 // Election runs the election on one node: it joins the election topic,
 // validates its messages, feeds the state machine and publishes what the
 // machine says, and keeps an atomic snapshot of the state.
@@ -276,6 +283,9 @@ func (e *Election) inputs() inputs {
 	}
 	if h, ok := e.view.(HeadroomView); ok {
 		in.Headroom = h.ResourceHeadroom()
+	}
+	if g, ok := e.view.(GoneView); ok {
+		in.Gone = g.Gone
 	}
 	return in
 }

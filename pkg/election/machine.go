@@ -103,12 +103,13 @@ type machine struct {
 	lastEndorse time.Time
 
 	// Leading.
-	seq         uint64
-	lastSent    time.Time
-	frozen      bool
-	lostSince   time.Time // when our majority lapsed; zero while we hold it
-	steppedDown uint64    // highest term we stopped leading: never lead it again
-	withdrawn   bool      // Resign was called: never stand again
+	seq          uint64
+	lastSent     time.Time
+	frozen       bool
+	lostSince    time.Time // when our majority lapsed; zero while we hold it
+	steppedDown  uint64    // highest term we stopped leading: never lead it again
+	resignedTerm uint64    // highest term we resigned from (told the mesh)
+	withdrawn    bool      // Resign was called: never stand again
 
 	// Reporting.
 	lastHeartbeat time.Time       // last counted heartbeat, of any leader
@@ -346,7 +347,7 @@ func (m *machine) tick(now time.Time) {
 	} else if m.haveLeader {
 		if now.Sub(m.lastHB) > m.timeout {
 			m.loseLeader(now, standTimeout)
-		} else if now.Sub(m.lastEndorse) >= m.cfg.endorseInterval() {
+		} else if now.Sub(m.lastEndorse) >= m.cfg.endorseInterval(len(m.members)) {
 			m.endorse(now)
 		}
 	}
@@ -465,6 +466,7 @@ func (m *machine) loseLeader(now time.Time, why string) {
 // resign steps down of our own accord and tells the mesh, so followers
 // stand at once instead of waiting for the timeout.
 func (m *machine) resign(now time.Time, why string) {
+	m.resignedTerm = max(m.resignedTerm, m.leaderTerm)
 	m.emit(now, &wire.Resign{Term: m.leaderTerm})
 	m.stepDown(now, why)
 	m.nextStand, m.standWhy = now, standResign

@@ -105,6 +105,15 @@ func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 		old.evs[eventCandidacy+"/"+standCounter] != 0 || old.m.isLeader() {
 		t.Fatalf("a withdrawn node stood again: %v", old.evs)
 	}
+	// A handover is a change, but not flapping.
+	for _, nd := range s.nodes {
+		if nd == old {
+			continue
+		}
+		if st := nd.m.state(s.now); st.ChangesTotal != 1 || st.ChangesRecent != 0 {
+			t.Fatalf("%s after a resign: %d changes, %d recent; want 1 and 0", s.name(nd.id), st.ChangesTotal, st.ChangesRecent)
+		}
+	}
 	t.Logf("replaced %v after the resign", took)
 }
 

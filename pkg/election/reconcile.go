@@ -152,18 +152,42 @@ func (m *machine) adopt(now time.Time, s support) {
 		m.endorse(now)
 	}
 	if s != m.lastAdopted {
+		prev := m.lastAdopted
 		m.lastAdopted = s
-		m.changesTotal++
-		m.changes = append(m.changes, now)
-		m.pruneChanges(now)
+		// The first leader is not a change, nor is the same leader in a
+		// new term. A handover after the old leader resigned (a graceful
+		// shutdown, a rolling restart) is a change but not flapping: only
+		// unplanned changes count toward the recent-changes window.
+		if !prev.none() && prev.cand != s.cand {
+			m.changesTotal++
+			if !m.resignedFrom(prev) {
+				m.changes = append(m.changes, now)
+				m.pruneChanges(now)
+			}
+		}
 		m.note(eventChange, "")
 	}
 }
 
-// expire forgets members not heard within member_ttl.
+// resignedFrom reports whether s's leader gave up s's term on purpose.
+func (m *machine) resignedFrom(s support) bool {
+	if s.cand == m.self {
+		return m.withdrawn || m.resignedTerm >= s.term
+	}
+	mb := m.members[s.cand]
+	return mb != nil && mb.resigned >= s.term
+}
+
+// expire forgets members not heard within the member TTL, and at once
+// those the node's liveness view holds dead or departed: a killed half of
+// the mesh must not hold the quorum for a whole TTL.
 func (m *machine) expire(now time.Time) {
+	ttl := m.cfg.memberTTL(len(m.members))
 	for id, mb := range m.members {
-		if id != m.self && now.Sub(mb.lastHeard) > m.cfg.MemberTTL {
+		if id == m.self {
+			continue
+		}
+		if now.Sub(mb.lastHeard) > ttl || (m.in.Gone != nil && m.in.Gone(id)) {
 			delete(m.members, id)
 		}
 	}

@@ -30,6 +30,9 @@ type inputs struct {
 	HealthScore    float64 // system health score in [0, 1]
 	ConnectedPeers int
 	Headroom       float64 // resource headroom in [0, 1]
+	// Gone reports the peers the node's liveness view holds dead or
+	// departed; nil when the node has no such view.
+	Gone func(peer.ID) bool
 }
 
 // candidateScore is the weighted sum of DESIGN.md. Connectivity is the

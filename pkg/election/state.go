@@ -26,10 +26,12 @@ type State struct {
 	// heartbeat_interval: 0 for a metronome, large for a leader that
 	// stutters or a mesh that delays.
 	HeartbeatJitter time.Duration
-	// ChangesTotal counts leaderships adopted since start (a new leader,
-	// or the same one in a new term; the first one counts).
+	// ChangesTotal counts changes of leader since start: the first leader
+	// is not a change, nor is the same leader in a new term.
 	ChangesTotal uint64
-	// ChangesRecent counts those within the change window (10 min).
+	// ChangesRecent counts, within the change window (10 min), the
+	// unplanned changes: those whose previous leader did not resign. It
+	// measures flapping; a graceful handover is not flapping.
 	ChangesRecent int
 	// LeaderSince is when this node adopted the current leader; the
 	// leader's uptime as seen here.
@@ -121,7 +123,7 @@ func (m *machine) next(now time.Time) time.Time {
 		}
 	case m.haveLeader:
 		consider(m.lastHB.Add(m.timeout + time.Millisecond))
-		consider(m.lastEndorse.Add(m.cfg.endorseInterval()))
+		consider(m.lastEndorse.Add(m.cfg.endorseInterval(len(m.members))))
 	default:
 		consider(m.nextStand)
 	}

@@ -56,7 +56,7 @@ func BenchmarkScore(b *testing.B) {
 	c := m.checks[0]
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = c.windowScore(m.cfg.Window, 0, time.Now())
+		_, _ = c.windowScore(m.cfg.Window, 0, time.Now())
 	}
 }
 

@@ -41,7 +41,12 @@ const (
 
 // Result is one run of a checker.
 type Result struct {
-	Healthy   bool
+	Healthy bool
+	// Degraded marks a passing result that leaves the node short of full
+	// strength, such as a node whose last peer left on purpose: the check
+	// passes (nothing is broken, nothing to confirm or hand off) and the
+	// node is degraded while it holds, with Message as the reason.
+	Degraded  bool
 	Message   string
 	Details   map[string]any
 	Latency   time.Duration
@@ -60,8 +65,12 @@ type Check struct {
 	Component   string
 	Description string
 	Interval    time.Duration // default 10s
-	Timeout     time.Duration // default 2s; must not exceed Interval
-	Critical    bool
+	// Every, when set, is asked for the interval before each scheduling: a
+	// probe whose rate the mesh's message budget stretches with the number
+	// of members. Its answer is never below Interval; staleness follows it.
+	Every    func() time.Duration
+	Timeout  time.Duration // default 2s; must not exceed Interval
+	Critical bool
 	// Disabled rather than Enabled so that the zero value runs: a check
 	// someone registers and forgets to enable is a silent hole.
 	Disabled         bool

@@ -13,8 +13,13 @@ type evalCheck struct {
 	Critical  bool
 	Failing   bool // effective state failing (debounced, stale, or missing past its grace)
 	Missing   bool // no result yet and not yet counted as failing
+	Degraded  bool // passing, but its last result says the node is short of full strength
 	Score     float64
-	Reason    string // why it is failing, for the status message
+	// Pace is the check's latency factor alone (1 within its SLO): the
+	// part of the score that describes the check now rather than its
+	// recent failures.
+	Pace   float64
+	Reason string // why it is failing, for the status message
 }
 
 // evalInput is everything the status decision depends on. It is kept in each
@@ -93,10 +98,15 @@ func evaluate(in evalInput) evalOutput {
 		}
 	}
 
-	out.ScoreLevel = scoreLevel(in.PrevScoreLevel, levelScore(in.Checks, in.Weights), in)
+	pace := levelScore(in.Checks, in.Weights)
+	out.ScoreLevel = scoreLevel(in.PrevScoreLevel, pace, in)
 
 	var critical, other []string
 	for _, c := range in.Checks {
+		if c.Degraded && !c.Failing {
+			other = append(other, c.Reason)
+			continue
+		}
 		if !c.Failing {
 			continue
 		}
@@ -112,11 +122,11 @@ func evaluate(in evalInput) evalOutput {
 	case len(critical) > 0:
 		out.Status, out.Message = StatusUnhealthy, strings.Join(critical, "; ")
 	case out.ScoreLevel == StatusUnhealthy:
-		out.Status, out.Message = StatusUnhealthy, scoreMessage(out.Score, in.DegradedThreshold, in.Hysteresis, "degraded")
+		out.Status, out.Message = StatusUnhealthy, scoreMessage(pace, in.DegradedThreshold, in.Hysteresis, "degraded")
 	case len(other) > 0:
 		out.Status, out.Message = StatusDegraded, strings.Join(other, "; ")
 	case out.ScoreLevel == StatusDegraded:
-		out.Status, out.Message = StatusDegraded, scoreMessage(out.Score, in.HealthyThreshold, in.Hysteresis, "healthy")
+		out.Status, out.Message = StatusDegraded, scoreMessage(pace, in.HealthyThreshold, in.Hysteresis, "healthy")
 	default:
 		out.Status, out.Message = StatusHealthy, "all checks passing"
 	}
@@ -126,17 +136,20 @@ func evaluate(in evalInput) evalOutput {
 // scoreLevel maps the system score to a level. A level entered because the
 // score fell below a threshold is left only once the score is back at
 // threshold + hysteresis or above.
-// levelScore is the system score the threshold rule judges: that of the
-// checks not failing. A failing check already sets the status through the
-// state rule (critical: unhealthy, other: degraded); were its 0 also fed to
-// the score rule, the hysteresis would latch a low level that outlives the
-// failure, and a node whose every check passes again would answer 503 until
-// the outage's samples left the window. The score rule judges what the state
-// rule cannot see: failures too scattered to confirm, and slowness.
+// levelScore is the system score the threshold rule judges: the pace
+// (latency factor) of the checks not failing. The status says now; the
+// scores say how it went lately. A failing check already sets the status
+// through the state rule (critical: unhealthy, other: degraded), and a
+// check's recent failures stay in its score, history, events and metrics;
+// were they fed to the threshold rule, a node whose every check passes
+// again would stay degraded until its window forgot them (a minute or
+// more after a healed partition). What the threshold rule adds to the
+// state rule is slowness: checks that pass, but slowly.
 func levelScore(checks []evalCheck, weights map[string]float64) float64 {
 	up := make([]evalCheck, 0, len(checks))
 	for _, c := range checks {
 		if !c.Failing {
+			c.Score = c.Pace
 			up = append(up, c)
 		}
 	}
@@ -161,8 +174,8 @@ func scoreLevel(prev Status, score float64, in evalInput) Status {
 
 func scoreMessage(score, threshold, hysteresis float64, name string) string {
 	if score < threshold-scoreEpsilon {
-		return fmt.Sprintf("system score %.3f below %s threshold %.2f", score, name, threshold)
+		return fmt.Sprintf("checks slow: latency score %.3f below %s threshold %.2f", score, name, threshold)
 	}
-	return fmt.Sprintf("system score %.3f not yet back above %.2f (%s threshold %.2f + hysteresis %.2f)",
+	return fmt.Sprintf("checks slow: latency score %.3f not yet back above %.2f (%s threshold %.2f + hysteresis %.2f)",
 		score, threshold+hysteresis, name, threshold, hysteresis)
 }

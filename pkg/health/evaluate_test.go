@@ -19,7 +19,7 @@ func TestStatusPrecedenceAndMessages(t *testing.T) {
 	p2pDown := evalCheck{Name: "p2p-connectivity", Component: "p2p", Critical: true, Failing: true,
 		Reason: "0 peers < min 1"}
 	electionDown := evalCheck{Name: "election-stability", Component: "election", Failing: true, Reason: "no leader"}
-	good := func(name, comp string) evalCheck { return evalCheck{Name: name, Component: comp, Score: 1} }
+	good := func(name, comp string) evalCheck { return evalCheck{Name: name, Component: comp, Score: 1, Pace: 1} }
 
 	tests := []struct {
 		name     string
@@ -34,10 +34,14 @@ func TestStatusPrecedenceAndMessages(t *testing.T) {
 		{"non-critical failing", baseInput(electionDown, good("b", "dht")), StatusDegraded,
 			"check election-stability failing: no leader", 200},
 		{"critical beats non-critical", baseInput(electionDown, p2pDown), StatusUnhealthy, "critical check p2p-connectivity", 503},
-		{"score below degraded threshold", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.1}), StatusUnhealthy,
-			"system score 0.730 below degraded threshold 0.75", 503},
-		{"score below healthy threshold", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.8}), StatusDegraded,
-			"system score 0.940 below healthy threshold 0.95", 200},
+		{"slow checks below the degraded threshold", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.1, Pace: 0.1}), StatusUnhealthy,
+			"latency score 0.730 below degraded threshold 0.75", 503},
+		{"slow checks below the healthy threshold", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.8, Pace: 0.8}), StatusDegraded,
+			"latency score 0.940 below healthy threshold 0.95", 200},
+		// Status says now: a check that passes again, at its usual pace, is
+		// healthy whatever its recent failures did to its score.
+		{"recent failures stay in the score, not in the status", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.4, Pace: 1},
+			good("b", "dht")), StatusHealthy, "all checks passing", 200},
 		{"stopping beats everything", func() evalInput {
 			in := baseInput(p2pDown)
 			in.Stopping, in.StopReason = true, "SIGTERM"
@@ -102,7 +106,7 @@ func TestScoreHysteresisAtBoundaries(t *testing.T) {
 		{0.98, StatusHealthy},
 	}
 	for i, s := range steps {
-		in.Checks = []evalCheck{{Name: "x", Component: "c", Score: s.score}}
+		in.Checks = []evalCheck{{Name: "x", Component: "c", Score: s.score, Pace: s.score}}
 		out := evaluate(in)
 		if out.Status != s.want {
 			t.Fatalf("step %d: score %.4f after %s: status %s (%q), want %s", i, s.score, in.PrevScoreLevel, out.Status, out.Message, s.want)
@@ -114,7 +118,7 @@ func TestScoreHysteresisAtBoundaries(t *testing.T) {
 func TestExcludeRemovesCheckFromDecision(t *testing.T) {
 	in := baseInput(
 		evalCheck{Name: "p2p-connectivity", Component: "p2p", Critical: true, Failing: true, Reason: "0 peers"},
-		evalCheck{Name: "dht-integrity", Component: "dht", Score: 1},
+		evalCheck{Name: "dht-integrity", Component: "dht", Score: 1, Pace: 1},
 	)
 	if got := evaluate(in).Status; got != StatusUnhealthy {
 		t.Fatalf("with the failing check: %s, want unhealthy", got)

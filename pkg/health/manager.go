@@ -41,12 +41,14 @@ type Manager struct {
 	seq         uint64
 	totalRuns   uint64
 	lastCheck   time.Time
+	resumedAt   time.Time // end of this process's last pause: staleness counts from here
 	handler     CriticalHandler
 
 	index        atomic.Pointer[map[string]*checkState] // copy-on-write, for Trigger without the lock
 	snap         atomic.Pointer[Snapshot]
 	nextDeadline atomic.Int64 // mono ns of the next time a result goes stale or the grace ends; 0: none
 	lastTick     atomic.Int64 // mono ns of the scheduler's last tick
+	lastWatch    atomic.Int64 // mono ns of the watchdog's last tick; 0 before it runs
 	everStarted  atomic.Bool
 	running      atomic.Bool // between Start and Stop
 	stalledLog   atomic.Bool // the watchdog has logged the current scheduler stall

@@ -267,7 +267,7 @@ func (m *Manager) recordLocked(c *checkState, s *sample) {
 	if s.Healthy {
 		c.passedOnce = true
 	}
-	c.score = c.windowScore(m.cfg.Window, m.cfg.ScoreHorizon, s.at)
+	c.score, c.pace = c.windowScore(m.cfg.Window, m.cfg.ScoreHorizon, s.at)
 
 	switch {
 	case c.rerun:
@@ -276,7 +276,8 @@ func (m *Manager) recordLocked(c *checkState, s *sample) {
 		// Confirm (or clear) a failure fast instead of waiting intervals.
 		c.next = s.at.Add(m.cfg.RetryInterval)
 	default:
-		c.next = s.at.Add(m.jitter(c.def.Interval))
+		c.scheduledEvery = c.interval()
+		c.next = s.at.Add(m.jitter(c.scheduledEvery))
 	}
 	m.log.Debug("health check result", "check", c.def.Name, "healthy", s.Healthy, "result", s.outcome,
 		"message", s.Message, "latency", s.Latency, "state", c.deb.State, "consecutive_failures", c.deb.Fail)

@@ -143,13 +143,13 @@ func TestScoreForgetsFailuresOlderThanTheHorizon(t *testing.T) {
 		add(time.Duration(i)*30*time.Second, true)
 	}
 	now := t0.Add(90 * time.Second)
-	if got := c.windowScore(20, 0, now); !near(got, 0.85) {
+	if got, _ := c.windowScore(20, 0, now); !near(got, 0.85) {
 		t.Fatalf("without a horizon the three failures cost 3/20: got %v", got)
 	}
-	if got := c.windowScore(20, time.Minute, now); !near(got, 1) {
+	if got, _ := c.windowScore(20, time.Minute, now); !near(got, 1) {
 		t.Fatalf("failures 89 s old still counted with a 1 min horizon: %v", got)
 	}
-	if got := c.windowScore(20, 2*time.Minute, now); !near(got, 0.85) {
+	if got, _ := c.windowScore(20, 2*time.Minute, now); !near(got, 0.85) {
 		t.Fatalf("failures within a 2 min horizon must count: %v", got)
 	}
 }

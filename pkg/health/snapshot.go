@@ -102,13 +102,18 @@ func (m *Manager) viewLocked(c *checkState, now time.Time) (v CheckView, e evalC
 		v.Latency, v.Timestamp, v.Error, v.LocalStall = s.Latency, s.Timestamp, s.errText, s.localStall
 		v.State = c.deb.State
 		e.Reason = s.Message
-		if age, limit := now.Sub(s.at), c.staleAfter(); age > limit {
+		ref := s.at
+		if m.resumedAt.After(ref) {
+			ref = m.resumedAt // a result does not age while this process is paused
+		}
+		if age, limit := now.Sub(ref), c.staleAfter(); age > limit {
 			v.Stale, v.Healthy, v.State = true, false, StateFailing
 			v.Message = fmt.Sprintf("stale: no result for %s (limit %s); last: %s",
 				age.Round(time.Millisecond), limit, s.Message)
 			e.Reason = v.Message
 		} else {
-			deadline = s.at.Add(limit + time.Nanosecond)
+			deadline = ref.Add(limit + time.Nanosecond)
+			e.Degraded = s.Healthy && s.Degraded
 			if s.warmup {
 				// Only uncounted start-up failures so far: as good as no
 				// result, so the node stays "starting" rather than scored.
@@ -145,6 +150,7 @@ func (m *Manager) viewLocked(c *checkState, now time.Time) (v CheckView, e evalC
 	e.Failing = v.State == StateFailing
 	if !e.Failing && !e.Missing {
 		v.Score = c.score
+		e.Pace = c.pace
 	}
 	e.Score = v.Score
 	v.Score = round4(v.Score)
@@ -154,6 +160,9 @@ func (m *Manager) viewLocked(c *checkState, now time.Time) (v CheckView, e evalC
 // refreshLocked recomputes and publishes the snapshot, and acts on what
 // changed: transitions, the critical hand-off, metrics.
 func (m *Manager) refreshLocked(now time.Time) {
+	if m.pausedLocked(now) {
+		m.resumedLocked(now)
+	}
 	views := make(map[string]CheckView, len(m.checks))
 	evals := make([]evalCheck, 0, len(m.checks))
 	history := make(map[string][]*sample, len(m.checks))

@@ -34,6 +34,46 @@ func (m *Manager) beat(now time.Time) {
 	m.stallMu.Unlock()
 	m.metrics.stalls.Inc()
 	m.log.Warn("scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))
+	m.resumed(now)
+}
+
+// resumed handles the end of a pause of this process (SIGSTOP, a VM pause,
+// starvation) seen by the scheduler or the watchdog: the results that went
+// stale meanwhile are not a verdict. Every check runs again at once, and
+// staleness counts from now, so only fresh results judge the node. A check
+// that stays silent after the pause still goes stale, one staleness period
+// later.
+func (m *Manager) resumed(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return
+	}
+	m.resumedLocked(now)
+	m.refreshLocked(now)
+}
+
+func (m *Manager) resumedLocked(now time.Time) {
+	if !now.After(m.resumedAt) {
+		return
+	}
+	m.resumedAt = now
+	m.log.Info("this process was paused: re-running every check; stale results are not judged")
+	for _, c := range m.checks {
+		if !c.def.Disabled {
+			c.trigger.Store(true)
+		}
+	}
+	m.poke()
+}
+
+// pausedLocked reports whether the watchdog, which ticks whatever the
+// scheduler does, has missed its ticks up to now: the whole process was
+// paused, and whoever refreshes first (a check that completed on waking)
+// must not judge the results that aged meanwhile.
+func (m *Manager) pausedLocked(now time.Time) bool {
+	lw := m.lastWatch.Load()
+	return m.running.Load() && lw != 0 && time.Duration(m.mono(now)-lw)-m.cfg.TickPeriod > m.cfg.LocalStallThreshold
 }
 
 // stalledDuring reports whether the scheduler was, or still is, late during
@@ -96,6 +136,7 @@ func (m *Manager) watchdog(ctx context.Context) {
 	defer m.wg.Done()
 	t := time.NewTicker(m.cfg.TickPeriod)
 	defer t.Stop()
+	m.lastWatch.Store(m.mono(time.Now()))
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,6 +144,15 @@ func (m *Manager) watchdog(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
+		m.mu.Lock()
+		if m.pausedLocked(now) && !m.stopped {
+			// This goroutine was not running either: the whole process was
+			// paused. Say so before judging anything stale.
+			m.resumedLocked(now)
+			m.refreshLocked(now)
+		}
+		m.lastWatch.Store(m.mono(now))
+		m.mu.Unlock()
 		if d := m.nextDeadline.Load(); d != 0 && m.mono(now) >= d {
 			m.mu.Lock()
 			if !m.stopped {

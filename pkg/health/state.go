@@ -165,13 +165,15 @@ type checkState struct {
 	last      *sample
 	deb       debouncer
 	score     float64 // window score, before the "0 while failing" rule
+	pace      float64 // the window's latency factor alone: what the status rule judges
 	effective State   // last published effective state, for transitions
 	runs      uint64
 
-	next    time.Time // when the next run is due
-	running bool
-	rerun   bool // triggered while running: run again as soon as it ends
-	stuck   *run // an abandoned run that has not returned yet
+	next           time.Time     // when the next run is due
+	scheduledEvery time.Duration // the interval next was scheduled with
+	running        bool
+	rerun          bool // triggered while running: run again as soon as it ends
+	stuck          *run // an abandoned run that has not returned yet
 
 	criticalHandled bool // the hand-off ran for the current failing episode
 }
@@ -179,7 +181,7 @@ type checkState struct {
 // windowScore scores the last window counted results (local-stall samples
 // are not evidence about the check, so they are skipped) that are younger
 // than horizon (0: no age limit).
-func (c *checkState) windowScore(window int, horizon time.Duration, now time.Time) float64 {
+func (c *checkState) windowScore(window int, horizon time.Duration, now time.Time) (score, pace float64) {
 	var buf [64]scoreSample
 	win := buf[:0]
 	c.hist.each(func(s *sample) bool {
@@ -192,9 +194,33 @@ func (c *checkState) windowScore(window int, horizon time.Duration, now time.Tim
 		win = append(win, scoreSample{OK: s.Healthy, Latency: s.Latency})
 		return len(win) < window
 	})
-	return checkScore(win, c.def.LatencySLO, window)
+	var lat []time.Duration
+	for _, s := range win {
+		if s.OK {
+			lat = append(lat, s.Latency)
+		}
+	}
+	pace = 1
+	if len(lat) > 0 {
+		pace = latencyFactor(median(lat), c.def.LatencySLO)
+	}
+	return checkScore(win, c.def.LatencySLO, window), pace
 }
 
 // staleAfter is how old a result may be before it counts as failing: two
 // missed intervals plus the time one run may take.
-func (c *checkState) staleAfter() time.Duration { return 2*c.def.Interval + c.def.Timeout }
+func (c *checkState) staleAfter() time.Duration {
+	// The interval the last run was scheduled with counts too: a budget
+	// that shrinks (members left) must not make a result stale before its
+	// scheduled successor is even due.
+	return 2*max(c.interval(), c.scheduledEvery) + c.def.Timeout
+}
+
+// interval is the check's current interval: Interval, or what Every says
+// when that is longer.
+func (c *checkState) interval() time.Duration {
+	if c.def.Every == nil {
+		return c.def.Interval
+	}
+	return max(c.def.Interval, c.def.Every())
+}

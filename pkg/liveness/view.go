@@ -35,6 +35,8 @@ type View struct {
 	log    *slog.Logger
 	tick   time.Duration
 
+	silenceFor func(members int) time.Duration
+
 	mu        sync.Mutex
 	t         *Table
 	listeners []func(Change)
@@ -92,6 +94,11 @@ func (v *View) OnChange(fn func(Change)) {
 	v.listeners = append(v.listeners, fn)
 }
 
+// SilenceFor sets how the silence that makes an alive peer suspect grows
+// with the number of members (a peer publishes less often in a larger
+// mesh). Call before Run.
+func (v *View) SilenceFor(fn func(members int) time.Duration) { v.silenceFor = fn }
+
 // OnPause registers fn to hear that this process was paused for d.
 func (v *View) OnPause(fn func(d time.Duration)) {
 	v.mu.Lock()
@@ -148,6 +155,10 @@ func (v *View) Run(ctx context.Context) {
 
 func (v *View) step(ctx context.Context, now time.Time) {
 	v.mu.Lock()
+	if v.silenceFor != nil {
+		c := v.t.Counts()
+		v.t.SetSilence(v.silenceFor(1 + c[Alive] + c[Suspect]))
+	}
 	paused := v.t.Tick(now)
 	var due []peer.ID
 	if v.pinger != nil {
@@ -266,4 +277,21 @@ func (v *View) Wrap(next pubsub.ValidatorEx) pubsub.ValidatorEx {
 		}
 		return res
 	}
+}
+
+// Every returns the interval at which each member may publish so that the
+// whole mesh publishes at most rate messages a second (the message
+// budget): members/rate, never below base. A node reads the number of
+// members from this view, so its intervals stretch as the mesh grows and
+// shrink as it loses members. rate <= 0 disables the budget.
+func (v *View) Every(base time.Duration, rate float64) func() time.Duration {
+	return func() time.Duration { return BudgetInterval(base, v.Members(), rate) }
+}
+
+// BudgetInterval is members/rate seconds, never below base.
+func BudgetInterval(base time.Duration, members int, rate float64) time.Duration {
+	if rate <= 0 {
+		return base
+	}
+	return max(base, time.Duration(float64(members)/rate*float64(time.Second)))
 }

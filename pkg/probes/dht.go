@@ -52,6 +52,15 @@ type DHTConfig struct {
 	Interval time.Duration // default 30s
 	Timeout  time.Duration // the adaptive timeout's ceiling; default 10s
 	Readers  int           // remote peers asked to read back; default DefaultDHTReaders
+	// Every, when set, is the interval the mesh's budget allows now; never
+	// below Interval.
+	Every func() time.Duration
+	// LivePeers counts the peers alive or suspect in the liveness view.
+	// With none, the probe passes with "no live peer to probe": a node
+	// alone (by choice, or because its peers left) is judged by
+	// p2p-connectivity and min_peers, not by a DHT with nobody in it. Nil:
+	// the probe always needs a peer.
+	LivePeers func() int
 }
 
 // DHTProbe is the dht-integrity check: it puts a fresh signed record under
@@ -144,6 +153,7 @@ func (p *DHTProbe) Check() health.Check {
 		Component:   health.ComponentDHT,
 		Description: "a fresh signed record put to the DHT is read back intact from a remote peer",
 		Interval:    p.cfg.Interval,
+		Every:       p.cfg.Every,
 		Timeout:     p.cfg.Timeout,
 		Critical:    true,
 		LatencySLO:  500 * time.Millisecond,
@@ -187,6 +197,10 @@ func (p *DHTProbe) probe(ctx context.Context, wait time.Duration) health.Result 
 	details := map[string]any{"timeout_ms": wait.Milliseconds(), "remote_answers": 0, "integrity": "unverified"}
 	fail := func(format string, a ...any) health.Result {
 		return health.Result{Message: fmt.Sprintf(format, a...), Details: details}
+	}
+
+	if p.cfg.LivePeers != nil && p.cfg.LivePeers() == 0 && len(p.store.NearestPeers(p.dhtKey, 1)) == 0 {
+		return health.Result{Healthy: true, Message: "no live peer to probe", Details: details}
 	}
 
 	payload := make([]byte, RecordPayloadSize)

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
 
@@ -21,13 +24,19 @@ func TestAPeerThatSaysGoodbyeIsNoLongerAskedAndNothingFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := NewPubSubRoundTrip(nd.topic, nd.h.ID(), nd.h.Network(), b,
+		view := newView(t, nd)
+		p, err := NewPubSubRoundTrip(nd.topic, nd.h.ID(), nd.h.Network(), view,
 			PubSubConfig{Interval: 10 * time.Second, Timeout: 3 * time.Second, MinPeers: 1}, nd.reg, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The node's wiring: a goodbye makes the probe forget the leaver.
-		b.OnGoodbye(p.Forget)
+		// The node's wiring: a goodbye makes the leaver "left" in the
+		// liveness view (the summary validator does it there) and tells a
+		// probe in flight.
+		b.OnGoodbye(func(id peer.ID) {
+			view.Observe(id, liveness.Goodbye, time.Now())
+			p.Forget(id)
+		})
 		for _, start := range []func(context.Context) error{p.Start, b.Start} {
 			if err := start(context.Background()); err != nil {
 				t.Fatal(err)

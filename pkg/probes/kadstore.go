@@ -18,9 +18,16 @@ import (
 // IpfsDHT.GetValue and SearchValue answer from the local store too and do
 // not say who answered, so they cannot prove a remote copy exists.
 type KadStore struct {
-	dht *dht.IpfsDHT
-	pm  *pb.ProtocolMessenger
+	dht  *dht.IpfsDHT
+	pm   *pb.ProtocolMessenger
+	live func(peer.ID) bool
 }
+
+// OnlyLive restricts the peers written to and read from to those live
+// reports true for (the liveness view): the routing table keeps a dead or
+// departed peer until a query to it fails, and a probe must not spend its
+// budget on one.
+func (k *KadStore) OnlyLive(live func(peer.ID) bool) { k.live = live }
 
 // NewKadStore wraps d.
 func NewKadStore(d *dht.IpfsDHT) (*KadStore, error) {
@@ -95,9 +102,23 @@ func (k *KadStore) PutValue(ctx context.Context, key string, value []byte) error
 	return nil
 }
 
-// NearestPeers reads the routing table; no lookup is made.
+// NearestPeers reads the routing table, keeping only live peers; no lookup
+// is made.
 func (k *KadStore) NearestPeers(key string, n int) []peer.ID {
-	return k.dht.RoutingTable().NearestPeers(kb.ConvertKey(key), n)
+	if k.live == nil {
+		return k.dht.RoutingTable().NearestPeers(kb.ConvertKey(key), n)
+	}
+	near := k.dht.RoutingTable().NearestPeers(kb.ConvertKey(key), 4*n)
+	out := make([]peer.ID, 0, n)
+	for _, p := range near {
+		if len(out) == n {
+			break
+		}
+		if k.live(p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // GetValueFrom sends one GET_VALUE request to p.

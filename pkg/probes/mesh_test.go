@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 )
 
 // An in-process mesh on mocknet with real GossipSub and a real Kademlia
@@ -185,4 +186,18 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		}
 		<-tick.C
 	}
+}
+
+// newView is a node's liveness view as the node builds it, seeded with its
+// current connections; messages reach it through View.Wrap.
+func newView(t *testing.T, nd *meshNode) *liveness.View {
+	t.Helper()
+	v, err := liveness.NewView(nd.h.ID(), liveness.Config{}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range nd.h.Network().Peers() {
+		v.Observe(id, liveness.Connected, time.Time{})
+	}
+	return v
 }

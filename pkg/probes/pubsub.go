@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,16 +21,23 @@ import (
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 )
 
 // CheckPubSubRoundTrip is the name of the pubsub round-trip check.
 const CheckPubSubRoundTrip = "pubsub-roundtrip"
 
-// MaxResponders is how many peers a probe asks to acknowledge: enough that
-// one slow or leaving peer does not fail the probe, few enough that a
-// probe costs a constant 1 + 3 messages whatever the mesh size. The wire
-// protocol allows no more.
+// MaxResponders is how many peers a probe asks to acknowledge when it asks
+// again after an unanswered attempt: enough that one slow or dead peer
+// cannot fail the check, few enough that the retry costs a constant 1 + 3
+// messages whatever the mesh size. The wire protocol allows no more.
 const MaxResponders = wire.MaxResponders
+
+// firstResponders is how many peers the first attempt asks. One ack proves
+// the round-trip; asking three cost two acks per probe that nobody needed,
+// and acks were half the probe topic's traffic. An unanswered first attempt
+// asks MaxResponders others before anything counts as a failure.
+const firstResponders = 1
 
 // subscriptionBuffer is the probe topic's inbox. GossipSub drops what does
 // not fit (a "slow subscriber"), and a dropped ack is a false failure; in a
@@ -49,51 +57,55 @@ type Connectedness interface {
 	Connectedness(peer.ID) network.Connectedness
 }
 
-// PeerSource lists peers known to be in the mesh by other means, such as
-// their summaries (summary.Book). They widen the choice of responders
-// beyond the direct neighbours.
-type PeerSource interface {
-	KnownPeers() []peer.ID
+// PeerLiveness is the node's peer-liveness view (liveness.View): who may
+// be asked, and where the probe's evidence goes.
+type PeerLiveness interface {
+	// Responders returns the peers with fresh evidence of life that have
+	// not failed to answer lately, and the other peers not known dead or
+	// departed.
+	Responders() (fresh, fallback []peer.ID)
+	Observe(id peer.ID, ev liveness.Evidence, written time.Time)
 }
 
 // PubSubConfig configures the pubsub round-trip check.
 type PubSubConfig struct {
 	Interval time.Duration // default 10s
 	Timeout  time.Duration // the adaptive timeout's ceiling; default 3s
-	// MinPeers: with no peer on the probe topic the check fails, unless
-	// this is 0 (a node run alone on purpose).
+	// MinPeers: with live peers but none on the probe topic the check
+	// fails, unless this is 0 (a node run alone on purpose).
 	MinPeers int
-	// PeerTTL is how long a peer heard on the topic stays a candidate
-	// responder; default 3 x Interval, three of its own probes.
-	PeerTTL time.Duration
+	// Every, when set, is the interval the mesh's message budget allows
+	// now (it stretches with the number of members); never below Interval.
+	Every func() time.Duration
 	// Heard reports whether any meshhealth message from a peer arrived
 	// since a time (Activity.HeardSince); nil counts every failure as slow.
 	Heard func(since time.Time) bool
 }
 
 // PubSubProbe is the pubsub-roundtrip check and the responder side of the
-// protocol: it publishes Probe{nonce, ts, responders} naming up to three
-// peers, preferably ones it is not directly connected to so the probe
-// crosses hops, and passes when its own probe is delivered back to it and
-// one responder's Ack arrives through the mesh. It also acks the probes of
-// others that list this node.
+// protocol: it publishes Probe{nonce, ts, responders} naming one peer with
+// fresh evidence of life, preferably one it is not directly connected to so
+// the probe crosses hops, and passes when its own probe is delivered back
+// to it and the responder's Ack arrives through the mesh. An unanswered
+// attempt asks up to three different live peers, direct neighbours first,
+// before the run fails: the check fails only when no live peer answers
+// (or, when the node hears no peer at all, at once: the fault is then its
+// own). It also acks the probes of others that list this node.
 type PubSubProbe struct {
 	topic ProbeTopic
 	self  peer.ID
 	conns Connectedness
-	known PeerSource
+	peers PeerLiveness // nil: every topic peer is a fresh candidate
 	cfg   PubSubConfig
 	log   *slog.Logger
 
 	adaptive    *Adaptive
 	dropInbound atomic.Bool
 
-	mu       sync.Mutex
-	pending  map[string]*pendingProbe
-	seen     map[peer.ID]time.Time // authors heard on the topic
-	departed map[peer.ID]time.Time // said goodbye at
-	cancel   context.CancelFunc
-	done     chan struct{}
+	mu      sync.Mutex
+	pending map[string]*pendingProbe
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	rtt        prometheus.Histogram
 	acksIn     *prometheus.CounterVec
@@ -126,17 +138,15 @@ func (pp *pendingProbe) poke() {
 	}
 }
 
-// NewPubSubRoundTrip builds the probe on a joined probe topic. known may be
-// nil. Start it before the check runs.
-func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, known PeerSource, cfg PubSubConfig, reg prometheus.Registerer, log *slog.Logger) (*PubSubProbe, error) {
+// NewPubSubRoundTrip builds the probe on a joined probe topic. peers may be
+// nil (tests): every topic peer is then a candidate. Start it before the
+// check runs.
+func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, peers PeerLiveness, cfg PubSubConfig, reg prometheus.Registerer, log *slog.Logger) (*PubSubProbe, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 10 * time.Second
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 3 * time.Second
-	}
-	if cfg.PeerTTL <= 0 {
-		cfg.PeerTTL = 3 * cfg.Interval
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -145,13 +155,11 @@ func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, kno
 		topic:    topic,
 		self:     self,
 		conns:    conns,
-		known:    known,
+		peers:    peers,
 		cfg:      cfg,
 		log:      log,
 		adaptive: NewAdaptive(AdaptiveFloor, cfg.Timeout),
 		pending:  map[string]*pendingProbe{},
-		seen:     map[peer.ID]time.Time{},
-		departed: map[peer.ID]time.Time{},
 		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "meshhealth_pubsub_probe_rtt_seconds",
 			Help:    "Round-trip from publishing a pubsub probe to its first acknowledgement through the mesh.",
@@ -251,13 +259,11 @@ func (p *PubSubProbe) Validator(next pubsub.ValidatorEx) pubsub.ValidatorEx {
 	}
 }
 
-// Forget drops a peer that said goodbye (summary.Book.OnGoodbye): it is not
-// chosen as a responder any more, and a probe waiting only on leavers is
-// sent again to others rather than failed.
+// Forget tells a probe in flight that a peer left (said goodbye): a probe
+// waiting only on leavers is sent again to others rather than failed. The
+// liveness view keeps it from being chosen again.
 func (p *PubSubProbe) Forget(id peer.ID) {
 	p.mu.Lock()
-	delete(p.seen, id)
-	p.departed[id] = time.Now()
 	pend := make([]*pendingProbe, 0, len(p.pending))
 	for _, pp := range p.pending {
 		pend = append(pend, pp)
@@ -287,7 +293,6 @@ func (p *PubSubProbe) handle(ctx context.Context, msg *pubsub.Message) {
 			p.localDelivery(m.Nonce)
 			return
 		}
-		p.noteSeen(author, m.Time())
 		if slices.Contains(m.Responders, p.self) {
 			p.sendAck(ctx, m.Nonce, author)
 		}
@@ -295,7 +300,6 @@ func (p *PubSubProbe) handle(ctx context.Context, msg *pubsub.Message) {
 		if author == p.self {
 			return
 		}
-		p.noteSeen(author, m.Time())
 		if m.ProbeFrom == p.self {
 			p.ackReceived(m.Nonce, author)
 		}
@@ -315,21 +319,6 @@ func (p *PubSubProbe) sendAck(ctx context.Context, nonce string, to peer.ID) {
 	p.published.WithLabelValues("ack").Inc()
 }
 
-func (p *PubSubProbe) noteSeen(id peer.ID, written time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	if at, ok := p.departed[id]; ok {
-		// Only a message written after its goodbye means it is back; one
-		// still in flight from before does not.
-		if written.Before(at) {
-			return
-		}
-		delete(p.departed, id)
-	}
-	p.seen[id] = now
-}
-
 func (p *PubSubProbe) localDelivery(nonce string) {
 	p.mu.Lock()
 	pp := p.pending[nonce]
@@ -344,6 +333,10 @@ func (p *PubSubProbe) localDelivery(nonce string) {
 }
 
 func (p *PubSubProbe) ackReceived(nonce string, from peer.ID) {
+	if p.peers != nil {
+		// Late or not, an ack is its author answering.
+		p.peers.Observe(from, liveness.Ack, time.Time{})
+	}
 	p.mu.Lock()
 	pp := p.pending[nonce]
 	p.mu.Unlock()
@@ -367,56 +360,36 @@ func (p *PubSubProbe) ackReceived(nonce string, from peer.ID) {
 	pp.poke()
 }
 
-// candidates are the peers a probe may ask: topic peers, authors heard on
-// the topic within PeerTTL and peers known from elsewhere, less this node
-// and the peers that said goodbye.
-func (p *PubSubProbe) candidates(topicPeers []peer.ID) []peer.ID {
-	set := map[peer.ID]bool{}
-	for _, id := range topicPeers {
-		set[id] = true
+// candidates are the peers a probe may ask, in two tiers (see
+// PeerLiveness.Responders), less this node. Without a liveness view every
+// topic peer is fresh.
+func (p *PubSubProbe) candidates() (fresh, fallback []peer.ID) {
+	if p.peers == nil {
+		return slices.DeleteFunc(slices.Clone(p.topic.ListPeers()), func(id peer.ID) bool { return id == p.self }), nil
 	}
-	if p.known != nil {
-		for _, id := range p.known.KnownPeers() {
-			set[id] = true
-		}
-	}
-	now := time.Now()
-	p.mu.Lock()
-	for id, at := range p.seen {
-		if now.Sub(at) > p.cfg.PeerTTL {
-			delete(p.seen, id)
-			continue
-		}
-		set[id] = true
-	}
-	for id, at := range p.departed {
-		if now.Sub(at) > p.cfg.PeerTTL {
-			delete(p.departed, id)
-			continue
-		}
-		delete(set, id)
-	}
-	p.mu.Unlock()
-	delete(set, p.self)
-	out := make([]peer.ID, 0, len(set))
-	for id := range set {
-		out = append(out, id)
-	}
-	return out
+	fresh, fallback = p.peers.Responders()
+	notSelf := func(id peer.ID) bool { return id == p.self }
+	return slices.DeleteFunc(fresh, notSelf), slices.DeleteFunc(fallback, notSelf)
 }
 
 // pickResponders chooses up to n peers at random, those without a direct
 // connection first: their acks must cross at least two hops, so the probe
 // tests the mesh's forwarding and not only a neighbour's link.
 func pickResponders(cands []peer.ID, direct func(peer.ID) bool, n int, rng *mrand.Rand) []peer.ID {
+	return pickOrdered(cands, func(id peer.ID) bool { return !direct(id) }, n, rng)
+}
+
+// pickOrdered chooses up to n peers at random, those for which first holds
+// before the others.
+func pickOrdered(cands []peer.ID, first func(peer.ID) bool, n int, rng *mrand.Rand) []peer.ID {
 	c := slices.Clone(cands)
 	rng.Shuffle(len(c), func(i, j int) { c[i], c[j] = c[j], c[i] })
 	slices.SortStableFunc(c, func(a, b peer.ID) int {
-		da, db := direct(a), direct(b)
+		fa, fb := first(a), first(b)
 		switch {
-		case da == db:
+		case fa == fb:
 			return 0
-		case !da:
+		case fa:
 			return -1
 		}
 		return 1
@@ -441,6 +414,7 @@ func (p *PubSubProbe) Check() health.Check {
 		Component:   health.ComponentPubSub,
 		Description: "own probe delivered locally and acknowledged by a peer through the mesh",
 		Interval:    p.cfg.Interval,
+		Every:       p.cfg.Every,
 		Timeout:     p.cfg.Timeout,
 		Critical:    true,
 		LatencySLO:  500 * time.Millisecond,
@@ -448,11 +422,22 @@ func (p *PubSubProbe) Check() health.Check {
 	}
 }
 
-// maxAttempts bounds re-sending when every responder leaves mid-probe.
-const maxAttempts = 2
+// maxLeaves bounds re-sending when every responder leaves mid-attempt.
+const maxLeaves = 2
 
+// run is one check: each attempt waits the adaptive timeout; the check's
+// own timeout (the scheduler's context) bounds them all. A failure that
+// came while the node heard its peers stretches the next wait (a slow
+// mesh); a silent one keeps the fast confirmation at the floor.
 func (p *PubSubProbe) run(ctx context.Context) health.Result {
-	return p.adaptive.Bound(ctx, p.timeoutSec, p.heard, p.probe)
+	start := time.Now()
+	wait := p.adaptive.Timeout()
+	p.timeoutSec.Set(wait.Seconds())
+	r := p.probe(ctx, wait)
+	if !r.Healthy && p.heard(start) {
+		p.adaptive.Fail()
+	}
+	return r
 }
 
 // heard tells a slow mesh from a silent one after a failed round-trip: if
@@ -464,9 +449,12 @@ func (p *PubSubProbe) heard(start time.Time) bool {
 	return p.cfg.Heard == nil || p.cfg.Heard(start)
 }
 
-// probe is one round-trip (or two, when every responder leaves) within
-// wait (ctx carries the deadline).
+// probe asks one fresh peer; if it does not answer within wait, and the
+// node hears its other peers (so the mesh, not this node, is the suspect),
+// it asks up to MaxResponders different live peers, direct neighbours
+// first. The run fails only when nobody it asked answered.
 func (p *PubSubProbe) probe(ctx context.Context, wait time.Duration) health.Result {
+	start := time.Now()
 	details := map[string]any{
 		"local_delivery": false, "acks_received": 0, "acks_expected": 0,
 		"responders": []string{}, "timeout_ms": wait.Milliseconds(),
@@ -477,32 +465,97 @@ func (p *PubSubProbe) probe(ctx context.Context, wait time.Duration) health.Resu
 	if !p.running() {
 		return fail("not subscribed to %s", wire.TopicProbe)
 	}
-	topicPeers := p.topic.ListPeers()
-	details["topic_peers"] = len(topicPeers)
-	if len(topicPeers) == 0 && p.cfg.MinPeers > 0 {
-		return fail("no peers on %s", wire.TopicProbe)
+	fresh, fallback := p.candidates()
+	details["live_peers"] = len(fresh) + len(fallback)
+	if len(fresh)+len(fallback) > 0 && p.cfg.MinPeers > 0 && len(p.topic.ListPeers()) == 0 {
+		return fail("%d live peers, none on %s", len(fresh)+len(fallback), wire.TopicProbe)
 	}
 	rng := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
-	var excluded []peer.ID
-	for attempt := 1; ; attempt++ {
-		cands := slices.DeleteFunc(p.candidates(topicPeers), func(id peer.ID) bool { return slices.Contains(excluded, id) })
-		responders := pickResponders(cands, p.isDirect, MaxResponders, rng)
-		if len(responders) == 0 && len(topicPeers) > 0 {
-			return fail("no responder left to ask")
+	var asked []peer.ID
+	notAsked := func(ids []peer.ID) []peer.ID {
+		return slices.DeleteFunc(slices.Clone(ids), func(id peer.ID) bool { return slices.Contains(asked, id) })
+	}
+	leaves, round := 0, 0
+	for {
+		var responders []peer.ID
+		f, fb := notAsked(fresh), notAsked(fallback)
+		switch {
+		case round == 0 && len(f) > 0:
+			responders = pickResponders(f, p.isDirect, firstResponders, rng)
+		case round == 0:
+			responders = pickOrdered(fb, p.isDirect, MaxResponders, rng)
+		default:
+			// Direct neighbours first: one hop leaves the least room for a
+			// fault that is not the responder's.
+			responders = pickOrdered(f, p.isDirect, MaxResponders, rng)
+			if len(responders) < MaxResponders {
+				responders = append(responders, pickOrdered(fb, p.isDirect, MaxResponders-len(responders), rng)...)
+			}
 		}
-		r, allGone := p.attempt(ctx, responders, details, wait)
-		if !allGone || attempt == maxAttempts {
+		if round > 0 && len(responders) == 0 {
+			return fail("no live peer answered: %d asked (%s)", len(asked), shortList(asked))
+		}
+		aw := wait
+		if dl, ok := ctx.Deadline(); ok && round == 0 && len(responders) > 0 {
+			// Leave the second round at least as much time as the first.
+			aw = min(wait, time.Until(dl)/2)
+		}
+		r, outcome := p.attempt(ctx, responders, details, aw)
+		asked = append(asked, responders...)
+		details["asked"] = len(asked)
+		switch outcome {
+		case attemptDone:
+			if r.Healthy && round > 0 {
+				r.Message += fmt.Sprintf(" (after %d unanswered)", len(asked)-len(responders))
+			}
+			return r
+		case attemptAllLeft:
+			if leaves++; leaves >= maxLeaves {
+				return r
+			}
+			p.log.Debug("every responder left mid-probe; asking others", "responders", responders)
+			continue
+		}
+		// Unanswered: the responders are suspect in the liveness view.
+		if p.peers != nil {
+			for _, id := range responders {
+				p.peers.Observe(id, liveness.MissedAck, time.Time{})
+			}
+		}
+		if ctx.Err() != nil {
 			return r
 		}
-		excluded = append(excluded, responders...)
-		p.log.Debug("every responder left mid-probe; asking others", "responders", responders)
+		if !p.heard(start) {
+			// Not a word from any peer while we waited: the evidence points
+			// at this node (a partition), and asking more peers would only
+			// slow the confirmation down.
+			r.Message += "; no message from any peer meanwhile"
+			return r
+		}
+		round++
 	}
 }
 
-// attempt publishes one probe and waits for the outcome. allGone reports a
-// failure because every responder said goodbye, which is not the mesh's
-// fault.
-func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details map[string]any, wait time.Duration) (r health.Result, allGone bool) {
+func shortList(ids []peer.ID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = short(id.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// Outcomes of one attempt.
+const (
+	attemptDone       = iota // passed, or failed for a reason asking others cannot fix
+	attemptUnanswered        // nobody asked acked in time
+	attemptAllLeft           // every responder left before acking: not the mesh's fault
+)
+
+// attempt publishes one probe naming responders and waits up to wait for
+// its outcome.
+func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details map[string]any, wait time.Duration) (r health.Result, outcome int) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	names := make([]string, len(responders))
 	for i, id := range responders {
 		names[i] = id.String()
@@ -526,12 +579,12 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 
 	data, err := encodeProbe(p.self, time.Now(), nonce, responders)
 	if err != nil {
-		return health.Result{Message: "encoding probe: " + err.Error(), Err: err, Details: details}, false
+		return health.Result{Message: "encoding probe: " + err.Error(), Err: err, Details: details}, attemptDone
 	}
 	start := time.Now()
 	if err := p.topic.Publish(ctx, data); err != nil {
 		err = fmt.Errorf("publish probe on %s: %w", wire.TopicProbe, err)
-		return health.Result{Message: err.Error(), Err: err, Details: details}, false
+		return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
 	}
 	p.published.WithLabelValues("probe").Inc()
 
@@ -544,8 +597,8 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 		if local && (len(responders) == 0 || len(acks) > 0) {
 			r := health.Result{Healthy: true, Details: details}
 			if len(acks) == 0 {
-				r.Message = "own probe delivered; no peers to ask (min_peers 0)"
-				return r, false
+				r.Message = "own probe delivered; no live peer to ask"
+				return r, attemptDone
 			}
 			rtt := acks[0].at.Sub(start)
 			p.rtt.Observe(rtt.Seconds())
@@ -554,10 +607,10 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 			details["acked_by"] = acks[0].from.String()
 			r.Latency = rtt
 			r.Message = fmt.Sprintf("ack from %s in %s", short(acks[0].from.String()), rtt.Round(100*time.Microsecond))
-			return r, false
+			return r, attemptDone
 		}
 		if len(responders) > 0 && gone == len(responders) && len(acks) == 0 {
-			return health.Result{Message: "every responder left before acking", Details: details}, true
+			return health.Result{Message: "every responder left before acking", Details: details}, attemptAllLeft
 		}
 		select {
 		case <-pp.wake:
@@ -573,7 +626,11 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				msg = fmt.Sprintf("%s (%v)", joinAnd(missing), ctx.Err())
 			}
-			return health.Result{Message: msg, Details: details}, false
+			if !local {
+				// Our own probe did not come back: no other peer can fix that.
+				return health.Result{Message: msg, Details: details}, attemptDone
+			}
+			return health.Result{Message: msg, Details: details}, attemptUnanswered
 		}
 	}
 }

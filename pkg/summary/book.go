@@ -53,8 +53,15 @@ type Config struct {
 	// Interval between summaries; default DefaultInterval.
 	Interval time.Duration
 	// TTL is how long a peer's last summary stands without a newer one;
-	// default 3 x Interval, so one lost summary does not drop a peer.
+	// default 3 x Interval, so one lost summary does not drop a peer. With
+	// Every set it is 3 x the current interval.
 	TTL time.Duration
+	// Every, when set, is the interval the mesh's message budget allows
+	// now (it stretches with the number of members); never below Interval.
+	Every func() time.Duration
+	// MinGap is the shortest gap between two summaries when Nudge asks for
+	// one early (a status change); default Interval / 2.
+	MinGap time.Duration
 }
 
 // Entry is the latest summary heard from one peer.
@@ -77,7 +84,9 @@ type Book struct {
 	departed  map[peer.ID]time.Time // goodbye's ts, to ignore summaries written before it
 	onGoodbye []func(peer.ID)
 	lastSeq   uint64
+	lastPub   time.Time
 	leaving   bool
+	nudge     chan struct{}
 	cancel    context.CancelFunc
 	done      chan struct{}
 
@@ -95,6 +104,9 @@ func New(topic Topic, self peer.ID, source Source, cfg Config, reg prometheus.Re
 	if cfg.TTL <= 0 {
 		cfg.TTL = 3 * cfg.Interval
 	}
+	if cfg.MinGap <= 0 {
+		cfg.MinGap = cfg.Interval / 2
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -106,6 +118,7 @@ func New(topic Topic, self peer.ID, source Source, cfg Config, reg prometheus.Re
 		log:      log,
 		latest:   map[peer.ID]Entry{},
 		departed: map[peer.ID]time.Time{},
+		nudge:    make(chan struct{}, 1),
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshhealth_summary_messages_published_total",
 			Help: "Messages this node published on the summary topic, by type (summary, goodbye).",
@@ -162,20 +175,65 @@ func (b *Book) Start(ctx context.Context) error {
 	return nil
 }
 
-// publishLoop publishes at once and then every interval until ctx ends or
-// the node has said goodbye.
+// publishLoop publishes at once and then every interval (as the budget
+// allows now), or early when nudged, until ctx ends or the node has said
+// goodbye.
 func (b *Book) publishLoop(ctx context.Context) {
-	tick := time.NewTicker(b.cfg.Interval)
-	defer tick.Stop()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	<-t.C
 	for {
 		if err := b.Publish(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, errLeaving) {
 			b.log.Warn("publishing summary", "err", err)
 		}
+		t.Reset(b.interval())
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-t.C:
+		case <-b.nudge:
+			// A change worth telling now, but no more often than MinGap.
+			b.mu.Lock()
+			wait := b.cfg.MinGap - time.Since(b.lastPub)
+			b.mu.Unlock()
+			if wait > 0 {
+				if !t.Stop() {
+					<-t.C
+				}
+				t.Reset(wait)
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			} else if !t.Stop() {
+				<-t.C
+			}
 		}
+	}
+}
+
+// interval is the current gap between summaries.
+func (b *Book) interval() time.Duration {
+	if b.cfg.Every == nil {
+		return b.cfg.Interval
+	}
+	return max(b.cfg.Interval, b.cfg.Every())
+}
+
+// ttl is how long a peer's summary stands: three of the current intervals
+// (the peer publishes on the same budget), at least the configured TTL.
+func (b *Book) ttl() time.Duration {
+	return max(b.cfg.TTL, 3*b.interval())
+}
+
+// Nudge asks for a summary soon (within MinGap of the last one), such as
+// when this node's status changed: peers then see the change in seconds,
+// not one budget interval later. It never blocks.
+func (b *Book) Nudge() {
+	select {
+	case b.nudge <- struct{}{}:
+	default:
 	}
 }
 
@@ -223,6 +281,9 @@ func (b *Book) Publish(ctx context.Context) error {
 	if err := b.topic.Publish(ctx, data); err != nil {
 		return fmt.Errorf("publish %s: %w", wire.TopicSummary, err)
 	}
+	b.mu.Lock()
+	b.lastPub = now
+	b.mu.Unlock()
 	b.published.WithLabelValues(wire.TypeSummary).Inc()
 	return nil
 }
@@ -261,7 +322,7 @@ func (b *Book) Latest(id peer.ID) (Entry, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.latest[id]
-	if !ok || time.Since(e.ReceivedAt) > b.cfg.TTL {
+	if !ok || time.Since(e.ReceivedAt) > b.ttl() {
 		return Entry{}, false
 	}
 	return e, true
@@ -288,13 +349,14 @@ func (b *Book) KnownPeers() []peer.ID {
 }
 
 func (b *Book) pruneLocked(now time.Time) {
+	ttl := b.ttl()
 	for id, e := range b.latest {
-		if now.Sub(e.ReceivedAt) > b.cfg.TTL {
+		if now.Sub(e.ReceivedAt) > ttl {
 			delete(b.latest, id)
 		}
 	}
 	for id, at := range b.departed {
-		if now.Sub(at) > b.cfg.TTL {
+		if now.Sub(at) > ttl {
 			delete(b.departed, id)
 		}
 	}
