@@ -15,18 +15,22 @@ import (
 
 // Chaos actions.
 const (
-	ChaosKill      = "kill"      // SIGKILL
-	ChaosStop      = "stop"      // SIGSTOP: the process freezes, its sockets stay open
-	ChaosCont      = "cont"      // SIGCONT
-	ChaosRestart   = "restart"   // kill, then start again with the same data dir and ports
-	ChaosPartition = "partition" // netns: link down; local: the node's network isolate fault
-	ChaosHeal      = "heal"      // reverses partition
-	ChaosFault     = "fault"     // POST /debug/fault {component, fault}
-	ChaosClear     = "clear"     // POST /debug/fault {clear: true}
+	ChaosKill    = "kill"    // SIGKILL
+	ChaosStop    = "stop"    // SIGSTOP: the process freezes, its sockets stay open
+	ChaosCont    = "cont"    // SIGCONT
+	ChaosRestart = "restart" // kill, then start again with the same data dir and ports
+	// ChaosRollRestart is one step of a rolling restart: SIGTERM (the node
+	// resigns and says goodbye), wait for its graceful exit, then start it
+	// again with the same data dir and ports.
+	ChaosRollRestart = "graceful-restart"
+	ChaosPartition   = "partition" // netns: link down; local: the node's network isolate fault
+	ChaosHeal        = "heal"      // reverses partition
+	ChaosFault       = "fault"     // POST /debug/fault {component, fault}
+	ChaosClear       = "clear"     // POST /debug/fault {clear: true}
 )
 
 // ChaosActions lists every action, for help texts and validation.
-var ChaosActions = []string{ChaosKill, ChaosStop, ChaosCont, ChaosRestart, ChaosPartition, ChaosHeal, ChaosFault, ChaosClear}
+var ChaosActions = []string{ChaosKill, ChaosStop, ChaosCont, ChaosRestart, ChaosRollRestart, ChaosPartition, ChaosHeal, ChaosFault, ChaosClear}
 
 // Chaos is one thing done to one node.
 type Chaos struct {
@@ -70,6 +74,11 @@ func (t *Testnet) apply(ctx context.Context, st *State, n *NodeState, c Chaos) e
 		return signalAndWait(ctx, n, syscall.SIGCONT, ProcRunning)
 	case ChaosRestart:
 		return t.restart(ctx, st, n)
+	case ChaosRollRestart:
+		if err := signalAndWaitFor(ctx, n, syscall.SIGTERM, ProcExited, gracefulWait); err != nil && !errors.Is(err, errNotRunning) {
+			return err
+		}
+		return t.restart(ctx, st, n)
 	case ChaosPartition, ChaosHeal:
 		heal := c.Action == ChaosHeal
 		if st.Mode == ModeNetns {
@@ -110,17 +119,25 @@ const signalWait = 5 * time.Second
 // are delivered asynchronously, and a scenario's next step (or its timing)
 // must start from a process that is really gone or really frozen.
 func signalAndWait(ctx context.Context, n *NodeState, sig syscall.Signal, want ProcState) error {
+	return signalAndWaitFor(ctx, n, sig, want, signalWait)
+}
+
+// gracefulWait bounds a graceful shutdown: the node's own bound
+// (--shutdown-timeout, 30 s) and a margin.
+const gracefulWait = 40 * time.Second
+
+func signalAndWaitFor(ctx context.Context, n *NodeState, sig syscall.Signal, want ProcState, wait time.Duration) error {
 	if err := signalNode(n, sig); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(signalWait)
+	deadline := time.Now().Add(wait)
 	for {
 		st := processState(n)
 		if st == want || (st == ProcExited && want != ProcExited) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s (pid %d): still %s %v after sending %v", n.Name, n.PID, st, signalWait, sig)
+			return fmt.Errorf("%s (pid %d): still %s %v after sending %v", n.Name, n.PID, st, wait, sig)
 		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err

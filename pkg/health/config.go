@@ -26,6 +26,11 @@ type Config struct {
 	// handed to the shutdown manager (a node that has not met its peers yet
 	// must not shut itself down).
 	StartupGrace time.Duration
+	// ResumeGrace is how long after a pause of this process (SIGSTOP, a VM
+	// pause, starvation) failures are recorded but not counted, as in the
+	// startup grace: long enough for redials and a first round of probes
+	// to rebuild what the pause broke. Default 10s.
+	ResumeGrace time.Duration
 
 	// History is how many results per check are kept for
 	// /health/checks/{name}. Memory grows linearly with it.
@@ -84,6 +89,7 @@ func DefaultConfig() Config {
 	return Config{
 		RetryInterval:     500 * time.Millisecond,
 		StartupGrace:      30 * time.Second,
+		ResumeGrace:       10 * time.Second,
 		History:           100,
 		Window:            20,
 		HealthyThreshold:  0.95,
@@ -110,6 +116,9 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.RetryInterval <= 0 {
 		bad("retry_interval must be > 0, got %s", c.RetryInterval)
+	}
+	if c.ResumeGrace < 0 {
+		bad("resume_grace must be >= 0, got %s", c.ResumeGrace)
 	}
 	if c.StartupGrace < 0 {
 		bad("startup_grace must be >= 0, got %s", c.StartupGrace)

@@ -2,6 +2,7 @@ package health
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -164,6 +165,53 @@ func TestStoppingIsImmediateAndEndsHandOffs(t *testing.T) {
 		advance(10 * time.Second)
 		if got := sd.calls(); len(got) != 0 {
 			t.Errorf("failures while stopping handed off: %v", got)
+		}
+	})
+}
+
+// A pause of the whole process (SIGSTOP, a VM pause): both the scheduler
+// and the watchdog miss their ticks. The results that aged meanwhile are
+// not a verdict: the manager re-runs every check and judges fresh results,
+// and the failures just after the pause are not counted.
+func TestResultsThatWentStaleWhileThisProcessWasPausedAreNotJudged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sd := &fakeShutdown{stop: true}
+		m, tg := criticalSetup(t, testConfig(), true, sd)
+		defer m.Stop()
+		advance(31 * time.Second)
+		if st := m.Status(); st != StatusHealthy {
+			t.Fatalf("before the pause: %s", st)
+		}
+		// Resuming after 40 s in which no goroutine of this process ran:
+		// the first to refresh (here a check completing on waking) sees a
+		// result far older than its staleness limit (2 x 5 s + 1 s).
+		tg.set(false, "connections dropped during the pause")
+		paused := time.Now().Add(-40 * time.Second)
+		m.mu.Lock()
+		m.lastWatch.Store(m.mono(paused))
+		m.refreshLocked(time.Now())
+		snap := m.Snapshot()
+		m.mu.Unlock()
+		if v := snap.Checks["p2p-connectivity"]; v.Stale || v.State == StateFailing {
+			t.Fatalf("after the pause: stale=%v state=%s (%s); want the old result not judged", v.Stale, v.State, v.Message)
+		}
+		// Every check is re-run at once; its failures during the resume
+		// grace are shown but not counted.
+		advance(3 * time.Second)
+		if got := sd.calls(); len(got) != 0 {
+			for _, r := range m.Snapshot().History("p2p-connectivity") {
+				t.Logf("%s %s %q", r.Timestamp.Format("05.000"), r.Result, r.Message)
+			}
+			t.Fatalf("hand-off after a pause: %v", got)
+		}
+		h := m.Snapshot().History("p2p-connectivity")
+		if last := h[len(h)-1]; last.Result != outcomeWarmup || !strings.Contains(last.Message, "resuming after a pause") {
+			t.Fatalf("first result after the pause: %s %q", last.Result, last.Message)
+		}
+		// Past the grace, a failure that persists counts as usual.
+		advance(15 * time.Second)
+		if got := sd.calls(); len(got) != 1 {
+			t.Fatalf("a failure that outlives the resume grace: hand-offs %v, want one", got)
 		}
 	})
 }

@@ -234,6 +234,17 @@ func (m *Manager) lifeguard(s *sample, start time.Time) *sample {
 // startupProbe, which suspends the other probes until it first succeeds).
 // After the grace, or once the check has passed, every failure counts.
 func (m *Manager) warmupLocked(c *checkState, s *sample) *sample {
+	if !s.localStall && m.started && !m.resumedAt.IsZero() && s.at.Before(m.resumedAt.Add(m.cfg.ResumeGrace)) {
+		// Just back from a pause of this process: the connections, streams
+		// and timers the pause broke are being rebuilt (peers may have
+		// closed idle connections meanwhile), as at start-up. A failure now
+		// is about the pause, not about the node; it is recorded and shown,
+		// not counted. Fresh results after the grace judge as usual.
+		s.warmup = true
+		s.outcome = outcomeWarmup
+		s.Message += " (resuming after a pause: not counted)"
+		return s
+	}
 	if s.localStall || c.passedOnce || !m.started {
 		return s
 	}

@@ -34,25 +34,17 @@ func (m *Manager) beat(now time.Time) {
 	m.stallMu.Unlock()
 	m.metrics.stalls.Inc()
 	m.log.Warn("scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))
-	m.resumed(now)
+	// A pause of the whole process is also seen by the watchdog, which
+	// ticks whatever the scheduler does (pausedLocked); a stall of the
+	// scheduler alone (a deadlock, the stall fault) is not a pause.
 }
 
-// resumed handles the end of a pause of this process (SIGSTOP, a VM pause,
-// starvation) seen by the scheduler or the watchdog: the results that went
-// stale meanwhile are not a verdict. Every check runs again at once, and
-// staleness counts from now, so only fresh results judge the node. A check
-// that stays silent after the pause still goes stale, one staleness period
-// later.
-func (m *Manager) resumed(now time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stopped {
-		return
-	}
-	m.resumedLocked(now)
-	m.refreshLocked(now)
-}
-
+// resumedLocked handles the end of a pause of this process (SIGSTOP, a VM
+// pause, starvation): the results that went stale meanwhile are not a
+// verdict. Every check runs again at once, staleness counts from now, and
+// failures within ResumeGrace are not counted, so only fresh results judge
+// the node. A check that stays silent after the pause still goes stale,
+// one staleness period later.
 func (m *Manager) resumedLocked(now time.Time) {
 	if !now.After(m.resumedAt) {
 		return
