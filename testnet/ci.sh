@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Real-node end-to-end scenarios, run by `make e2e` (part of `make test`):
-# converge, kill-leader and critical-shutdown on 5 local nodes, then
+# converge, kill-leader and critical-shutdown on 5 local nodes, the
+# do-no-harm scenarios (mass-kill, rolling-restart on 3 and on 2 nodes,
+# freeze-peer, lone-node; two at a time, since they mostly wait), then
 # partition-heal on 3 netns nodes (root and iproute2's ip). Each scenario
 # starts its own testnet in a fresh directory and stops it at the end; the
 # trap runs `down` on every directory whatever happens, so no process,
@@ -56,9 +58,31 @@ scenario() {
   fi
 }
 
+# scenario_pair A B: run two scenarios (each "name flags...") at once, then
+# report both in order. Scenarios that mostly wait out timers share the two
+# cores without slowing each other down much.
+scenario_pair() {
+  local a=$1 b=$2 pa pb
+  scenario $a >"$ROOT/pair-a.log" 2>&1 &
+  pa=$!
+  scenario $b >"$ROOT/pair-b.log" 2>&1 &
+  pb=$!
+  wait $pa || true
+  wait $pb || true
+  cat "$ROOT/pair-a.log" "$ROOT/pair-b.log"
+  grep -q '^--- FAIL' "$ROOT/pair-a.log" && failed+=("${a%% *}")
+  grep -q '^--- FAIL' "$ROOT/pair-b.log" && failed+=("${b%% *}")
+  # The subshells' directories are registered here, for cleanup.
+  dirs+=("$ROOT/${a%% *}" "$ROOT/${b%% *}")
+  return 0
+}
+
 scenario converge -n 5 --mode local
 scenario kill-leader -n 5 --mode local
 scenario critical-shutdown -n 5 --mode local
+scenario_pair "mass-kill --mode local" "lone-node --mode local"
+scenario_pair "freeze-peer --mode local" "rolling-restart --mode local"
+scenario rolling-restart-2 --mode local
 if [[ ${E2E_SKIP_NETNS:-} == 1 ]]; then
   echo "=== partition-heal skipped (E2E_SKIP_NETNS=1)"
 else
