@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
@@ -55,7 +56,7 @@ func TestPubSubMetricsFollowGraftPruneAndPeerLoss(t *testing.T) {
 	}
 }
 
-func TestPubSubMetricsCountOnlyMeshhealthTopics(t *testing.T) {
+func TestPubSubMetricsCountOnlyMeshhealthTopicsAndLintClean(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := newPubSubMetrics(reg, wire.Topics())
 	if err != nil {
@@ -75,6 +76,17 @@ func TestPubSubMetricsCountOnlyMeshhealthTopics(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.meshPeers); n != len(wire.Topics()) {
 		t.Errorf("mesh_peers has %d series, want %d", n, len(wire.Topics()))
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
 	if _, err := newPubSubMetrics(reg, wire.Topics()); err == nil {
 		t.Error("registering twice on one registry succeeded; two nodes would overwrite each other's gauges")
