@@ -24,8 +24,8 @@ type Report struct {
 	// FromStart are the seconds from the first node's start until each
 	// wait with measure: ended (start-up included, as an operator counts).
 	FromStart map[string]float64 `json:"measurements_from_start,omitempty"`
-	Labels       map[string]label   `json:"labels,omitempty"`
-	Final        []NodeStatus       `json:"final,omitempty"`
+	Labels    map[string]label   `json:"labels,omitempty"`
+	Final     []NodeStatus       `json:"final,omitempty"`
 }
 
 // ReportTestnet describes the testnet the scenario ran on.
