@@ -80,7 +80,10 @@ func WritePlot(w io.Writer, in *Input) (bool, error) {
 	}
 
 	for _, p := range []*plot.Plot{intake, cpu} {
+		// Headroom above the highest point or target line keeps the
+		// legend, top left, off both.
 		p.X.Min, p.Y.Min = 0, 0
+		p.Y.Max *= 1.35
 		p.Add(plotter.NewGrid())
 		p.Legend.Top, p.Legend.Left = true, true
 	}
