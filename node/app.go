@@ -129,6 +129,9 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manag
 	var n *p2p.Node
 	var err error
 	if env.Host != nil {
+		if env.P2P.Registerer == nil {
+			env.P2P.Registerer = reg
+		}
 		n, err = p2p.Start(context.Background(), env.Host, pc, nil, env.P2P, log)
 	} else {
 		var key crypto.PrivKey

@@ -46,6 +46,12 @@ func p2pAddr(t *testing.T, h host.Host) []string {
 // but the first bootstraps from the first, as the testnet's local mode does.
 func startMesh(t *testing.T, n int) []*Node {
 	t.Helper()
+	return startMeshWith(t, n, func(int) Options { return Options{} })
+}
+
+// startMeshWith is startMesh with each node's Options from opts.
+func startMeshWith(t *testing.T, n int, opts func(i int) Options) []*Node {
+	t.Helper()
 	mn, err := mocknet.FullMeshLinked(n)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +66,7 @@ func startMesh(t *testing.T, n int) []*Node {
 		if i > 0 {
 			cfg.Bootstrap = p2pAddr(t, hosts[0])
 		}
-		node, err := Start(t.Context(), h, cfg, nil, Options{}, nil)
+		node, err := Start(t.Context(), h, cfg, nil, opts(i), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,6 +36,9 @@ func New(cfg Config, key crypto.PrivKey, reg prometheus.Registerer, opts Options
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("p2p config: %w", err)
 	}
+	if opts.Registerer == nil {
+		opts.Registerer = reg
+	}
 	gater := NewGater()
 	h, err := NewHost(cfg, key, gater, reg)
 	if err != nil {

@@ -16,6 +16,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
 // DHTProtocolPrefix keeps the meshhealth DHT apart from the public IPFS one
@@ -42,6 +45,11 @@ type Options struct {
 	// PubSub options are applied after the node's GossipSub defaults, so
 	// they can override them (tests shorten the heartbeat, for instance).
 	PubSub []pubsub.Option
+
+	// Registerer receives the GossipSub metrics (messages received and mesh
+	// peers per meshhealth topic). New fills it with its own registerer when
+	// it is nil; for Start, nil leaves the metrics out.
+	Registerer prometheus.Registerer
 }
 
 // Node is a running libp2p node: host, GossipSub, DHT, discovery.
@@ -114,7 +122,17 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 		n.abort()
 		return nil, fmt.Errorf("p2p: dht: %w", err)
 	}
-	n.PubSub, err = newPubSub(ctx, h, opts.PubSub)
+	psOpts := opts.PubSub
+	if opts.Registerer != nil {
+		m, err := newPubSubMetrics(opts.Registerer, wire.Topics())
+		if err != nil {
+			n.abort()
+			return nil, fmt.Errorf("p2p: %w", err)
+		}
+		// Prepended so that a caller's own options still come last.
+		psOpts = append([]pubsub.Option{pubsub.WithRawTracer(m)}, psOpts...)
+	}
+	n.PubSub, err = newPubSub(ctx, h, psOpts)
 	if err != nil {
 		n.abort()
 		return nil, fmt.Errorf("p2p: pubsub: %w", err)

@@ -37,6 +37,9 @@ type Engine struct {
 	Out io.Writer
 	// HoldFor, when set, replaces every hold step's for: (soak --duration).
 	HoldFor time.Duration
+	// OptionalHold is how long optional holds run (scenario --hold); zero
+	// skips them.
+	OptionalHold time.Duration
 }
 
 // maxViolations bounds how many failed polls and changes a hold lists.
@@ -62,7 +65,7 @@ func (e *Engine) Run(ctx context.Context, sc *Scenario, tn ReportTestnet) (*Repo
 	}
 	r.rep = &Report{
 		Scenario: sc.Name, Description: sc.Description, Source: sc.Source, Testnet: tn,
-		StartedAt: r.clock.Now().UTC(), Measurements: map[string]float64{},
+		StartedAt: r.clock.Now().UTC(), Measurements: map[string]float64{}, FromStart: map[string]float64{},
 	}
 	fmt.Fprintf(r.out, "scenario %s: %d steps on %d %s nodes\n", sc.Name, len(sc.Steps), tn.Nodes, tn.Mode)
 	var failure error
@@ -108,6 +111,9 @@ func (e *Engine) Run(ctx context.Context, sc *Scenario, tn ReportTestnet) (*Repo
 }
 
 func stepOK(sr *StepReport) string {
+	if sr.Skipped {
+		return "skipped (" + sr.Seen + ")"
+	}
 	line := "ok"
 	switch sr.Kind {
 	case "wait", "hold":
@@ -143,6 +149,11 @@ func (r *run) step(ctx context.Context, s *Step, sr *StepReport) error {
 		}
 		return r.check(env, s, s.Assert, sr)
 	case "hold":
+		if s.Optional && r.e.OptionalHold <= 0 {
+			sr.Skipped = true
+			sr.Seen = "skipped: an optional hold runs only when asked for (--hold D)"
+			return nil
+		}
 		return r.hold(ctx, s, sr)
 	case "chaos":
 		return r.chaos(ctx, s, sr)
@@ -228,6 +239,9 @@ func (r *run) wait(ctx context.Context, s *Step, sr *StepReport) error {
 		if err == nil {
 			if s.Measure != "" {
 				r.rep.Measurements[s.Measure] = elapsed.Seconds()
+				if first, ok := firstStart(env.nodes); ok {
+					r.rep.FromStart[s.Measure] = r.clock.Now().Sub(first).Seconds()
+				}
 			}
 			if s.Target > 0 {
 				met := elapsed <= s.Target.D()
@@ -257,6 +271,19 @@ func (r *run) wait(ctx context.Context, s *Step, sr *StepReport) error {
 	}
 }
 
+// firstStart is when the earliest of the nodes' current processes
+// started: a wait measured from there includes the testnet's own start-up
+// (namespaces, processes), which a wait's own clock does not.
+func firstStart(nodes []NodeStatus) (time.Time, bool) {
+	var first time.Time
+	for _, n := range nodes {
+		if !n.StartedAt.IsZero() && (first.IsZero() || n.StartedAt.Before(first)) {
+			first = n.StartedAt
+		}
+	}
+	return first, !first.IsZero()
+}
+
 // hopeless names the selected nodes that have exited when the wait needs
 // them alive: nothing in the scenario brings them back, so the wait fails
 // now rather than at its timeout.
@@ -281,7 +308,10 @@ func (r *run) hopeless(env *evalEnv, s *Step) string {
 
 func (r *run) hold(ctx context.Context, s *Step, sr *StepReport) error {
 	dur, poll := s.For.D(), s.Poll.D()
-	if r.e.HoldFor > 0 {
+	switch {
+	case s.Optional:
+		dur = r.e.OptionalHold
+	case r.e.HoldFor > 0:
 		dur = r.e.HoldFor
 	}
 	if poll <= 0 {
@@ -318,6 +348,9 @@ func (r *run) hold(ctx context.Context, s *Step, sr *StepReport) error {
 			n := env.nodes[i]
 			if p, ok := prevStatus[i]; ok && p != n.Status {
 				h.StatusChanges++
+				if n.Status == StatusExited {
+					h.Exits++
+				}
 				note(&h.Changes, "+%v: %s %s→%s", at, n.Name, p, n.Status)
 			}
 			if p, ok := prevLeader[i]; ok && p != n.Leader && n.reporting() {
@@ -337,7 +370,7 @@ func (r *run) hold(ctx context.Context, s *Step, sr *StepReport) error {
 		}
 	}
 	changes := h.StatusChanges + h.LeaderChanges
-	sr.Seen = fmt.Sprintf("%d status changes, %d leader changes, %d of %d polls failing; last: %s", h.StatusChanges, h.LeaderChanges, h.FailedPolls, h.Polls, seen)
+	sr.Seen = fmt.Sprintf("%d status changes (%d exits), %d leader changes, %d of %d polls failing; last: %s", h.StatusChanges, h.Exits, h.LeaderChanges, h.FailedPolls, h.Polls, seen)
 	if changes > s.MaxChanges || h.FailedPolls > 0 {
 		sr.Expected = fmt.Sprintf("for %v, %s at every poll and at most %d status or leader changes", dur, sr.Expected, s.MaxChanges)
 		return &StepFailure{Expected: sr.Expected, Seen: sr.Seen}

@@ -321,3 +321,86 @@ func TestNewLeaderFailureSaysTheOldLeaderStillRules(t *testing.T) {
 		t.Errorf("same term accepted as new: %+v", v)
 	}
 }
+
+// The scale scenario: ready and leader times count from the first node's
+// start, and its hold runs only when asked for, then for as long as asked.
+func TestScaleMeasuresFromFirstStartAndHoldsOnlyWhenAsked(t *testing.T) {
+	clock := newFakeClock()
+	started := clock.Now().Add(-20 * time.Second) // the testnet's own start-up
+	newCluster := func() *fakeCluster {
+		c := &fakeCluster{nodes: mesh(3, 1, 2)}
+		for i := range c.nodes {
+			c.nodes[i].StartedAt = started.Add(time.Duration(i) * time.Second)
+			c.nodes[i].Leader = ""
+		}
+		c.nodes[2].Status = "starting"
+		c.onObserve = func(n int, nodes []NodeStatus) {
+			switch n {
+			case 3: // 3 s into the first wait
+				nodes[2].Status = "healthy"
+			case 5: // 1 s into the second
+				follow(nodes, 1, 2)
+			}
+		}
+		return c
+	}
+	sc, err := LoadScenario("scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e := &Engine{Cluster: newCluster(), Clock: clock}
+	rep, err := e.Run(context.Background(), sc, ReportTestnet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Measurements["ready"] != 3 || rep.FromStart["ready"] != 23 {
+		t.Errorf("ready: %vs in the wait, %vs from the first start; want 3 and 23", rep.Measurements["ready"], rep.FromStart["ready"])
+	}
+	if rep.FromStart["leader"] != 24 {
+		t.Errorf("leader: %vs from the first start, want 24", rep.FromStart["leader"])
+	}
+	if hold := rep.Steps[2]; !hold.Skipped || hold.Hold != nil || hold.Seconds != 0 {
+		t.Errorf("optional hold without --hold: %+v, want skipped at once", hold)
+	}
+
+	clock = newFakeClock()
+	started = clock.Now().Add(-20 * time.Second)
+	e = &Engine{Cluster: newCluster(), Clock: clock, OptionalHold: 10 * time.Minute}
+	rep, err = e.Run(context.Background(), sc, ReportTestnet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hold := rep.Steps[2]; hold.Skipped || hold.Hold == nil || hold.Seconds != 600 {
+		t.Errorf("optional hold with --hold 10m: skipped=%v, %vs, want it held 600s", hold.Skipped, hold.Seconds)
+	}
+}
+
+func TestHoldCountsExitsAsFalseAlarms(t *testing.T) {
+	c := &fakeCluster{nodes: mesh(3, 0, 1), onObserve: func(n int, nodes []NodeStatus) {
+		if n == 3 {
+			nodes[2].Status, nodes[2].Process = StatusExited, ProcExited
+		}
+	}}
+	rep, _, err := runScenario(t, c, "name: x\nsteps:\n  - hold: ready\n    for: 5s\n")
+	if err == nil {
+		t.Error("a hold in which a node exited passed")
+	}
+	if h := rep.Steps[0].Hold; h == nil || h.Exits != 1 || h.StatusChanges != 1 {
+		t.Errorf("hold report %+v, want 1 exit among 1 status change", h)
+	}
+}
+
+func TestOptionalBelongsToAHold(t *testing.T) {
+	for _, y := range []string{
+		"name: x\nsteps:\n  - wait: ready\n    optional: true\n",
+		"name: x\nsteps:\n  - hold: ready\n",
+	} {
+		if _, err := ParseScenario([]byte(y), "t.yaml"); err == nil {
+			t.Errorf("parsed %q", y)
+		}
+	}
+	if _, err := ParseScenario([]byte("name: x\nsteps:\n  - hold: ready\n    optional: true\n"), "t.yaml"); err != nil {
+		t.Errorf("an optional hold without for: %v", err)
+	}
+}

@@ -21,8 +21,11 @@ type Report struct {
 	Steps       []StepReport  `json:"steps"`
 	// Measurements are the seconds each wait with measure: took.
 	Measurements map[string]float64 `json:"measurements"`
-	Labels       map[string]label   `json:"labels,omitempty"`
-	Final        []NodeStatus       `json:"final,omitempty"`
+	// FromStart are the seconds from the first node's start until each
+	// wait with measure: ended (start-up included, as an operator counts).
+	FromStart map[string]float64 `json:"measurements_from_start,omitempty"`
+	Labels    map[string]label   `json:"labels,omitempty"`
+	Final     []NodeStatus       `json:"final,omitempty"`
 }
 
 // ReportTestnet describes the testnet the scenario ran on.
@@ -50,6 +53,8 @@ type StepReport struct {
 	TargetMet     *bool   `json:"target_met,omitempty"`
 	// Hold is a hold step's findings.
 	Hold *HoldReport `json:"hold,omitempty"`
+	// Skipped: an optional hold the run did not ask for.
+	Skipped bool `json:"skipped,omitempty"`
 	// Exits holds what exited nodes said in their last log line.
 	Exits map[string]ExitInfo `json:"exits,omitempty"`
 }
@@ -61,6 +66,8 @@ type HoldReport struct {
 	FailedPolls   int `json:"failed_polls"`
 	StatusChanges int `json:"status_changes"`
 	LeaderChanges int `json:"leader_changes"`
+	// Exits are the status changes to exited: nodes that died.
+	Exits int `json:"exits"`
 	// Changes and Violations list the first 20 of each, with the time
 	// into the hold.
 	Changes    []string `json:"changes,omitempty"`

@@ -16,6 +16,9 @@ type ScenarioOptions struct {
 	Report string
 	// HoldFor replaces every hold step's duration (soak --duration).
 	HoldFor time.Duration
+	// Hold runs the optional holds for this long (scale --hold 10m); zero
+	// skips them.
+	Hold time.Duration
 	// Up is used when no testnet is up in Dir: the scenario starts one,
 	// and stops it at the end unless Keep. Its N and Mode, when zero, come
 	// from the scenario's testnet: section, then 5 and local.
@@ -79,7 +82,7 @@ func RunScenario(ctx context.Context, sc *Scenario, o ScenarioOptions, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{Cluster: t, Clock: o.Clock, Out: out, HoldFor: o.HoldFor}
+	e := &Engine{Cluster: t, Clock: o.Clock, Out: out, HoldFor: o.HoldFor, OptionalHold: o.Hold}
 	rep, runErr := e.Run(ctx, sc, ReportTestnet{Dir: st.Dir, Mode: st.Mode, Nodes: len(st.Nodes)})
 	path := o.Report
 	if path == "" {

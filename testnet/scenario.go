@@ -76,6 +76,10 @@ type Step struct {
 	For    Duration `yaml:"for"`
 	// MaxChanges bounds the status and leader changes a hold tolerates.
 	MaxChanges int `yaml:"max_changes"`
+	// Optional marks a hold that runs only when the run asks for it
+	// (testnet scenario --hold D, which also sets its length): a long
+	// watch that a quick measurement skips.
+	Optional bool `yaml:"optional"`
 	// Measure records the wait's duration in the report under this name.
 	Measure string `yaml:"measure"`
 	// While is checked at every poll of a wait: if it stops holding, the
@@ -154,7 +158,9 @@ func (s *Step) Describe() string {
 		if s.Code != nil {
 			d += fmt.Sprintf(" with code %d", *s.Code)
 		}
-		if s.Kind() == "hold" {
+		if s.Kind() == "hold" && s.Optional {
+			d += " (optional, --hold)"
+		} else if s.Kind() == "hold" {
 			d += " for " + s.For.String()
 		}
 		return d + " on " + sel
@@ -355,8 +361,11 @@ func (s *Step) validate(labels map[string]bool) []error {
 	if (s.Target > 0 || s.Measure != "" || s.Timeout > 0) && kind != "wait" {
 		bad("timeout, target and measure belong to a wait")
 	}
-	if kind == "hold" && s.For <= 0 {
-		bad("hold needs for: a duration")
+	if kind == "hold" && s.For <= 0 && !s.Optional {
+		bad("hold needs for: a duration (or optional: true, then --hold sets it)")
+	}
+	if s.Optional && kind != "hold" {
+		bad("optional: belongs to a hold")
 	}
 	if s.For > 0 && kind != "hold" {
 		bad("for: belongs to a hold")

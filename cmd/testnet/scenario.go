@@ -18,6 +18,7 @@ func (c *cli) scenario(ctx context.Context, args []string) int {
 	fs := c.upFlags("scenario", &o.Up, &mode, &nodeArgs)
 	fs.StringVar(&o.Report, "report", "", "JSON report path (default DIR/report-NAME.json)")
 	fs.DurationVar(&o.HoldFor, "duration", 0, "replaces every hold step's for: (soak --duration 10m)")
+	fs.DurationVar(&o.Hold, "hold", 0, "runs the scenario's optional holds for this long (scale --hold 10m); without it they are skipped")
 	fs.BoolVar(&o.Keep, "keep", false, "leave a testnet the scenario started running at the end")
 	list := fs.Bool("list", false, "list the built-in scenarios")
 	fs.Usage = func() {

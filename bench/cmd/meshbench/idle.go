@@ -65,7 +65,7 @@ func (b *idleBench) run(ctx context.Context, res *results.Idle, log io.Writer) e
 	}
 	defer downTestnet(ctx, dir, opts, log)
 	defer t.Close()
-	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes)
+	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes, false)
 	defer stopBare()
 	if err != nil {
 		return err
@@ -138,19 +138,21 @@ func sampleProcs(ctx context.Context, procs []measured, window, period time.Dura
 }
 
 // startBareMesh starts n bare hosts on loopback, the others bootstrapped
-// from the first, as the local testnet does with nodes.
-func startBareMesh(bin string, n int) ([]*exec.Cmd, func(), error) {
+// from the first, as the local testnet does with nodes; with all, each
+// from every host before it, so every host dials every other as mDNS makes
+// netns nodes do.
+func startBareMesh(bin string, n int, all bool) ([]*exec.Cmd, func(), error) {
 	var cmds []*exec.Cmd
 	stop := func() {
 		for _, c := range cmds {
 			stopProcess(c, 5*time.Second)
 		}
 	}
-	boot := ""
+	var boot []string
 	for i := 0; i < n; i++ {
 		args := []string{"-listen", "/ip4/127.0.0.1/tcp/0", "-listen", "/ip4/127.0.0.1/udp/0/quic-v1"}
-		if boot != "" {
-			args = append(args, "-bootstrap", boot)
+		for _, b := range boot {
+			args = append(args, "-bootstrap", b)
 		}
 		cmd := exec.Command(bin, args...)
 		cmd.Stderr = os.Stderr
@@ -166,8 +168,8 @@ func startBareMesh(bin string, n int) ([]*exec.Cmd, func(), error) {
 			if !ok {
 				return cmds, stop, fmt.Errorf("barehost said %q, want \"addr MULTIADDR\"", l)
 			}
-			if boot == "" {
-				boot = addr
+			if len(boot) == 0 || all {
+				boot = append(boot, addr)
 			}
 		case <-time.After(15 * time.Second):
 			return cmds, stop, fmt.Errorf("barehost %d did not start within 15s", i)

@@ -8,6 +8,7 @@
 //	meshbench detect  -out DIR -config ours|reference ...  2. fault detection in a netns testnet
 //	meshbench mesh    -out DIR -n N [-soak D] ...  5. convergence and traffic at N nodes; 3. the soak
 //	meshbench idle    -out DIR ...                 4. CPU and RSS of idle nodes against bare libp2p hosts
+//	meshbench scale   -out DIR -n N [-hold D] ...  7. the scale curve at N: ready, leader, intake, CPU, RSS vs bare hosts
 //	meshbench gobench -out DIR -raw FILE ...       6. go test -bench output, parsed
 //	meshbench report  -out DIR -doc FILE           docs/BENCHMARKS.md from the results
 //
@@ -43,6 +44,7 @@ var subcommands = []subcommand{
 	{"detect", "section 2: time to detect each fault in a netns testnet", runDetect},
 	{"mesh", "sections 5 and 3: convergence and traffic at N nodes, and the soak", runMesh},
 	{"idle", "section 4: CPU and RSS of idle nodes against bare libp2p hosts", runIdle},
+	{"scale", "section 7: one point of the scale curve (issue 11): ready, leader, intake, CPU, RSS at N", runCurve},
 	{"gobench", "section 6: parse go test -bench output", runGoBench},
 	{"report", "write docs/BENCHMARKS.md from the results", runReport},
 }

@@ -148,3 +148,22 @@ func TestRecoveredNodeIsReadyAndFollowsTheOthersLeader(t *testing.T) {
 		t.Fatal("an unhealthy node counted as recovered")
 	}
 }
+
+func TestIntakeRatesSumTopicsPerSecond(t *testing.T) {
+	text := func(probe, election string) string {
+		return "# HELP meshhealth_pubsub_messages_received_total x\n" +
+			`meshhealth_pubsub_messages_received_total{topic="meshhealth/probe/v1"} ` + probe + "\n" +
+			`meshhealth_pubsub_messages_received_total{topic="meshhealth/election/v1"} ` + election + "\n" +
+			`meshhealth_pubsub_messages_received_totalx{topic="meshhealth/probe/v1"} 999` + "\n"
+	}
+	st := &testnet.State{Nodes: []testnet.NodeState{{Name: "node0"}, {Name: "node1"}}}
+	before := []intakeReading{{ok: true, byTopic: byLabel(text("10", "100"), receivedMetric, "topic")}, {}}
+	after := []intakeReading{{ok: true, byTopic: byLabel(text("70", "220"), receivedMetric, "topic")}, {ok: true}}
+	got := intakeRates(st, before, after, 60)
+	if got[0].PerSecond != 3 || got[0].ByTopic["meshhealth/probe/v1"] != 1 || got[0].ByTopic["meshhealth/election/v1"] != 2 {
+		t.Errorf("node0 = %+v, want 3/s: 1 probe, 2 election", got[0])
+	}
+	if !got[1].Missing {
+		t.Errorf("node1 with no first reading = %+v, want missing", got[1])
+	}
+}

@@ -11,9 +11,9 @@ import (
 	"github.com/meshhealth/meshhealth/testnet"
 )
 
-// Counters the traffic rates are built from. The node exports no count of
-// the pubsub messages it receives; receivedMetric is read in case a later
-// node does.
+// Counters the traffic rates are built from. receivedMetric is the node's
+// count of pubsub messages received (first receipts, by topic); a build
+// before it exports none, and the rates say so.
 const (
 	probePublishedMetric = "meshhealth_pubsub_probe_messages_published_total"
 	receivedMetric       = "meshhealth_pubsub_messages_received_total"

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/meshhealth/meshhealth/bench/internal/report"
@@ -30,6 +32,10 @@ func runReport(_ context.Context, args []string, log io.Writer) error {
 			return err
 		}
 	}
+	if err := writePlot(in, *doc); err != nil {
+		// The document still says everything in its tables.
+		fmt.Fprintf(log, "meshbench report: %v\n", err)
+	}
 	tmp := *doc + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -45,4 +51,31 @@ func runReport(_ context.Context, args []string, log io.Writer) error {
 		return err
 	}
 	return os.Rename(tmp, *doc)
+}
+
+// plotFile is the scale curve's image, written next to the document.
+const plotFile = "bench-scale.png"
+
+// writePlot draws the scale curve beside doc and tells the document its
+// name; with no curve in the results it removes nothing and links nothing.
+func writePlot(in *report.Input, doc string) error {
+	path := filepath.Join(filepath.Dir(doc), plotFile)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	drawn, err := report.WritePlot(f, in)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || !drawn {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	in.Plot = plotFile
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/meshhealth/meshhealth/bench/internal/results"
 )
@@ -20,6 +22,10 @@ type Input struct {
 	Idle      *results.Idle
 	Scale     []results.Scale // by rising N
 	GoBench   *results.GoBench
+	Curve     []results.Curve // by rising N
+	// Plot is the scale curve's image, relative to the document; empty
+	// when none was drawn.
+	Plot string
 }
 
 // Load reads the results directory. Only run.json is required; a missing
@@ -60,7 +66,33 @@ func Load(dir string) (*Input, error) {
 		in.Scale = append(in.Scale, s)
 	}
 	slices.SortFunc(in.Scale, func(a, b results.Scale) int { return cmp.Compare(a.Nodes, b.Nodes) })
+	if in.Curve, err = loadCurve(dir); err != nil {
+		return nil, err
+	}
 	return in, nil
+}
+
+// loadCurve reads curve-<N>.json; the scenario and hold reports written
+// beside them (curve-<N>-scenario.json, curve-<N>-hold.json) are not points.
+func loadCurve(dir string) ([]results.Curve, error) {
+	files, err := filepath.Glob(filepath.Join(dir, results.FileCurvePattern))
+	if err != nil {
+		return nil, err
+	}
+	var out []results.Curve
+	for _, f := range files {
+		n := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "curve-"), ".json")
+		if _, err := strconv.Atoi(n); err != nil {
+			continue
+		}
+		var c results.Curve
+		if err := results.Read(dir, filepath.Base(f), &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b results.Curve) int { return cmp.Compare(a.Nodes, b.Nodes) })
+	return out, nil
 }
 
 func optional[T any](dir, name string) (*T, error) {

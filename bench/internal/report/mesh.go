@@ -133,8 +133,8 @@ func scaleSection(in *Input) section {
 		d.line("published (`meshhealth_pubsub_probe_messages_published_total`), what each node took in on the")
 		d.line("probe topic (GossipSub delivers each message once to every subscriber, so it is what all the")
 		d.line("others published), and every packet and byte its namespace received (probes, election, summaries,")
-		d.line("GossipSub control, DHT: all of it). The node exports no counter of the pubsub messages it receives")
-		d.line("on every topic; the column stays empty until it does (`meshhealth_pubsub_messages_received_total`).")
+		d.line("GossipSub control, DHT: all of it). Pubsub messages received is the node's own count over its three")
+		d.line("topics (`meshhealth_pubsub_messages_received_total`, first receipts; \"not exported\" for a build before it).")
 		d.line("Per-node figures are medians over the nodes.")
 		d.line("")
 		var rows [][]string

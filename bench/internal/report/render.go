@@ -28,7 +28,7 @@ type section struct {
 func Render(w io.Writer, in *Input) error {
 	d := &doc{w: w}
 	parts := []section{
-		httpSection(in), detectSection(in), soakSection(in), idleSection(in), scaleSection(in), goBenchSection(in),
+		httpSection(in), detectSection(in), soakSection(in), idleSection(in), scaleSection(in), goBenchSection(in), curveSection(in),
 	}
 	header(d, in)
 	summary(d, parts)
@@ -141,8 +141,9 @@ func reproduce(d *doc, in *Input) {
 	d.line("## Reproducing")
 	d.line("")
 	d.line("```sh")
-	d.line("make bench                    # quick mode, under 10 minutes on 2 cores")
-	d.line("BENCH_MODE=full make bench    # every repetition and mesh size (long: about two hours)")
+	d.line("make bench                    # quick mode, about 18 minutes on 2 cores")
+	d.line("BENCH_MODE=full make bench    # every repetition and mesh size (long: about two hours forty)")
+	d.line("BENCH_SECTIONS=scale BENCH_MODE=full make bench   # the scale curve alone (about 45 minutes)")
 	d.line("```")
 	d.line("")
 	d.line("Needs root (netns testnets), iproute2, and `wrk` for section 1 (`apt-get install wrk`; without it a")

@@ -1,0 +1,138 @@
+package p2p
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// pubsubMetrics is a GossipSub RawTracer that exports two things
+// go-libp2p-pubsub keeps to itself: how many messages a node takes in on
+// each meshhealth topic, and how many peers its GossipSub mesh holds per
+// topic. The first is the per-node intake that the health layer's cost
+// follows; the second shows whether the mesh formed at all (a node whose
+// mesh is empty receives only what is flood-published straight to it).
+//
+// Only the topics it was built with are counted: anything else a node may
+// join is none of meshhealth's business, and a fixed label set keeps the
+// series count bounded whatever peers send.
+type pubsubMetrics struct {
+	topics    []string
+	received  *prometheus.CounterVec
+	meshPeers *prometheus.GaugeVec
+
+	// GossipSub calls the mesh hooks from its event loop and the message
+	// hooks from its validation workers; the lock covers mesh only.
+	mu   sync.Mutex
+	mesh map[string]map[peer.ID]struct{}
+}
+
+var _ pubsub.RawTracer = (*pubsubMetrics)(nil)
+
+// newPubSubMetrics registers meshhealth_pubsub_messages_received_total and
+// meshhealth_gossipsub_mesh_peers on reg with a series for each topic at 0,
+// so a node that has heard nothing yet says so rather than showing nothing.
+func newPubSubMetrics(reg prometheus.Registerer, topics []string) (*pubsubMetrics, error) {
+	m := &pubsubMetrics{
+		topics: slices.Clone(topics),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "meshhealth",
+			Subsystem: "pubsub",
+			Name:      "messages_received_total",
+			Help:      "Messages received from peers on each meshhealth topic, first receipt only (duplicates excluded), whether the validators then accept them or not.",
+		}, []string{"topic"}),
+		meshPeers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "meshhealth",
+			Subsystem: "gossipsub",
+			Name:      "mesh_peers",
+			Help:      "Peers in this node's GossipSub mesh for each meshhealth topic.",
+		}, []string{"topic"}),
+		mesh: map[string]map[peer.ID]struct{}{},
+	}
+	for _, t := range m.topics {
+		m.received.WithLabelValues(t)
+		m.meshPeers.WithLabelValues(t).Set(0)
+		m.mesh[t] = map[peer.ID]struct{}{}
+	}
+	for _, c := range []prometheus.Collector{m.received, m.meshPeers} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register pubsub metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// ValidateMessage counts a received message. Of the hooks GossipSub offers,
+// it is the one that fires exactly once per message from a peer:
+// go-libp2p-pubsub calls it (validation.go, validate) after the signature
+// check and after marking the message ID seen, and only for the first copy;
+// later copies go to DuplicateMessage instead. Its tracer wrapper skips the
+// node's own publications (ReceivedFrom == self). It fires before our topic
+// validators run, so rejected messages count too, as they cost the same
+// intake. DeliverMessage would miss rejected ones, and DeliverMessage plus
+// RejectMessage would count rejections that happen before the seen check
+// (missing or bad signature, full validation queue) once per copy.
+func (m *pubsubMetrics) ValidateMessage(msg *pubsub.Message) {
+	t := msg.GetTopic()
+	if slices.Contains(m.topics, t) {
+		m.received.WithLabelValues(t).Inc()
+	}
+}
+
+// Graft adds p to topic's mesh. GossipSub may report a graft for a peer
+// already there (a GRAFT from a peer we grafted), so the mesh is a set.
+func (m *pubsubMetrics) Graft(p peer.ID, topic string) {
+	m.update(topic, func(s map[peer.ID]struct{}) { s[p] = struct{}{} })
+}
+
+// Prune removes p from topic's mesh; GossipSub also reports a PRUNE from a
+// peer that was not in it.
+func (m *pubsubMetrics) Prune(p peer.ID, topic string) {
+	m.update(topic, func(s map[peer.ID]struct{}) { delete(s, p) })
+}
+
+// Leave: leaving a topic empties its mesh. GossipSub reports a Prune for
+// each peer as well; emptying here keeps the gauge right regardless.
+func (m *pubsubMetrics) Leave(topic string) {
+	m.update(topic, func(s map[peer.ID]struct{}) { clear(s) })
+}
+
+// OnClosedOutboundStream is GossipSub's peer-down event (RemovePeer in
+// older versions): the router drops the peer from every mesh without a
+// Prune for each, so the gauge must do the same.
+func (m *pubsubMetrics) OnClosedOutboundStream(p peer.ID) {
+	for _, t := range m.topics {
+		m.update(t, func(s map[peer.ID]struct{}) { delete(s, p) })
+	}
+}
+
+func (m *pubsubMetrics) update(topic string, change func(map[peer.ID]struct{})) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.mesh[topic]
+	if !ok {
+		return
+	}
+	change(s)
+	m.meshPeers.WithLabelValues(topic).Set(float64(len(s)))
+}
+
+// The hooks below carry nothing these metrics need.
+
+func (m *pubsubMetrics) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (m *pubsubMetrics) Join(string)                                          {}
+func (m *pubsubMetrics) DeliverMessage(*pubsub.Message)                       {}
+func (m *pubsubMetrics) RejectMessage(*pubsub.Message, string)                {}
+func (m *pubsubMetrics) DuplicateMessage(*pubsub.Message)                     {}
+func (m *pubsubMetrics) ThrottlePeer(peer.ID)                                 {}
+func (m *pubsubMetrics) RecvRPC(*pubsub.RPC)                                  {}
+func (m *pubsubMetrics) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (m *pubsubMetrics) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (m *pubsubMetrics) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (m *pubsubMetrics) UndeliverableMessage(*pubsub.Message)                 {}
