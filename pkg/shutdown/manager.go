@@ -42,20 +42,31 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &guard{max: cfg.GuardMax, window: cfg.GuardWindow, now: cfg.Now, log: log}
+	met := newMetrics(reg, log)
+	g := &guard{max: cfg.GuardMax, window: cfg.GuardWindow, now: cfg.Now, log: log, failed: met.guardErrors.Inc}
 	if cfg.DataDir != "" {
 		g.path = filepath.Join(cfg.DataDir, GuardFile)
 	}
 	return &Manager{
 		cfg:     cfg,
 		log:     log,
-		metrics: newMetrics(reg, log),
+		metrics: met,
 		guard:   g,
 		names:   map[string]bool{},
 		hooks:   map[Phase][]step{},
 		taken:   map[Phase]bool{},
 		done:    make(chan struct{}),
 	}
+}
+
+// CheckGuard makes sure the restart-loop guard can keep count: it reads
+// its history (a corrupt one is set aside and counted as the limit) and
+// writes it back. The node calls it at start and refuses to run when it
+// fails, since a guard that cannot record cannot stop a restart loop.
+func (m *Manager) CheckGuard() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.guard.check()
 }
 
 // Register adds a component to stop in the shutdown phase. A second
