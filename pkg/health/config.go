@@ -159,7 +159,7 @@ func (c Config) Validate() error {
 	for _, comp := range slices.Sorted(maps.Keys(c.Weights)) {
 		w := c.Weights[comp]
 		if !(w >= 0) || math.IsInf(w, 1) { // NaN fails every comparison
-			bad("weight of component %q must be a finite number >= 0, got %g", comp, w)
+			bad("weight of component %q must be >= 0 and finite, got %g", comp, w)
 			continue
 		}
 		sum += w

@@ -42,16 +42,16 @@ type guard struct {
 // restart the node in exactly the loop the guard exists to stop (a
 // read-only data directory did: five exits in ten seconds), while a node
 // held up stays visibly unhealthy, its readiness 503, and says why.
-func (g *guard) admit(reason string) (ok bool, recent int) {
+func (g *guard) admit(reason string) (ok bool, recent int, why string) {
 	now := g.now()
 	hist, err := g.load(now)
 	if err != nil {
-		g.fail("restart-loop guard cannot read its history; shutdown suppressed, as if at the limit", err)
-		return false, g.max
+		g.fail("read its history", err)
+		return false, g.max, whyUncounted
 	}
 	hist = g.recent(hist, now)
 	if g.max > 0 && len(hist) >= g.max {
-		return false, len(hist)
+		return false, len(hist), whyLoop
 	}
 	recent = len(hist)
 	hist = append(hist, guardEntry{Time: now, Reason: reason})
@@ -60,12 +60,18 @@ func (g *guard) admit(reason string) (ok bool, recent int) {
 	}
 	if g.max > 0 {
 		if err := g.save(hist); err != nil {
-			g.fail("restart-loop guard cannot record this shutdown; shutdown suppressed, as if at the limit", err)
-			return false, recent
+			g.fail("record this shutdown", err)
+			return false, recent, whyUncounted
 		}
 	}
-	return true, recent
+	return true, recent, ""
 }
+
+// Why admit suppressed a shutdown, for the log line that says so.
+const (
+	whyLoop      = "restart loop"
+	whyUncounted = "restart-loop guard cannot keep count"
+)
 
 // check loads the history (setting a corrupt one aside) and writes it back,
 // so that a guard unable to record is found at start, not at the first
@@ -76,17 +82,17 @@ func (g *guard) check() error {
 	}
 	now := g.now()
 	hist, err := g.load(now)
-	if err != nil {
-		return fmt.Errorf("restart-loop guard: %w", err)
+	if err == nil {
+		err = g.save(g.recent(hist, now))
 	}
-	if err := g.save(g.recent(hist, now)); err != nil {
-		return fmt.Errorf("restart-loop guard cannot record: %w", err)
+	if err != nil {
+		return fmt.Errorf("%s: %w", whyUncounted, err)
 	}
 	return nil
 }
 
-func (g *guard) fail(msg string, err error) {
-	g.log.Error(msg, "path", g.path, "err", err)
+func (g *guard) fail(what string, err error) {
+	g.log.Error(whyUncounted+": cannot "+what+"; the shutdown is suppressed, as at the limit", "path", g.path, "err", err)
 	if g.failed != nil {
 		g.failed()
 	}

@@ -133,7 +133,9 @@ func (m *Manager) Shutdown(reason string, code int) bool {
 // and returns true, unless the restart-loop guard has seen GuardMax
 // health-triggered shutdowns within GuardWindow: then it logs
 // "shutdown suppressed: restart loop" and returns false, and the node stays
-// up. If a shutdown is already under way it returns true and changes nothing
+// up. It does the same when the guard cannot read or record its history
+// ("shutdown suppressed: restart-loop guard cannot keep count"): the guard
+// fails closed, so a broken history cannot let a restart loop spin. If a shutdown is already under way it returns true and changes nothing
 // (the first reason wins, and it is not counted as health-triggered).
 func (m *Manager) HandleCritical(reason string) (stopping bool) {
 	m.mu.Lock()
@@ -144,8 +146,8 @@ func (m *Manager) HandleCritical(reason string) (stopping bool) {
 		m.metrics.critical.WithLabelValues("already_stopping").Inc()
 		return true
 	}
-	if ok, recent := m.guard.admit(reason); !ok {
-		m.log.Error("shutdown suppressed: restart loop", "reason", reason,
+	if ok, recent, why := m.guard.admit(reason); !ok {
+		m.log.Error("shutdown suppressed: "+why, "reason", reason,
 			"recent_shutdowns", recent, "window", m.cfg.GuardWindow)
 		m.metrics.critical.WithLabelValues("suppressed").Inc()
 		return false
