@@ -356,7 +356,7 @@ func (c *Config) LoadFile(path string) error {
 	if err := dec.Decode(c); errors.Is(err, io.EOF) {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return fileErrors(path, err)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
@@ -367,6 +367,20 @@ func (c *Config) LoadFile(path string) error {
 	default:
 		return fmt.Errorf("config file %s: a second YAML document at line %d: put every setting in one document", path, next.Line)
 	}
+}
+
+// fileErrors gives one line per problem: yaml.v3 puts every unknown key or
+// bad value of a file in one error, a header line and an indented line each.
+func fileErrors(path string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	errs := make([]error, len(te.Errors))
+	for i, e := range te.Errors {
+		errs[i] = fmt.Errorf("config file %s: %s", path, e)
+	}
+	return errors.Join(errs...)
 }
 
 // YAML renders the effective configuration (--print-config). The fault

@@ -39,12 +39,7 @@ func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, 
 	// an operator wants the one line that says what is wrong, so errors
 	// are returned silently and the usage is printed only for --help.
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fs.SetOutput(usage)
-		fmt.Fprintln(usage, "Usage of meshhealth:")
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	fs.Usage = func() {}
 	var configFile string
 	var printConfig, version bool
 	fs.StringVar(&configFile, "config", "", "YAML configuration file (flags and MESHHEALTH_* variables override it)")
@@ -73,6 +68,9 @@ func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, 
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(usage, "Usage of meshhealth:")
+			fs.SetOutput(usage)
+			fs.PrintDefaults()
 			return cfg, ActionHelp, nil
 		}
 		return cfg, ActionRun, fmt.Errorf("%w (see --help)", err)
