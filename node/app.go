@@ -65,7 +65,10 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
 			l.UseLogLevel(slog.LevelDebug)
-			l.UseErrorLevel(slog.LevelError)
+			// fx logs a failure at every step it passes through; the node
+			// logs it once, as one line (StartupError), so fx's own lines
+			// are for debugging only.
+			l.UseErrorLevel(slog.LevelDebug)
 			return l
 		}),
 		fx.Supply(cfg, env, log, reg, sm),
@@ -93,9 +96,16 @@ func NewRegistry() *prometheus.Registry {
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {
-	h := health.DefaultConfig()
+	h := healthConfigOf(c)
 	// The node ID is the peer ID, so /health names the node as peers do.
 	h.NodeID = n.Host.ID().String()
+	return h
+}
+
+// healthConfigOf is the health manager's configuration from the node's,
+// without the node ID (Validate asks the health manager's rules with it).
+func healthConfigOf(c Config) health.Config {
+	h := health.DefaultConfig()
 	h.Version = Version
 	h.RetryInterval = c.RetryInterval
 	h.StartupGrace = c.StartupGrace
@@ -104,6 +114,7 @@ func healthConfig(c Config, n *p2p.Node) health.Config {
 	h.DegradedThreshold = c.DegradedThreshold
 	h.Weights = c.Weights
 	h.ShutdownOnCritical = c.ShutdownOnCritical
+	h.MaxEventStreams = c.MaxEventStreams
 	return h
 }
 
@@ -157,12 +168,21 @@ func newFaults(c Config, log *slog.Logger) *Faults {
 	return NewFaults(log)
 }
 
-func newHTTPServer(c Config, hm *health.Manager, g prometheus.Gatherer, f *Faults, log *slog.Logger) *HTTPServer {
+func newHTTPServer(c Config, hm *health.Manager, reg prometheus.Registerer, g prometheus.Gatherer, f *Faults, log *slog.Logger) (*HTTPServer, error) {
 	var faults http.Handler // a nil *Faults must stay a nil interface
 	if f != nil {
-		faults = f
+		token, err := writeFaultToken(c)
+		if err != nil {
+			return nil, err
+		}
+		faults = newFaultGate(f, token, c.HTTP)
 	}
-	return NewHTTPServer(c.HTTP, hm.Handler(), hm.CloseStreams, g, faults, log)
+	s := NewHTTPServer(c.HTTP, hm.Handler(), hm.CloseStreams, g, faults, log)
+	s.MaxConns = c.MaxHTTPConnections
+	if err := s.RegisterMetrics(reg); err != nil {
+		return nil, fmt.Errorf("http metrics: %w", err)
+	}
+	return s, nil
 }
 
 // wireShutdown connects the health manager and the shutdown manager both

@@ -3,10 +3,14 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +18,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"gopkg.in/yaml.v3"
 
+	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 )
 
@@ -60,6 +65,21 @@ type Config struct {
 	LogLevel             string        `yaml:"log_level"`
 	LogFormat            string        `yaml:"log_format"`
 	EnableFaultInjection bool          `yaml:"enable_fault_injection"`
+	// FaultToken is the bearer token POST /debug/fault requires; empty
+	// means a random one per start. Either way the token in use is written
+	// to <data-dir>/fault-token (0600) for local tools such as the testnet.
+	FaultToken string `yaml:"fault_token,omitempty"`
+
+	// MaxHTTPConnections caps open HTTP connections (keep-alive and
+	// streams included); the ones beyond it get 503 with Retry-After and
+	// are closed. 256: dozens of probers and scrapers with room to spare,
+	// far below the file descriptors libp2p shares the process with.
+	MaxHTTPConnections int `yaml:"max_http_connections"`
+	// MaxEventStreams caps concurrent /health/events streams (each holds a
+	// goroutine, a connection and a buffer while it lasts); beyond it a new
+	// stream gets 503 with Retry-After. 64: a handful of dashboards and
+	// watchers per node, with headroom.
+	MaxEventStreams int `yaml:"max_event_streams"`
 
 	FailureThreshold  int                `yaml:"failure_threshold"`
 	SuccessThreshold  int                `yaml:"success_threshold"`
@@ -99,6 +119,8 @@ func Default() Config {
 		ShutdownTimeout:    30 * time.Second,
 		LogLevel:           "info",
 		LogFormat:          "text",
+		MaxHTTPConnections: 256,
+		MaxEventStreams:    health.DefaultMaxEventStreams,
 		FailureThreshold:   3,
 		SuccessThreshold:   1,
 		RetryInterval:      500 * time.Millisecond,
@@ -194,13 +216,26 @@ func (c Config) Validate() error {
 	}
 	if !(c.DegradedThreshold > 0 && c.DegradedThreshold <= c.HealthyThreshold && c.HealthyThreshold <= 1) {
 		bad("thresholds: need 0 < degraded-threshold (%v) <= healthy-threshold (%v) <= 1", c.DegradedThreshold, c.HealthyThreshold)
+	} else if h := health.DefaultConfig().Hysteresis; c.HealthyThreshold+h > 1 {
+		// A node that fell below the threshold must climb the hysteresis
+		// above it to be healthy again: above 1-h it never could.
+		bad("healthy-threshold: %v leaves no room for the %v hysteresis above it: at most %v", c.HealthyThreshold, h, 1-h)
 	}
 	sum := 0.0
-	for comp, w := range c.Weights {
-		if w < 0 {
+	for _, comp := range slices.Sorted(maps.Keys(c.Weights)) {
+		w := c.Weights[comp]
+		switch {
+		case !slices.Contains(components, comp):
+			// A misspelt component would otherwise weigh nothing, and the
+			// real one would keep its default behind the operator's back.
+			bad("weights: unknown component %q (known: %s)", comp, strings.Join(components, ", "))
+		case math.IsNaN(w) || math.IsInf(w, 0):
+			bad("weight-%s: %v is not a finite number", comp, w)
+		case w < 0:
 			bad("weight-%s: %v is negative", comp, w)
+		default:
+			sum += w
 		}
-		sum += w
 	}
 	if sum <= 0 {
 		bad("weights: must sum to more than 0")
@@ -222,7 +257,44 @@ func (c Config) Validate() error {
 	default:
 		bad("log-format: %q is not one of text, json", c.LogFormat)
 	}
+	if c.FaultToken != "" && len(c.FaultToken) < minFaultTokenLen {
+		bad("fault-token: at least %d characters (leave it empty for a random one)", minFaultTokenLen)
+	}
+	for _, cp := range []struct {
+		name string
+		v    int
+	}{{"max-http-connections", c.MaxHTTPConnections}, {"max-event-streams", c.MaxEventStreams}} {
+		if cp.v < 1 {
+			bad("%s: must be >= 1, got %d", cp.name, cp.v)
+		}
+	}
+	if c.MaxEventStreams >= c.MaxHTTPConnections && c.MaxHTTPConnections >= 1 {
+		bad("max-event-streams (%d) must be below max-http-connections (%d), or streams could hold every connection and starve the probes",
+			c.MaxEventStreams, c.MaxHTTPConnections)
+	}
+	// The health manager has rules of its own (the hysteresis above the
+	// healthy threshold, for one). Once our own checks pass, its verdict is
+	// asked too, so nothing that passes here fails later inside the manager
+	// with a start-up error instead of a configuration error.
+	if len(errs) == 0 {
+		if err := healthConfigOf(c).Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				bad("health: %v", e)
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// components are the system score's components, the keys of Weights.
+var components = []string{"pubsub", "dht", "p2p", "election", "resources"}
+
+// unjoin splits an errors.Join result into its errors.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 type namedProbe struct {
@@ -266,7 +338,13 @@ func faultInjectionAllowed(host string) bool {
 }
 
 // LoadFile merges a YAML file over c. Unknown keys are errors: a typo in a
-// config file must not silently leave a default in place.
+// config file must not silently leave a default in place (unknown weight
+// components are Validate's to refuse, since weights are a map).
+//
+// An empty file, or one with only comments, sets nothing: a configuration
+// tool that renders no settings means "the defaults", as an empty
+// environment does. A second YAML document is an error rather than
+// ignored: whatever it says would otherwise be silently lost.
 func (c *Config) LoadFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -275,14 +353,40 @@ func (c *Config) LoadFile(path string) error {
 	defer f.Close()
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+	if err := dec.Decode(c); errors.Is(err, io.EOF) {
+		return nil
+	} else if err != nil {
+		return fileErrors(path, err)
 	}
-	return nil
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return fmt.Errorf("config file %s: %w", path, err)
+	default:
+		return fmt.Errorf("config file %s: a second YAML document at line %d: put every setting in one document", path, next.Line)
+	}
 }
 
-// YAML renders the effective configuration (--print-config).
+// fileErrors gives one line per problem: yaml.v3 puts every unknown key or
+// bad value of a file in one error, a header line and an indented line each.
+func fileErrors(path string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	errs := make([]error, len(te.Errors))
+	for i, e := range te.Errors {
+		errs[i] = fmt.Errorf("config file %s: %s", path, e)
+	}
+	return errors.Join(errs...)
+}
+
+// YAML renders the effective configuration (--print-config). The fault
+// token is left out: printed configurations end up in tickets and chats.
 func (c Config) YAML() string {
+	c.FaultToken = ""
 	b, err := yaml.Marshal(c)
 	if err != nil {
 		return "# " + err.Error() + "\n"

@@ -2,7 +2,9 @@ package node
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -12,7 +14,8 @@ import (
 // Faults is POST /debug/fault: it breaks one component on purpose so each
 // probe's detection can be measured end to end. Only present with
 // --enable-fault-injection, and that flag is refused unless the HTTP address
-// is loopback or a testnet address.
+// is loopback or a testnet address; faultGate stands in front of it (token,
+// Host, Origin, Content-Type).
 type Faults struct {
 	log     *slog.Logger
 	mu      sync.Mutex
@@ -77,6 +80,12 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		f.reply(w, http.StatusBadRequest, "bad body: "+err.Error())
+		return
+	}
+	// One object and nothing after it: a body that only starts with valid
+	// JSON is not the request its sender meant.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		f.reply(w, http.StatusBadRequest, "bad body: data after the JSON object")
 		return
 	}
 	f.mu.Lock()

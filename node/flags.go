@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -34,7 +35,11 @@ func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, 
 		}
 	}
 	fs := flag.NewFlagSet("meshhealth", flag.ContinueOnError)
-	fs.SetOutput(usage)
+	// The flag package prints every flag's usage around a parse error;
+	// an operator wants the one line that says what is wrong, so errors
+	// are returned silently and the usage is printed only for --help.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	var configFile string
 	var printConfig, version bool
 	fs.StringVar(&configFile, "config", "", "YAML configuration file (flags and MESHHEALTH_* variables override it)")
@@ -63,9 +68,12 @@ func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, 
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(usage, "Usage of meshhealth:")
+			fs.SetOutput(usage)
+			fs.PrintDefaults()
 			return cfg, ActionHelp, nil
 		}
-		return cfg, ActionRun, err
+		return cfg, ActionRun, fmt.Errorf("%w (see --help)", err)
 	}
 	if fs.NArg() > 0 {
 		return cfg, ActionRun, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -115,6 +123,9 @@ func bindFlags(fs *flag.FlagSet, c *Config) []*stringList {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.BoolVar(&c.EnableFaultInjection, "enable-fault-injection", c.EnableFaultInjection, "serve POST /debug/fault (only on a loopback or testnet HTTP address)")
+	fs.StringVar(&c.FaultToken, "fault-token", c.FaultToken, "bearer token for /debug/fault, at least 16 characters (default: random at each start); prefer MESHHEALTH_FAULT_TOKEN, flags show in ps. Written to <data-dir>/fault-token")
+	fs.IntVar(&c.MaxHTTPConnections, "max-http-connections", c.MaxHTTPConnections, "open HTTP connections beyond which requests get 503 with Retry-After")
+	fs.IntVar(&c.MaxEventStreams, "max-event-streams", c.MaxEventStreams, "concurrent /health/events streams beyond which a new one gets 503 with Retry-After")
 
 	fs.IntVar(&c.FailureThreshold, "failure-threshold", c.FailureThreshold, "consecutive failures before a check is failing")
 	fs.IntVar(&c.SuccessThreshold, "success-threshold", c.SuccessThreshold, "consecutive successes before a failing check passes again")
@@ -171,7 +182,10 @@ func (w weightValue) String() string {
 func (w weightValue) Set(s string) error {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return err
+		return errors.New("not a number")
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return errors.New("not a finite number")
 	}
 	w.m[w.comp] = v
 	return nil

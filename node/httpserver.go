@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,11 +17,25 @@ import (
 
 // HTTPServer serves /health*, /metrics and, when enabled, /debug/fault.
 type HTTPServer struct {
+	// MaxConns caps open connections (0: no cap); set it before Start.
+	// The ones beyond it are answered 503 with Retry-After and closed,
+	// rather than left waiting in the accept queue as a blocking limit
+	// would: a prober that gets an answer knows to come back.
+	MaxConns int
+
 	srv         *http.Server
 	log         *slog.Logger
 	closeStream func()
 	ln          net.Listener
+	open        atomic.Int64
+	rejected    atomic.Uint64
 }
+
+// overCapDeadline bounds how long a connection over the cap may take to
+// send its request and read the 503: a flood of them cannot pile up.
+const overCapDeadline = 2 * time.Second
+
+type overCapKey struct{}
 
 // NewHTTPServer builds the server; faults may be nil (fault injection off).
 // closeStreams ends long-lived /health/events responses at the start of the
@@ -32,21 +48,91 @@ func NewHTTPServer(addr string, health http.Handler, closeStreams func(), gather
 	if faults != nil {
 		mux.Handle("/debug/fault", faults)
 	}
-	return &HTTPServer{
+	s := &HTTPServer{
 		log:         log,
 		closeStream: closeStreams,
-		srv: &http.Server{
-			Addr:              addr,
-			Handler:           mux,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
-			// Streams on /health/events lift this deadline for themselves.
-			WriteTimeout:   15 * time.Second,
-			IdleTimeout:    60 * time.Second,
-			MaxHeaderBytes: 16 << 10,
-			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		},
 	}
+	s.srv = &http.Server{
+		Addr:    addr,
+		Handler: s.capped(mux),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if tc, ok := c.(*countedConn); ok && tc.over {
+				return context.WithValue(ctx, overCapKey{}, true)
+			}
+			return ctx
+		},
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// Streams on /health/events lift this deadline for themselves.
+		WriteTimeout:   15 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// capped answers every request on a connection over the cap with 503.
+func (s *HTTPServer) capped(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(overCapKey{}) == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.rejected.Add(1)
+		h := w.Header()
+		h.Set("Retry-After", "1")
+		h.Set("Connection", "close")
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "{\"error\":\"too many HTTP connections (at most %d): retry later\"}\n", s.MaxConns)
+	})
+}
+
+// RegisterMetrics exports the connection cap's effect.
+func (s *HTTPServer) RegisterMetrics(reg prometheus.Registerer) error {
+	return errors.Join(
+		reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "meshhealth_http_open_connections",
+			Help: "Open connections to the HTTP server (health, metrics, fault injection).",
+		}, func() float64 { return float64(s.open.Load()) })),
+		reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "meshhealth_http_connections_rejected_total",
+			Help: "Requests answered 503 because their connection was over --max-http-connections.",
+		}, func() float64 { return float64(s.rejected.Load()) })),
+	)
+}
+
+// countedListener counts open connections and marks those over the cap.
+type countedListener struct {
+	net.Listener
+	s *HTTPServer
+}
+
+func (l countedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &countedConn{Conn: c, s: l.s}
+	if n := l.s.open.Add(1); l.s.MaxConns > 0 && n > int64(l.s.MaxConns) {
+		tc.over = true
+		_ = c.SetDeadline(time.Now().Add(overCapDeadline))
+	}
+	return tc, nil
+}
+
+type countedConn struct {
+	net.Conn
+	s      *HTTPServer
+	over   bool
+	closed sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.closed.Do(func() { c.s.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 // Start binds the address now, so a port in use is a start-up error (exit 1)
@@ -59,7 +145,7 @@ func (s *HTTPServer) Start() error {
 	s.ln = ln
 	s.log.Info("http listening", "addr", ln.Addr().String())
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(countedListener{ln, s}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server", "err", err)
 		}
 	}()

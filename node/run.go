@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"go.uber.org/fx"
 
@@ -10,25 +11,60 @@ import (
 )
 
 // Run starts a node and blocks until it has stopped, returning the exit
-// code and the reason that won. SIGINT/SIGTERM stop it with code 0, a
-// confirmed critical failure with 3, a start-up error with 1.
+// code and the reason that won. SIGINT/SIGTERM/SIGHUP stop it with code 0,
+// a confirmed critical failure with 3, a start-up error with 1.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) (code int, reason string) {
+	return RunWithSignals(ctx, cfg, log, nil)
+}
+
+// RunWithSignals is Run with the signals caught since sigs was made by
+// shutdown.CatchSignals (nil: caught from now on).
+func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan os.Signal) (code int, reason string) {
 	reg := NewRegistry()
 	sm := shutdown.New(shutdownConfig(cfg), reg, log)
-	sm.HandleSignals(ctx)
+	if sigs == nil {
+		sigs = shutdown.CatchSignals()
+	}
+	sm.HandleSignalsFrom(ctx, sigs)
+
+	// Nothing has started yet, so a failure here stops nothing: it is the
+	// one line main logs.
+	release, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return shutdown.ExitFatal, "start-up: " + err.Error()
+	}
+	defer release()
+	if err := checkWritable(cfg.DataDir); err != nil {
+		return shutdown.ExitFatal, "start-up: " + err.Error()
+	}
+	if err := sm.CheckGuard(); err != nil {
+		return shutdown.ExitFatal, "start-up: " + err.Error()
+	}
+
 	app := fx.New(Options(cfg, Env{Registry: reg}, sm, log))
 	if err := app.Err(); err != nil {
-		sm.Shutdown("fatal start-up error: "+err.Error(), shutdown.ExitFatal)
-		return sm.Wait()
+		return startFailed(sm, err)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	if err := app.Start(startCtx); err != nil {
-		sm.Shutdown("fatal start-up error: "+err.Error(), shutdown.ExitFatal)
-		return sm.Wait()
+		return startFailed(sm, err)
 	}
 	log.Info("node started", "version", Version, "http", cfg.HTTP)
 	return sm.Wait()
+}
+
+// startFailed stops what had started before err, and returns err as one
+// line for main's "node stopped" line: the shutdown is told only "start-up
+// error", so the cause is logged once, not once per line.
+func startFailed(sm *shutdown.Manager, err error) (int, string) {
+	sm.Shutdown("start-up error", shutdown.ExitFatal)
+	code, reason := sm.Wait()
+	if code != shutdown.ExitFatal {
+		// A signal came first: that is the reason the node stopped.
+		return code, reason
+	}
+	return code, "start-up: " + StartupError(err)
 }
 
 func shutdownConfig(c Config) shutdown.Config {

@@ -51,7 +51,12 @@ func NewHost(cfg Config, key crypto.PrivKey, gater *Gater, reg prometheus.Regist
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(cfg.Listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Without SO_REUSEPORT a port already in use fails the listen, so
+		// a second node on the same port is a start-up error. With it (the
+		// go-libp2p default, for NAT traversal this mesh does not do) the
+		// kernel let both bind and split inbound dials between them, and
+		// dialers saw "peer id mismatch".
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(tls.ID, tls.New),

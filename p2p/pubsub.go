@@ -6,6 +6,8 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
 // gossipHeartbeat is GossipSub's mesh maintenance period. One second (the
@@ -14,6 +16,16 @@ import (
 // after a peer loss must take about that long, and a shorter period only
 // adds control traffic on a LAN.
 const gossipHeartbeat = time.Second
+
+// MaxRPCSize bounds one GossipSub RPC frame, read or written: the largest
+// wire message (wire.MaxSize) with its envelope (author, seqno, topic,
+// signature, and a key for a peer whose ID does not embed one) and room for
+// piggybacked control messages. With the library's 1 MiB default a peer
+// could make the node receive and buffer a megabyte per message before the
+// wire validator rejects it; a larger frame now resets the stream as it is
+// read. Our own nodes split their outgoing RPCs to fit (go-libp2p-pubsub
+// does), so a peer in another language must keep its frames within it too.
+const MaxRPCSize = wire.MaxSize + 1<<10
 
 // newPubSub starts GossipSub with strict signing: every message carries its
 // author's signature and unsigned or badly signed ones are dropped, which
@@ -34,6 +46,7 @@ func newPubSub(ctx context.Context, h host.Host, extra []pubsub.Option) (*pubsub
 		// A node's own probes go to every topic peer, not only its mesh
 		// peers, so a probe does not wait for the mesh to form.
 		pubsub.WithFloodPublish(true),
+		pubsub.WithMaxMessageSize(MaxRPCSize),
 	}
 	return pubsub.NewGossipSub(ctx, h, append(opts, extra...)...)
 }

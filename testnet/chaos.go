@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -158,6 +160,10 @@ func (t *Testnet) restart(ctx context.Context, st *State, n *NodeState) error {
 	return nil
 }
 
+// FaultTokenFile is the file in a node's data dir that holds the bearer
+// token its /debug/fault requires (the node's documented contract).
+const FaultTokenFile = "fault-token"
+
 // postFault drives the node's POST /debug/fault (present because the
 // testnet always starts nodes with --enable-fault-injection).
 func (t *Testnet) postFault(ctx context.Context, n *NodeState, body map[string]any) error {
@@ -173,6 +179,14 @@ func (t *Testnet) postFault(ctx context.Context, n *NodeState, body map[string]a
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// The node writes its fault token to its data dir at every start
+	// (0600); read it at every request, so a restarted node's new token
+	// is the one sent.
+	token, err := os.ReadFile(filepath.Join(n.DataDir, FaultTokenFile))
+	if err != nil {
+		return fmt.Errorf("POST %s: fault token: %w", url, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
 	resp, err := t.obs.client(n.Namespace).Do(req)
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", url, unwrapURLError(err))

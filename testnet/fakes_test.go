@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,10 +25,16 @@ type fakeNode struct {
 	term     uint64
 	isLeader bool
 	faults   []string
+	dataDir  string // holds the fault token, as a real node's does
 }
 
+const fakeToken = "fake-token-0123456789abcdef"
+
 func newFakeNode(t *testing.T, peerID string) *fakeNode {
-	f := &fakeNode{status: "healthy", peerID: peerID}
+	f := &fakeNode{status: "healthy", peerID: peerID, dataDir: t.TempDir()}
+	if err := os.WriteFile(filepath.Join(f.dataDir, FaultTokenFile), []byte(fakeToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -58,6 +65,10 @@ func newFakeNode(t *testing.T, peerID string) *fakeNode {
 		fmt.Fprintf(w, "# HELP x\nmeshhealth_election_is_leader_changes 7\nmeshhealth_election_is_leader %d\nmeshhealth_election_term %d\n", v, f.term)
 	})
 	mux.HandleFunc("POST /debug/fault", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+fakeToken {
+			http.Error(w, `{"error":"missing or wrong bearer token"}`, http.StatusUnauthorized)
+			return
+		}
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
 		f.mu.Lock()
@@ -100,7 +111,7 @@ func fakeTestnet(t *testing.T, n int) (string, []*fakeNode) {
 		st.Nodes = append(st.Nodes, NodeState{
 			Index: i, Name: fmt.Sprintf("node%d", i), PID: os.Getpid(), StartTicks: ticks,
 			StartedAt: time.Now().Add(-time.Minute), HTTP: strings.TrimPrefix(f.srv.URL, "http://"),
-			Log: dir + "/none.log", IP: "127.0.0.1",
+			Log: dir + "/none.log", IP: "127.0.0.1", DataDir: f.dataDir,
 		})
 	}
 	if err := st.Save(); err != nil {

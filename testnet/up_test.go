@@ -172,7 +172,7 @@ func TestUpReportsANodeThatDiesAtStartAndLeavesNothingRunning(t *testing.T) {
 	bin := buildFakeNode(t)
 	dir := filepath.Join(t.TempDir(), "tn")
 	_, err := Up(context.Background(), UpOptions{Dir: dir, N: 2, Mode: ModeLocal, NodeBin: bin, NodeArgs: []string{"--no-such-flag"}, ReadyTimeout: 30 * time.Second}, Options{})
-	if err == nil || !strings.Contains(err.Error(), "node0 exited during start") || !strings.Contains(err.Error(), "exit code 2") {
+	if err == nil || !strings.Contains(err.Error(), "node0 exited during start") || !strings.Contains(err.Error(), "exit code 78") {
 		t.Errorf("err = %v", err)
 	}
 	if _, err := LoadState(dir); err == nil {

@@ -12,18 +12,29 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/gologshim"
+
 	"github.com/meshhealth/meshhealth/node"
+	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)) }
+func main() {
+	// First, before anything that takes time: a SIGTERM while the node is
+	// still starting must stop it gracefully and be logged, not kill it.
+	sigs := shutdown.CatchSignals()
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr, sigs))
+}
 
-// Exit codes beyond the shutdown manager's 0/1/3/130.
-const exitConfig = 2
+// exitConfig is the exit code of an invalid configuration: EX_CONFIG from
+// sysexits.h. Not 2, which is also what the Go runtime exits with on a
+// panic or SIGQUIT: a supervisor must tell a bad configuration (fix the
+// config, do not restart) from a crash. The shutdown manager owns 0/1/3/130.
+const exitConfig = 78
 
-func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer, sigs chan os.Signal) int {
 	cfg, action, err := node.Parse(args, getenv, stderr)
 	if err != nil {
-		printLines(stderr, "meshhealth: ", err)
+		printLines(stderr, "meshhealth: config: ", err)
 		return exitConfig
 	}
 	switch action {
@@ -44,7 +55,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 0
 	}
 	log := node.NewLogger(cfg, stderr)
-	code, reason := node.Run(context.Background(), cfg, log)
+	// go-libp2p's own logs in the node's format; before the host is built,
+	// since each of its loggers picks its handler at its first line.
+	gologshim.SetDefaultHandler(node.Libp2pLogHandler(cfg, stderr))
+	code, reason := node.RunWithSignals(context.Background(), cfg, log, sigs)
 	level := slog.LevelInfo
 	if code != 0 {
 		level = slog.LevelError

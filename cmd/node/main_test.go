@@ -42,12 +42,13 @@ func TestMain(m *testing.M) {
 }
 
 type proc struct {
-	cmd  *exec.Cmd
-	http string
-	p2p  int
-	log  *syncBuffer
-	done chan struct{}
-	err  error
+	cmd     *exec.Cmd
+	dataDir string
+	http    string
+	p2p     int
+	log     *syncBuffer
+	done    chan struct{}
+	err     error
 }
 
 type syncBuffer struct {
@@ -79,10 +80,10 @@ func freePort(t *testing.T) int {
 
 func startNode(t *testing.T, extra ...string) *proc {
 	t.Helper()
-	p := &proc{p2p: freePort(t), log: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{p2p: freePort(t), log: &syncBuffer{}, done: make(chan struct{}), dataDir: t.TempDir()}
 	p.http = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	args := append([]string{
-		"--data-dir", t.TempDir(), "--mdns=false", "--http", p.http,
+		"--data-dir", p.dataDir, "--mdns=false", "--http", p.http,
 		"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p.p2p),
 		"--listen", fmt.Sprintf("/ip4/127.0.0.1/udp/%d/quic-v1", p.p2p),
 		"--startup-grace", "3s", "--shutdown-timeout", "10s",
@@ -279,14 +280,14 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	}
 }
 
-func TestInvalidConfigExits2WithOneLinePerProblem(t *testing.T) {
+func TestInvalidConfigExits78WithOneLinePerProblem(t *testing.T) {
 	cmd := exec.Command(binary, "--min-peers", "-1", "--http", "nowhere", "--log-level", "loud")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-		t.Fatalf("exit %v, want code 2", err)
+	if !errors.As(err, &ee) || ee.ExitCode() != 78 {
+		t.Fatalf("exit %v, want code 78", err)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if len(lines) != 3 {
@@ -339,12 +340,9 @@ func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
 	}
 
 	victim := nodes[2]
-	resp, err := http.Post("http://"+victim.http+"/debug/fault", "application/json",
-		strings.NewReader(`{"component":"pubsub","fault":"drop-inbound"}`))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("fault: %v %v", err, resp)
+	if code, body := postFault(t, victim, `{"component":"pubsub","fault":"drop-inbound"}`); code != 200 {
+		t.Fatalf("fault: %d %s", code, body)
 	}
-	resp.Body.Close()
 	start := time.Now()
 	eventually(t, 30*time.Second, "victim's pubsub-roundtrip failing and status not healthy", func() (bool, string) {
 		_, h, err := health(victim)

@@ -136,6 +136,10 @@ func TestChaosFaultAndClearReachTheNode(t *testing.T) {
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/debug/fault" {
+			if r.Header.Get("Authorization") != "Bearer node0-token-0123456789" {
+				http.Error(w, "wrong token", http.StatusUnauthorized)
+				return
+			}
 			var body map[string]any
 			json.NewDecoder(r.Body).Decode(&body)
 			got = append(got, fmt.Sprint(body))
@@ -146,7 +150,11 @@ func TestChaosFaultAndClearReachTheNode(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	st := &testnet.State{Dir: dir, Mode: testnet.ModeLocal, Prefix: "mhcli001", Nodes: []testnet.NodeState{{Name: "node0", HTTP: strings.TrimPrefix(srv.URL, "http://"), PID: os.Getpid()}}}
+	dataDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dataDir, testnet.FaultTokenFile), []byte("node0-token-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := &testnet.State{Dir: dir, Mode: testnet.ModeLocal, Prefix: "mhcli001", Nodes: []testnet.NodeState{{Name: "node0", HTTP: strings.TrimPrefix(srv.URL, "http://"), PID: os.Getpid(), DataDir: dataDir}}}
 	st.Save()
 	if code, _, stderr := runCLI("chaos", "fault", "0", "pubsub", "drop-inbound", "--dir", dir); code != exitOK {
 		t.Fatalf("fault: exit %d: %s", code, stderr)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +106,17 @@ func clearFaults(t testing.TB, mem *Member) {
 
 func postFault(t testing.TB, mem *Member, body string) {
 	t.Helper()
-	resp, err := http.Post(mem.URL()+"/debug/fault", "application/json", strings.NewReader(body))
+	token, err := os.ReadFile(filepath.Join(mem.Config.DataDir, node.FaultTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, mem.URL()+"/debug/fault", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

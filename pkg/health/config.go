@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 )
@@ -81,6 +82,10 @@ type Config struct {
 	// counts as stalled (Lifeguard): a failed sample taken during such a
 	// stall is recorded but not held against the check.
 	LocalStallThreshold time.Duration
+
+	// MaxEventStreams caps concurrent /health/events streams; beyond it a
+	// new one gets 503 with Retry-After. 0 means DefaultMaxEventStreams.
+	MaxEventStreams int
 }
 
 // DefaultConfig returns the defaults of DESIGN.md: a LAN mesh where a failure
@@ -153,8 +158,8 @@ func (c Config) Validate() error {
 	var sum float64
 	for _, comp := range slices.Sorted(maps.Keys(c.Weights)) {
 		w := c.Weights[comp]
-		if w < 0 {
-			bad("weight of component %q must be >= 0, got %g", comp, w)
+		if !(w >= 0) || math.IsInf(w, 1) { // NaN fails every comparison
+			bad("weight of component %q must be >= 0 and finite, got %g", comp, w)
 			continue
 		}
 		sum += w
@@ -170,6 +175,9 @@ func (c Config) Validate() error {
 	}
 	if c.LocalStallThreshold <= 0 {
 		bad("local_stall_threshold must be > 0, got %s", c.LocalStallThreshold)
+	}
+	if c.MaxEventStreams < 0 {
+		bad("max_event_streams must be >= 0, got %d", c.MaxEventStreams)
 	}
 	return errors.Join(errs...)
 }

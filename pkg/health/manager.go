@@ -60,6 +60,8 @@ type Manager struct {
 
 	wake         chan struct{}
 	hub          *hub
+	bootID       string        // prefix of event IDs, new in each process
+	openStreams  atomic.Int64  // /health/events streams being served
 	streamsDone  chan struct{} // closed by CloseStreams
 	closeStreams sync.Once
 	wg           sync.WaitGroup // scheduler, watchdog, and runs not abandoned
@@ -94,6 +96,7 @@ func NewManager(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Manag
 		stallReq:    make(chan stallRequest, 1),
 		wake:        make(chan struct{}, 1),
 		hub:         newHub(met.eventsDropped),
+		bootID:      newBootID(),
 		streamsDone: make(chan struct{}),
 	}
 	empty := map[string]*checkState{}

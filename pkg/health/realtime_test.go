@@ -109,7 +109,7 @@ func TestEventStreamDeliversTransitionsAndEndsOnCloseStreams(t *testing.T) {
 
 	m.SetStopping("SIGTERM")
 	ev := readBlock(t, r)
-	if !strings.HasPrefix(ev, "id: 1\nevent: status\ndata: ") || !strings.Contains(ev, `"to":"stopping"`) ||
+	if !strings.HasPrefix(ev, "id: "+m.BootID()+"-1\nevent: status\ndata: ") || !strings.Contains(ev, `"to":"stopping"`) ||
 		!strings.Contains(ev, `"cause":"stopping: SIGTERM"`) {
 		t.Fatalf("event = %q", ev)
 	}
@@ -135,7 +135,7 @@ func TestEventStreamResumesFromLastEventID(t *testing.T) {
 	defer srv.Close()
 	defer m.CloseStreams()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/health/events", nil)
-	req.Header.Set("Last-Event-ID", "0")
+	req.Header.Set("Last-Event-ID", m.BootID()+"-0")
 	resp, err := newClient(t).Do(req)
 	if err != nil {
 		t.Fatalf("GET /health/events: %v", err)
@@ -143,7 +143,7 @@ func TestEventStreamResumesFromLastEventID(t *testing.T) {
 	defer resp.Body.Close()
 	r := bufio.NewReader(resp.Body)
 	readBlock(t, r)
-	if ev := readBlock(t, r); !strings.HasPrefix(ev, "id: 1\nevent: status\n") {
+	if ev := readBlock(t, r); !strings.HasPrefix(ev, "id: "+m.BootID()+"-1\nevent: status\n") {
 		t.Errorf("resumed stream starts with %q, want the missed event 1", ev)
 	}
 }

@@ -1,10 +1,13 @@
 package health
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,7 +18,29 @@ const (
 	// sseWriteTimeout bounds one write to a stream; it replaces the
 	// server's WriteTimeout, which would otherwise end every stream.
 	sseWriteTimeout = 10 * time.Second
+	// sseRetryAfter is what a stream refused for the cap tells its client
+	// to wait, in seconds: long enough that a crowd of refused clients does
+	// not retry in a tight loop.
+	sseRetryAfter = "5"
 )
+
+// DefaultMaxEventStreams caps concurrent /health/events streams. Each holds
+// a goroutine, a connection and a 64-event buffer for as long as it lasts;
+// 64 serves a handful of dashboards and watchers per node with headroom,
+// while 10,000 cost hundreds of MB and failed the node's own resources check.
+const DefaultMaxEventStreams = 64
+
+// newBootID names this process's event log. Event IDs carry it, so a
+// Last-Event-ID from before a restart is recognised as such rather than
+// matched against a sequence that started again at 1.
+func newBootID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// BootID is the prefix of this manager's event IDs (<boot-id>-<seq>).
+func (m *Manager) BootID() string { return m.bootID }
 
 // CloseStreams ends every /health/events stream now and refuses new ones.
 // The node calls it at the start of the HTTP drain, so long-lived streams
@@ -24,10 +49,19 @@ func (m *Manager) CloseStreams() {
 	m.closeStreams.Do(func() { close(m.streamsDone) })
 }
 
+func (m *Manager) maxEventStreams() int64 {
+	if m.cfg.MaxEventStreams > 0 {
+		return int64(m.cfg.MaxEventStreams)
+	}
+	return DefaultMaxEventStreams
+}
+
 // serveEvents streams transitions as Server-Sent Events: event "status" or
-// "check", data the Transition JSON, id its Seq. A client that reconnects
-// with Last-Event-ID gets the transitions it missed, as far as the log of
-// the last 100 reaches.
+// "check", data the Transition JSON, id "<boot-id>-<seq>". A client that
+// reconnects with Last-Event-ID gets the transitions it missed, as far as
+// the log of the last 100 reaches; when it cannot (the node restarted since,
+// or the log no longer reaches back) it first gets a "missed" event, so it
+// knows to read /health afresh rather than trust its picture.
 func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-m.streamsDone:
@@ -35,6 +69,14 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	if n := m.openStreams.Add(1); n > m.maxEventStreams() {
+		m.openStreams.Add(-1)
+		w.Header().Set("Retry-After", sseRetryAfter)
+		writeError(w, r, http.StatusServiceUnavailable,
+			fmt.Sprintf("too many event streams (at most %d): retry later", m.maxEventStreams()))
+		return
+	}
+	defer m.openStreams.Add(-1)
 	sub := m.hub.subscribe(streamBuffer, true)
 	if sub == nil {
 		writeError(w, r, http.StatusServiceUnavailable, "health manager stopped")
@@ -53,16 +95,7 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 	snap := m.Snapshot()
 	buf := fmt.Appendf(nil, "retry: 3000\n: meshhealth events; status %s\n\n", snap.Status)
 	var sent uint64
-	if last, err := strconv.ParseUint(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
-		sent = last
-		for _, t := range snap.Transitions {
-			if t.Seq > sent {
-				buf, sent = appendEvent(buf, t), t.Seq
-			}
-		}
-	} else if n := len(snap.Transitions); n > 0 {
-		sent = snap.Transitions[n-1].Seq // already reflected in the status above
-	}
+	buf, sent = m.appendResume(buf, r.Header.Get("Last-Event-ID"), snap)
 	if !sseWrite(w, rc, buf) {
 		return
 	}
@@ -74,7 +107,7 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 			if t.Seq <= sent {
 				continue
 			}
-			buf, sent = appendEvent(buf[:0], t), t.Seq
+			buf, sent = m.appendEvent(buf[:0], t), t.Seq
 		case <-keep.C:
 			buf = append(buf[:0], ": keepalive\n\n"...)
 		case <-sub.done:
@@ -90,9 +123,61 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func appendEvent(buf []byte, t Transition) []byte {
+// missedDoc is the data of a "missed" event.
+type missedDoc struct {
+	Reason      string `json:"reason"`
+	LastEventID string `json:"last_event_id"`
+	BootID      string `json:"boot_id"`
+	Status      Status `json:"status"`
+}
+
+// appendResume appends what a client resuming from lastID is owed, and
+// returns the last sequence number it has then been given. Without lastID
+// nothing is replayed: the opening comment gives the current status.
+func (m *Manager) appendResume(buf []byte, lastID string, snap *Snapshot) ([]byte, uint64) {
+	log := snap.Transitions
+	var latest uint64
+	if n := len(log); n > 0 {
+		latest = log[n-1].Seq
+	}
+	if lastID == "" {
+		return buf, latest
+	}
+	boot, seqText, _ := strings.Cut(lastID, "-")
+	last, err := strconv.ParseUint(seqText, 10, 64)
+	var reason string
+	switch {
+	case boot != m.bootID || err != nil:
+		// Everything of the earlier process after lastID is gone; this
+		// process's own log follows, from its first transition if it
+		// still holds it.
+		reason, last = "the node restarted, or the id is not one of its event ids", 0
+	case last > latest:
+		return buf, latest // from the future: nothing to replay
+	}
+	if len(log) > 0 && log[0].Seq > last+1 {
+		if reason == "" {
+			reason = "the node's log of the last 100 transitions no longer reaches back to this id"
+		}
+		last = log[0].Seq - 1
+	}
+	if reason != "" {
+		data, _ := json.Marshal(missedDoc{Reason: reason, LastEventID: lastID, BootID: m.bootID, Status: snap.Status})
+		// Its id lets a client that reconnects again resume from here.
+		buf = fmt.Appendf(buf, "id: %s-%d\nevent: missed\ndata: %s\n\n", m.bootID, last, data)
+	}
+	sent := last
+	for _, t := range log {
+		if t.Seq > sent {
+			buf, sent = m.appendEvent(buf, t), t.Seq
+		}
+	}
+	return buf, sent
+}
+
+func (m *Manager) appendEvent(buf []byte, t Transition) []byte {
 	data, _ := json.Marshal(t) // plain strings and numbers: cannot fail
-	buf = fmt.Appendf(buf, "id: %d\nevent: %s\ndata: ", t.Seq, t.Kind)
+	buf = fmt.Appendf(buf, "id: %s-%d\nevent: %s\ndata: ", m.bootID, t.Seq, t.Kind)
 	buf = append(buf, data...)
 	return append(buf, "\n\n"...)
 }

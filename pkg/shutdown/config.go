@@ -28,7 +28,7 @@ var phases = []Phase{PhasePreShutdown, PhaseShutdown, PhasePostShutdown, PhaseCl
 
 // Exit codes of the node, one per kind of reason to stop.
 const (
-	ExitOK       = 0   // asked to stop (SIGINT/SIGTERM)
+	ExitOK       = 0   // asked to stop (SIGINT/SIGTERM/SIGHUP)
 	ExitFatal    = 1   // fatal start-up error
 	ExitCritical = 3   // a critical health check failed
 	ExitForced   = 130 // a second signal cut the graceful shutdown short

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // fakeClock is the guard's wall clock, moved by hand.
@@ -102,29 +105,67 @@ func TestRestartLoopGuardCountsOnlyTheWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &guard{max: tt.max, window: 15 * time.Minute, now: func() time.Time { return now }, mem: tt.hist}
-			if ok, _ := g.admit("critical"); ok != tt.allow {
+			if ok, _, _ := g.admit("critical"); ok != tt.allow {
 				t.Fatalf("admit = %v, want %v", ok, tt.allow)
 			}
 		})
 	}
 }
 
-func TestCorruptGuardFileIsLoggedAndTreatedAsEmpty(t *testing.T) {
+func TestCorruptGuardFileIsKeptAsideAndCountsAsTheLimit(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, GuardFile)
-	if err := os.WriteFile(path, []byte(`[{"time": "yesterday", "rea`), 0o600); err != nil {
+	corrupt := []byte(`[{"time": "yesterday", "rea`)
+	if err := os.WriteFile(path, corrupt, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := process(t, dir, newFakeClock())
-	if !p.m.HandleCritical("critical check dht-integrity: bad signature") {
-		t.Fatal("a corrupt history suppressed the shutdown")
+	clock := newFakeClock()
+	p := process(t, dir, clock)
+	// Its count is unknown: counting it as empty would allow a loop of
+	// three more, so the critical failure is suppressed.
+	if p.m.HandleCritical("critical check dht-integrity: bad signature") {
+		t.Fatal("a corrupt history let the shutdown through")
 	}
-	waitDone(t, p.m)
 	if !p.log.Contains("history corrupt") {
 		t.Errorf("corrupt history not logged:\n%s", p.log)
 	}
-	if got := readHistory(t, dir); len(got) != 1 || got[0].Reason != "critical check dht-integrity: bad signature" {
-		t.Errorf("history after corrupt file = %+v, want the one new entry", got)
+	if got := testutil.ToFloat64(p.m.metrics.guardErrors); got != 1 {
+		t.Errorf("meshhealth_shutdown_guard_errors_total = %v, want 1", got)
+	}
+	kept, _ := filepath.Glob(path + ".corrupt-*")
+	if len(kept) != 1 {
+		t.Fatalf("corrupt file not kept aside: %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); string(b) != string(corrupt) {
+		t.Errorf("kept-aside file holds %q, want the corrupt original", b)
+	}
+
+	// The conservative count survives a restart, and ends with the window.
+	p = process(t, dir, clock)
+	if p.m.HandleCritical("critical check dht-integrity: bad signature") {
+		t.Fatal("after a restart the corrupt history's limit was forgotten")
+	}
+	clock.Advance(DefaultGuardWindow)
+	if !p.m.HandleCritical("critical check dht-integrity: bad signature") {
+		t.Fatal("the corrupt history still suppresses a window later")
+	}
+	waitDone(t, p.m)
+}
+
+func TestCheckGuardFailsWhenTheHistoryCannotBeWritten(t *testing.T) {
+	// A file where the data directory should be: nothing can be recorded.
+	dir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := process(t, dir, newFakeClock())
+	if err := p.m.CheckGuard(); err == nil || !strings.Contains(err.Error(), "cannot keep count") {
+		t.Fatalf("CheckGuard() = %v, want a cannot-keep-count error", err)
+	}
+
+	ok := process(t, t.TempDir(), newFakeClock())
+	if err := ok.m.CheckGuard(); err != nil {
+		t.Fatalf("CheckGuard() on a writable directory = %v", err)
 	}
 }
 
@@ -150,21 +191,29 @@ func TestGuardFileIsPrivateAndWrittenWithoutLeftovers(t *testing.T) {
 	}
 }
 
-func TestUnwritableGuardStillShutsDown(t *testing.T) {
+func TestUnwritableGuardSuppressesTheShutdownAndSaysSo(t *testing.T) {
 	// A file where the data directory should be: the history cannot be
-	// written, and the critical failure must still stop the node.
+	// written. Exiting anyway would let a supervisor restart the node in
+	// the very loop the guard is there to stop.
 	dir := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(dir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := process(t, dir, newFakeClock())
-	if !p.m.HandleCritical("critical check x: down") {
-		t.Fatal("an unwritable history suppressed the shutdown")
+	if p.m.HandleCritical("critical check x: down") {
+		t.Fatal("a shutdown the guard could not record went ahead")
 	}
-	waitDone(t, p.m)
-	if !p.log.Contains("cannot record this shutdown") {
+	if !p.log.Contains("shutdown suppressed: restart-loop guard cannot keep count") {
 		t.Errorf("write failure not logged:\n%s", p.log)
 	}
+	if got := testutil.ToFloat64(p.m.metrics.guardErrors); got != 1 {
+		t.Errorf("meshhealth_shutdown_guard_errors_total = %v, want 1", got)
+	}
+	// A signal still stops the node.
+	if !p.m.Shutdown("signal: SIGTERM", ExitOK) {
+		t.Fatal("shutdown refused after a suppressed critical failure")
+	}
+	waitDone(t, p.m)
 }
 
 func readHistory(t *testing.T, dir string) []guardEntry {

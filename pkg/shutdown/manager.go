@@ -42,20 +42,31 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) *Manager {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &guard{max: cfg.GuardMax, window: cfg.GuardWindow, now: cfg.Now, log: log}
+	met := newMetrics(reg, log)
+	g := &guard{max: cfg.GuardMax, window: cfg.GuardWindow, now: cfg.Now, log: log, failed: met.guardErrors.Inc}
 	if cfg.DataDir != "" {
 		g.path = filepath.Join(cfg.DataDir, GuardFile)
 	}
 	return &Manager{
 		cfg:     cfg,
 		log:     log,
-		metrics: newMetrics(reg, log),
+		metrics: met,
 		guard:   g,
 		names:   map[string]bool{},
 		hooks:   map[Phase][]step{},
 		taken:   map[Phase]bool{},
 		done:    make(chan struct{}),
 	}
+}
+
+// CheckGuard makes sure the restart-loop guard can keep count: it reads
+// its history (a corrupt one is set aside and counted as the limit) and
+// writes it back. The node calls it at start and refuses to run when it
+// fails, since a guard that cannot record cannot stop a restart loop.
+func (m *Manager) CheckGuard() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.guard.check()
 }
 
 // Register adds a component to stop in the shutdown phase. A second
@@ -122,7 +133,9 @@ func (m *Manager) Shutdown(reason string, code int) bool {
 // and returns true, unless the restart-loop guard has seen GuardMax
 // health-triggered shutdowns within GuardWindow: then it logs
 // "shutdown suppressed: restart loop" and returns false, and the node stays
-// up. If a shutdown is already under way it returns true and changes nothing
+// up. It does the same when the guard cannot read or record its history
+// ("shutdown suppressed: restart-loop guard cannot keep count"): the guard
+// fails closed, so a broken history cannot let a restart loop spin. If a shutdown is already under way it returns true and changes nothing
 // (the first reason wins, and it is not counted as health-triggered).
 func (m *Manager) HandleCritical(reason string) (stopping bool) {
 	m.mu.Lock()
@@ -133,8 +146,8 @@ func (m *Manager) HandleCritical(reason string) (stopping bool) {
 		m.metrics.critical.WithLabelValues("already_stopping").Inc()
 		return true
 	}
-	if ok, recent := m.guard.admit(reason); !ok {
-		m.log.Error("shutdown suppressed: restart loop", "reason", reason,
+	if ok, recent, why := m.guard.admit(reason); !ok {
+		m.log.Error("shutdown suppressed: "+why, "reason", reason,
 			"recent_shutdowns", recent, "window", m.cfg.GuardWindow)
 		m.metrics.critical.WithLabelValues("suppressed").Inc()
 		return false

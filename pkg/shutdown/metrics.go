@@ -19,6 +19,7 @@ type metrics struct {
 	steps        *prometheus.CounterVec
 	critical     *prometheus.CounterVec
 	forced       prometheus.Counter
+	guardErrors  prometheus.Counter
 }
 
 // newMetrics registers the series on reg (nil: a private registry nobody
@@ -61,6 +62,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 			Name: "meshhealth_shutdown_forced_total",
 			Help: "Second signals that forced an immediate exit.",
 		}),
+		guardErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meshhealth_shutdown_guard_errors_total",
+			Help: "Times the restart-loop guard could not read or record its history, or found it corrupt; each suppresses the critical shutdown at hand (the guard fails closed).",
+		}),
 	}
 	m.exitCode.Set(-1)
 	for _, r := range []string{"ok", "error", "timeout", "skipped"} {
@@ -69,7 +74,7 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	for _, o := range []string{"accepted", "suppressed", "already_stopping"} {
 		m.critical.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.inProgress, m.exitCode, m.reason, m.duration, m.stepDuration, m.steps, m.critical, m.forced} {
+	for _, c := range []prometheus.Collector{m.inProgress, m.exitCode, m.reason, m.duration, m.stepDuration, m.steps, m.critical, m.forced, m.guardErrors} {
 		if err := reg.Register(c); err != nil {
 			log.Warn("shutdown metric not registered", "err", err)
 		}

@@ -92,3 +92,40 @@ func TestSignalAfterACriticalShutdownKeepsItsExitCode(t *testing.T) {
 	default:
 	}
 }
+
+func TestSIGHUPShutsDownGracefullyLikeSIGTERM(t *testing.T) {
+	f := newFixture(t, Config{Exit: func(code int) { t.Errorf("exit(%d) on one signal", code) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.m.HandleSignals(ctx)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, f.m)
+	if code, reason := f.m.Wait(); code != ExitOK || reason != "signal: SIGHUP" {
+		t.Errorf("Wait() = %d %q, want %d %q", code, reason, ExitOK, "signal: SIGHUP")
+	}
+}
+
+func TestASignalCaughtBeforeTheManagerExistedIsHandled(t *testing.T) {
+	// main catches signals first thing; one that arrives while the node is
+	// still being built waits in the channel, and stops the node gracefully
+	// once the manager takes the channel over.
+	ch := CatchSignals()
+	seen := make(chan os.Signal, 1)
+	signal.Notify(seen, syscall.SIGTERM)
+	defer signal.Stop(seen)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-seen // delivered, and so already waiting in ch
+
+	f := newFixture(t, Config{Exit: func(code int) { t.Errorf("exit(%d) on one signal", code) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.m.HandleSignalsFrom(ctx, ch)
+	waitDone(t, f.m)
+	if code, reason := f.m.Wait(); code != ExitOK || reason != "signal: SIGTERM" {
+		t.Errorf("Wait() = %d %q, want %d %q", code, reason, ExitOK, "signal: SIGTERM")
+	}
+}

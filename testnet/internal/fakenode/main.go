@@ -42,8 +42,17 @@ func run() int {
 	fs.Duration("startup-grace", 30*time.Second, "")
 	fs.Bool("shutdown-on-critical", true, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
-		log.Error("node stopped", "exit_code", 2, "reason", err.Error())
-		return 2
+		// 78: the node's configuration-error exit code (EX_CONFIG).
+		log.Error("node stopped", "exit_code", 78, "reason", err.Error())
+		return 78
+	}
+	// The node writes the token /debug/fault requires to its data dir.
+	const token = "fakenode-token-0123456789"
+	if *faults {
+		if err := os.WriteFile(filepath.Join(*dataDir, "fault-token"), []byte(token+"\n"), 0o600); err != nil {
+			log.Error("node stopped", "exit_code", 1, "reason", err.Error())
+			return 1
+		}
 	}
 	id := "12D3KooWfake" + strings.ToUpper(filepath.Base(*dataDir))
 	leader := id
@@ -84,6 +93,10 @@ func run() int {
 	})
 	if *faults {
 		mux.HandleFunc("POST /debug/fault", func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer "+token {
+				http.Error(w, `{"error":"missing or wrong bearer token"}`, http.StatusUnauthorized)
+				return
+			}
 			var req struct {
 				Component, Fault string
 				Clear            bool
