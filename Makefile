@@ -7,21 +7,23 @@ RUN_DIR  ?= /tmp/meshhealth-run
 FUZZTIME ?= 60s
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: build run test unit lint e2e bench fuzz fuzz-ci testnet clean
+.PHONY: build run test unit lint e2e bench fuzz fuzz-ci testnet clean deploy-check
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/meshhealth ./cmd/node
 	$(GO) build -o bin/testnet ./cmd/testnet
 
 # A live 5-node mesh on loopback with a status table; Ctrl-C stops it.
+# PROMETHEUS=1 also runs Prometheus on it with the shipped alert rules.
 run: build
 	@bin/testnet down --dir $(RUN_DIR) >/dev/null 2>&1 || true
-	bin/testnet up -n $(NODES) --mode local --dir $(RUN_DIR)
+	bin/testnet up -n $(NODES) --mode local --dir $(RUN_DIR) $(if $(PROMETHEUS),--prometheus)
 	@trap 'bin/testnet down --dir $(RUN_DIR)' EXIT INT TERM; bin/testnet status --watch --dir $(RUN_DIR) || true
 
 # What CI runs: lint, unit and in-process mesh tests under the race
-# detector, every fuzz target briefly, then real nodes through the testnet.
-test: lint unit fuzz-ci e2e
+# detector, every fuzz target briefly, deploy/ against the real tools, then
+# real nodes through the testnet.
+test: lint unit fuzz-ci deploy-check e2e
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -31,6 +33,15 @@ lint:
 	$(GO) vet ./...
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	$(STATICCHECK) ./...
+	cd deploy/check && $(GO) vet ./... && $(STATICCHECK) ./...
+
+# deploy/ against the real tools: promtool (check and unit-test the rules,
+# lint a live node's /metrics), kustomize and the Kubernetes API types, the
+# PromQL parser, and the static binary as the image runs it. deploy/check is
+# its own Go module, so its dependencies stay out of the node's go.mod.
+deploy-check:
+	@command -v promtool >/dev/null || { echo "deploy-check needs promtool: apt-get install prometheus"; exit 1; }
+	cd deploy/check && $(GO) test -count=1 -timeout 10m ./...
 
 e2e: build
 	bash testnet/ci.sh

@@ -226,6 +226,7 @@ var notExported = []string{"up"}
 // paths the kubelet and Prometheus request, and a /metrics that promtool
 // accepts.
 func TestLiveNode(t *testing.T) {
+	t.Parallel()
 	n := startNode(t, t.TempDir(), nil, []string{"--data-dir", t.TempDir(), "--mdns=false", "--min-peers", "0"})
 	n.waitReady(t)
 	provokeRejection(t, n)
