@@ -2,8 +2,9 @@
 # Real-node end-to-end scenarios, run by `make e2e` (part of `make test`):
 # converge, kill-leader and critical-shutdown on 5 local nodes, the
 # do-no-harm scenarios (mass-kill, rolling-restart on 3 and on 2 nodes,
-# freeze-peer, lone-node; two at a time, since they mostly wait), then
-# partition-heal on 3 netns nodes (root and iproute2's ip). Each scenario
+# freeze-peer, lone-node; two at a time, since they mostly wait),
+# prometheus-alerts on 3 local nodes with Debian's Prometheus and the shipped
+# alert rules, then partition-heal on 3 netns nodes (root and iproute2's ip). Each scenario
 # starts its own testnet in a fresh directory and stops it at the end; the
 # trap runs `down` on every directory whatever happens, so no process,
 # namespace or link outlives this script. A failed scenario prints the end
@@ -11,7 +12,8 @@
 #
 # Environment: TESTNET and NODE_BIN (default bin/testnet, bin/meshhealth),
 # E2E_REPORTS (default bin/e2e-reports), E2E_SKIP_NETNS=1 to skip the netns
-# scenario on a machine without root.
+# scenario on a machine without root, E2E_SKIP_PROMETHEUS=1 to skip the
+# Prometheus scenario on a machine without prometheus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +52,7 @@ scenario() {
     echo "--- FAIL $name ($((SECONDS - start))s)"
     failed+=("$name")
     local log
-    for log in "$dir"/node*/node.log; do
+    for log in "$dir"/node*/node.log "$dir"/prometheus/prometheus.log; do
       [[ -f $log ]] || continue
       echo "----- tail $log"
       tail -n 15 "$log"
@@ -83,6 +85,11 @@ scenario critical-shutdown -n 5 --mode local
 scenario_pair "mass-kill --mode local" "lone-node --mode local"
 scenario_pair "freeze-peer --mode local" "rolling-restart --mode local"
 scenario rolling-restart-2 --mode local
+if [[ ${E2E_SKIP_PROMETHEUS:-} == 1 ]]; then
+  echo "=== prometheus-alerts skipped (E2E_SKIP_PROMETHEUS=1)"
+else
+  scenario prometheus-alerts -n 3 --mode local
+fi
 if [[ ${E2E_SKIP_NETNS:-} == 1 ]]; then
   echo "=== partition-heal skipped (E2E_SKIP_NETNS=1)"
 else

@@ -29,6 +29,8 @@ type evalEnv struct {
 	nodes  []NodeStatus
 	labels map[string]label
 	now    time.Time
+	// prom is Prometheus's view, read only when a condition asks it.
+	prom *PromView
 }
 
 // eval evaluates every condition over the selected nodes; the first that
@@ -90,6 +92,8 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 		}
 		v.Seen = strings.Join(seen, ", ")
 		return v
+	case CondPromUp, CondAlertFiring, CondAlertInactive:
+		return e.promCond(cond, idx, s)
 	case CondOneLeader:
 		return e.oneLeader(idx, nil)
 	case CondConverged:
@@ -243,4 +247,52 @@ func (e *evalEnv) nameOf(peerID string) string {
 		return "none"
 	}
 	return nameOf(e.nodes, peerID)
+}
+
+// promCond answers prom-up, alert-firing and alert-inactive from
+// Prometheus's view, node by node (by the target's node label).
+func (e *evalEnv) promCond(cond string, idx []int, s *Step) verdict {
+	set := e.names(idx)
+	if e.prom == nil {
+		return verdict{Expected: cond, Seen: "no Prometheus view"}
+	}
+	alert := ""
+	if s != nil {
+		alert = s.Alert
+	}
+	v := verdict{OK: true}
+	var seen []string
+	for _, i := range idx {
+		name := e.nodes[i].Name
+		var ok bool
+		switch cond {
+		case CondPromUp:
+			v.Expected = set + " up in Prometheus"
+			up, known := e.prom.Up[name]
+			ok = up
+			switch {
+			case !known:
+				seen = append(seen, name+" not a target yet")
+			case up:
+				seen = append(seen, name+" up")
+			default:
+				seen = append(seen, name+" down")
+			}
+		case CondAlertFiring, CondAlertInactive:
+			state := e.prom.alertState(alert, name)
+			if cond == CondAlertFiring {
+				v.Expected = fmt.Sprintf("%s firing for %s", alert, set)
+				ok = state == "firing"
+			} else {
+				v.Expected = fmt.Sprintf("%s neither pending nor firing for %s", alert, set)
+				ok = state == "inactive"
+			}
+			seen = append(seen, name+" "+state)
+		}
+		if !ok {
+			v.OK = false
+		}
+	}
+	v.Seen = strings.Join(seen, ", ")
+	return v
 }

@@ -59,6 +59,17 @@ func Down(ctx context.Context, dir string, o DownOptions, opts Options) error {
 			procs[n.PID] = n
 		}
 	}
+	// Prometheus, recorded or not (an up interrupted while it started).
+	if st != nil && st.Prometheus != nil {
+		if p := st.Prometheus.proc(); processState(p) != ProcExited {
+			procs[p.PID] = p
+		}
+	}
+	for _, p := range sweepPrometheus(dir) {
+		if _, ok := procs[p.PID]; !ok {
+			procs[p.PID] = p
+		}
+	}
 	stopProcs(ctx, procs, o)
 
 	names, err := NamesFor(dir)
@@ -214,6 +225,9 @@ func purge(dir string) error {
 }
 
 func ownedEntry(name string, isDir bool) bool {
+	if isDir && name == PrometheusDir {
+		return true
+	}
 	if isDir {
 		_, err := strconv.Atoi(strings.TrimPrefix(name, "node"))
 		return strings.HasPrefix(name, "node") && err == nil

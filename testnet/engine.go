@@ -173,12 +173,28 @@ func scrapeFor(conds []string) Scrape {
 	return Scrape{}
 }
 
+// PromSource is a Cluster with a Prometheus on it: the prom-up and
+// alert-* conditions ask it.
+type PromSource interface {
+	Prometheus(ctx context.Context) (*PromView, error)
+}
+
 func (r *run) env(ctx context.Context, conds []string) (*evalEnv, error) {
 	obs, err := r.e.Cluster.Observe(ctx, scrapeFor(conds))
 	if err != nil {
 		return nil, err
 	}
-	return &evalEnv{nodes: obs, labels: r.labels, now: r.clock.Now()}, nil
+	env := &evalEnv{nodes: obs, labels: r.labels, now: r.clock.Now()}
+	if slices.ContainsFunc(conds, func(c string) bool { return slices.Contains(promConds, c) }) {
+		src, ok := r.e.Cluster.(PromSource)
+		if !ok {
+			return nil, errors.New("prom-up and alert-* need a testnet with Prometheus")
+		}
+		if env.prom, err = src.Prometheus(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
 }
 
 // check evaluates conds on the step's nodes and fills the report; a

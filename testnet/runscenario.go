@@ -56,6 +56,7 @@ func RunScenario(ctx context.Context, sc *Scenario, o ScenarioOptions, opts Opti
 			up.Mode = ModeLocal
 		}
 		up.NodeArgs = append(append([]string{}, sc.Testnet.NodeArgs...), up.NodeArgs...)
+		up.Prometheus = up.Prometheus || sc.Testnet.Prometheus
 		if up.ReadyTimeout == 0 {
 			// The scenario's own first wait bounds readiness.
 			up.ReadyTimeout = time.Millisecond

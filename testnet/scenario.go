@@ -31,6 +31,9 @@ type ScenarioTestnet struct {
 	Nodes    int      `yaml:"nodes"`
 	Mode     string   `yaml:"mode"`
 	NodeArgs []string `yaml:"node_args"`
+	// Prometheus starts Prometheus with the shipped rules (up --prometheus),
+	// for the prom-up and alert-* conditions.
+	Prometheus bool `yaml:"prometheus"`
 }
 
 // Step is one step. Exactly one of Wait, Assert, Hold, Chaos and Sleep is
@@ -67,6 +70,8 @@ type Step struct {
 	Code *int `yaml:"code"`
 	// Since is the @label whose leader and term new-leader must supersede.
 	Since string `yaml:"since"`
+	// Alert is the alert rule alert-firing and alert-inactive look at.
+	Alert string `yaml:"alert"`
 
 	Timeout Duration `yaml:"timeout"`
 	// Target is the time a wait should take; missing it is reported, not
@@ -109,10 +114,19 @@ const (
 	CondConverged  = "converged"      // ready and one-leader
 	CondExited     = "exited"         // the process is gone (with exit code Code, when set)
 	CondPastGrace  = "past-grace"     // up longer than its --startup-grace
+
+	// Asked of the testnet's Prometheus (up --prometheus), by each node's
+	// target label node.
+	CondPromUp        = "prom-up"        // Prometheus scrapes the node: up is 1
+	CondAlertFiring   = "alert-firing"   // the step's alert: is firing for the node
+	CondAlertInactive = "alert-inactive" // the step's alert: neither pending nor firing for the node
 )
 
 // Conditions lists every condition name.
-var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace}
+var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace, CondPromUp, CondAlertFiring, CondAlertInactive}
+
+// promConds are the conditions answered by Prometheus rather than the nodes.
+var promConds = []string{CondPromUp, CondAlertFiring, CondAlertInactive}
 
 // Step defaults, generous for a loaded 2-core machine.
 const (
@@ -330,6 +344,12 @@ func (s *Step) validate(labels map[string]bool) []error {
 			bad("unknown condition %q; known: %s", c, strings.Join(Conditions, ", "))
 		}
 	}
+	alerting := slices.Contains(s.Conds(), CondAlertFiring) || slices.Contains(s.Conds(), CondAlertInactive)
+	if alerting && s.Alert == "" {
+		bad("alert-firing and alert-inactive need alert: the alert rule's name")
+	} else if !alerting && s.Alert != "" {
+		bad("alert: belongs to a step with alert-firing or alert-inactive")
+	}
 	if slices.Contains(s.Conds(), CondNewLeader) && !labels[s.Since] {
 		bad("new-leader needs since: @label naming an earlier chaos step's as:")
 	} else if s.Since != "" && !labels[s.Since] {
@@ -348,8 +368,8 @@ func (s *Step) validate(labels map[string]bool) []error {
 			bad("while: needs cond")
 		}
 		for _, c := range s.While.Cond {
-			if !slices.Contains(Conditions, c) || c == CondNewLeader {
-				bad("while: condition %q; known: %s (new-leader excepted)", c, strings.Join(Conditions, ", "))
+			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive {
+				bad("while: condition %q; known: %s (new-leader and alert-* excepted)", c, strings.Join(Conditions, ", "))
 			}
 		}
 		for _, sel := range slices.Concat(s.While.Nodes, s.While.Except) {

@@ -49,6 +49,8 @@ type State struct {
 	// they were not all ready before its timeout.
 	ReadySeconds float64     `json:"ready_seconds,omitempty"`
 	Nodes        []NodeState `json:"nodes"`
+	// Prometheus is the server up --prometheus started, if any.
+	Prometheus *PrometheusState `json:"prometheus,omitempty"`
 }
 
 // NodeState is one node: its process, its addresses and its identity.

@@ -31,6 +31,10 @@ type UpOptions struct {
 	ReadyTimeout time.Duration
 	// Progress, when set, is called while up waits.
 	Progress func(p Progress)
+	// Prometheus starts a Prometheus server on the targets file with the
+	// alert rules in PrometheusRules (default DefaultPrometheusRules).
+	Prometheus      bool
+	PrometheusRules string
 }
 
 // Progress is how far the wait for readiness has come.
@@ -112,6 +116,18 @@ func Up(ctx context.Context, o UpOptions, opts Options) (*Testnet, error) {
 	}
 	if err := writeTargets(st); err != nil {
 		return fail(err)
+	}
+	if o.Prometheus {
+		p, err := startPrometheus(ctx, st, o.PrometheusRules)
+		if p != nil {
+			st.Prometheus = p
+			if serr := st.Save(); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
+		if err != nil {
+			return fail(err)
+		}
 	}
 	readyIn, err := t.waitReady(ctx, st, o.ReadyTimeout, o.Progress)
 	if err != nil && !errors.Is(err, ErrNotReady) {

@@ -22,6 +22,8 @@ func (c *cli) upFlags(name string, o *testnet.UpOptions, mode *string, nodeArgs 
 	fs.StringVar(&o.NodeBin, "node-bin", "bin/meshhealth", "the node binary (up builds nothing)")
 	fs.StringVar(&o.Subnet, "subnet", "", "netns mode: the nodes' /24, the bridge takes .254 (default: the first /24 of 198.18.0.0/15 no interface uses)")
 	fs.Var(nodeArgs, "node-arg", "a flag for every node (repeatable); or put node flags after --")
+	fs.BoolVar(&o.Prometheus, "prometheus", false, "also run Prometheus (on PATH) on the targets file with the alert rules; down stops it")
+	fs.StringVar(&o.PrometheusRules, "prometheus-rules", testnet.DefaultPrometheusRules, "the alert rules --prometheus loads")
 	return fs
 }
 
@@ -67,6 +69,9 @@ func (c *cli) up(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stdout, "all %d nodes ready in %.1fs\n", len(st.Nodes), st.ReadySeconds)
 	}
 	fmt.Fprintf(c.stdout, "prometheus file_sd targets: %s\n", filepath.Join(st.Dir, testnet.TargetsFile))
+	if p := st.Prometheus; p != nil {
+		fmt.Fprintf(c.stdout, "prometheus: %s (alerts: %s/alerts, rules: %s, log: %s)\n", p.URL(), p.URL(), p.Rules, p.Log)
+	}
 	return exitOK
 }
 
