@@ -29,8 +29,10 @@ type evalEnv struct {
 	nodes  []NodeStatus
 	labels map[string]label
 	now    time.Time
-	// prom is Prometheus's view, read only when a condition asks it.
-	prom *PromView
+	// prom is Prometheus's view, read only when a condition asks it;
+	// promErr why it could not be read.
+	prom    *PromView
+	promErr error
 }
 
 // eval evaluates every condition over the selected nodes; the first that
@@ -254,7 +256,11 @@ func (e *evalEnv) nameOf(peerID string) string {
 func (e *evalEnv) promCond(cond string, idx []int, s *Step) verdict {
 	set := e.names(idx)
 	if e.prom == nil {
-		return verdict{Expected: cond, Seen: "no Prometheus view"}
+		seen := "no answer from Prometheus"
+		if e.promErr != nil {
+			seen = e.promErr.Error()
+		}
+		return verdict{Expected: cond + " on " + set, Seen: seen}
 	}
 	alert := ""
 	if s != nil {

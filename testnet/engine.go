@@ -190,8 +190,12 @@ func (r *run) env(ctx context.Context, conds []string) (*evalEnv, error) {
 		if !ok {
 			return nil, errors.New("prom-up and alert-* need a testnet with Prometheus")
 		}
-		if env.prom, err = src.Prometheus(ctx); err != nil {
-			return nil, err
+		// An unanswered query is an unmet condition, not the end of the
+		// step: a wait polls again, as it does for a node that does not
+		// answer; only its timeout fails it.
+		env.prom, env.promErr = src.Prometheus(ctx)
+		if errors.Is(env.promErr, ErrNoPrometheus) {
+			return nil, env.promErr
 		}
 	}
 	return env, nil

@@ -3,6 +3,7 @@ package testnet
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -172,6 +173,9 @@ func sweepPrometheus(dir string) []*NodeState {
 	return found
 }
 
+// ErrNoPrometheus means the testnet was started without --prometheus.
+var ErrNoPrometheus = errors.New("this testnet runs no Prometheus (up --prometheus, or prometheus: true in the scenario's testnet section)")
+
 // PromAlert is one alert as Prometheus's /api/v1/alerts lists it.
 type PromAlert struct {
 	Name  string
@@ -194,13 +198,12 @@ func (t *Testnet) Prometheus(ctx context.Context) (*PromView, error) {
 		return nil, err
 	}
 	if st.Prometheus == nil {
-		return nil, errors.New("this testnet runs no Prometheus (up --prometheus, or prometheus: true in the scenario's testnet section)")
+		return nil, ErrNoPrometheus
 	}
 	return queryPrometheus(ctx, st.Prometheus.URL())
 }
 
 func queryPrometheus(ctx context.Context, base string) (*PromView, error) {
-	c := &http.Client{Timeout: 2 * time.Second}
 	v := &PromView{Up: map[string]bool{}}
 	var up struct {
 		Data struct {
@@ -210,7 +213,7 @@ func queryPrometheus(ctx context.Context, base string) (*PromView, error) {
 			} `json:"result"`
 		} `json:"data"`
 	}
-	if err := getJSON(ctx, c, base+"/api/v1/query?query="+url.QueryEscape(`up{job="meshhealth"}`), &up); err != nil {
+	if err := promGet(ctx, base+"/api/v1/query?query="+url.QueryEscape(`up{job="meshhealth"}`), &up); err != nil {
 		return nil, fmt.Errorf("prometheus query up: %w", err)
 	}
 	for _, r := range up.Data.Result {
@@ -225,7 +228,7 @@ func queryPrometheus(ctx context.Context, base string) (*PromView, error) {
 			} `json:"alerts"`
 		} `json:"data"`
 	}
-	if err := getJSON(ctx, c, base+"/api/v1/alerts", &alerts); err != nil {
+	if err := promGet(ctx, base+"/api/v1/alerts", &alerts); err != nil {
 		return nil, fmt.Errorf("prometheus alerts: %w", err)
 	}
 	for _, a := range alerts.Data.Alerts {
@@ -246,4 +249,27 @@ func (v *PromView) alertState(name, node string) string {
 		}
 	}
 	return state
+}
+
+// promGet decodes a Prometheus API answer. Its bound is wider than the
+// nodes' 1 s: a 2-core machine running a whole testnet answers slowly.
+func promGet(ctx context.Context, u string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", u, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: %w", u, err)
+	}
+	return nil
 }

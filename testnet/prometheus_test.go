@@ -25,7 +25,25 @@ func (c *promCluster) Prometheus(context.Context) (*PromView, error) {
 	defer c.mu.Unlock()
 	v := c.views[min(c.reads, len(c.views)-1)]
 	c.reads++
+	if v == nil {
+		return nil, errors.New("prometheus query up: context deadline exceeded")
+	}
 	return v, nil
+}
+
+// A query Prometheus does not answer in time is a poll without an answer:
+// the wait goes on; an assert fails naming the error.
+func TestAnUnansweredQueryDoesNotEndAWait(t *testing.T) {
+	up := &PromView{Up: map[string]bool{"node0": true, "node1": true}}
+	c := &promCluster{fakeCluster: &fakeCluster{nodes: mesh(2, 0, 1)}, views: []*PromView{nil, nil, up}}
+	if _, _, err := runScenario(t, c, "name: x\nsteps:\n  - wait: prom-up\n"); err != nil {
+		t.Errorf("wait: %v, want it to poll past two unanswered queries", err)
+	}
+	c = &promCluster{fakeCluster: &fakeCluster{nodes: mesh(2, 0, 1)}, views: []*PromView{nil}}
+	_, _, err := runScenario(t, c, "name: x\nsteps:\n  - assert: prom-up\n")
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("assert: %v, want a failure naming the unanswered query", err)
+	}
 }
 
 func TestAlertFiringWaitsUntilPrometheusFiresForTheSelectedNode(t *testing.T) {
@@ -73,7 +91,17 @@ func TestPromConditionsNeedPrometheus(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Prometheus") {
 		t.Errorf("err = %v, want one saying the testnet has no Prometheus", err)
 	}
+	// A testnet up without --prometheus fails the wait at once, not at its timeout.
+	c := &noPromCluster{fakeCluster: &fakeCluster{nodes: mesh(2, 0, 1)}}
+	rep, _, err := runScenario(t, c, "name: x\nsteps:\n  - wait: prom-up\n")
+	if !errors.Is(err, ErrNoPrometheus) || rep.Steps[0].Seconds != 0 {
+		t.Errorf("err = %v after %vs, want ErrNoPrometheus at once", err, rep.Steps[0].Seconds)
+	}
 }
+
+type noPromCluster struct{ *fakeCluster }
+
+func (noPromCluster) Prometheus(context.Context) (*PromView, error) { return nil, ErrNoPrometheus }
 
 func TestAlertConditionsAndTheAlertFieldGoTogether(t *testing.T) {
 	for yaml, want := range map[string]string{
