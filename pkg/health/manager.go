@@ -56,7 +56,8 @@ type Manager struct {
 	stallMu      sync.Mutex
 	stallReq     chan stallRequest
 	stallRelease chan struct{}
-	stallWins    []window // recent late ticks, guarded by stallMu
+	stallWins    []window   // recent late ticks, guarded by stallMu
+	starve       starvation // sampled by the scheduler loop only
 
 	wake         chan struct{}
 	hub          *hub

@@ -82,7 +82,9 @@ func (m *Manager) dispatch(ctx context.Context, now time.Time) (next time.Time, 
 					now.Sub(c.stuck.start).Round(time.Millisecond), c.def.Timeout)
 				s := newSample(Result{Message: msg}, outcomeTimeout, now)
 				s.synthetic = true
-				m.recordLocked(c, s)
+				// A run stuck because this process is starved is not the
+				// check's failure either.
+				m.recordLocked(c, m.lifeguard(s, c.stuck.start))
 			} else {
 				m.launchLocked(ctx, c, now)
 				continue

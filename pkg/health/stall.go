@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -23,17 +24,22 @@ func (m *Manager) beat(now time.Time) {
 	cur := m.mono(now)
 	prev := m.lastTick.Swap(cur)
 	late := time.Duration(cur-prev) - m.cfg.TickPeriod
+	if from, starved := m.starve.sample(now); starved {
+		// Partly starved: the loop ticks, but slowly running probes time
+		// out. Their failures are the machine's, not the mesh's.
+		m.addStallWindow(window{from: m.mono(from), to: cur})
+		m.metrics.starved.Add(now.Sub(from).Seconds())
+	}
 	if late <= m.cfg.LocalStallThreshold {
 		return
 	}
-	m.stallMu.Lock()
-	m.stallWins = append(m.stallWins, window{from: prev, to: cur})
-	if len(m.stallWins) > maxStallWindows {
-		m.stallWins = m.stallWins[len(m.stallWins)-maxStallWindows:]
-	}
-	m.stallMu.Unlock()
+	m.addStallWindow(window{from: prev, to: cur})
 	m.metrics.stalls.Inc()
-	m.log.Warn("scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))
+	lvl := slog.LevelDebug // starvation comes in bursts: the metric counts them
+	if late > m.cfg.PauseThreshold {
+		lvl = slog.LevelWarn
+	}
+	m.log.Log(context.Background(), lvl, "scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))
 	// A pause of the whole process is also seen by the watchdog, which
 	// ticks whatever the scheduler does (pausedLocked); a stall of the
 	// scheduler alone (a deadlock, the stall fault) is not a pause.
@@ -65,7 +71,22 @@ func (m *Manager) resumedLocked(now time.Time) {
 // must not judge the results that aged meanwhile.
 func (m *Manager) pausedLocked(now time.Time) bool {
 	lw := m.lastWatch.Load()
-	return m.running.Load() && lw != 0 && time.Duration(m.mono(now)-lw)-m.cfg.TickPeriod > m.cfg.LocalStallThreshold
+	return m.running.Load() && lw != 0 && time.Duration(m.mono(now)-lw)-m.cfg.TickPeriod > m.cfg.PauseThreshold
+}
+
+func (m *Manager) addStallWindow(w window) {
+	m.stallMu.Lock()
+	defer m.stallMu.Unlock()
+	if n := len(m.stallWins); n > 0 && m.stallWins[n-1].to >= w.from {
+		// Contiguous starvation: one window, so a long overload does not
+		// push older windows out.
+		m.stallWins[n-1].to = max(m.stallWins[n-1].to, w.to)
+		return
+	}
+	m.stallWins = append(m.stallWins, w)
+	if len(m.stallWins) > maxStallWindows {
+		m.stallWins = m.stallWins[len(m.stallWins)-maxStallWindows:]
+	}
 }
 
 // stalledDuring reports whether the scheduler was, or still is, late during

@@ -67,8 +67,10 @@ type Config struct {
 	// "its last peer left" and for the mesh view). Default 1h.
 	Retention time.Duration
 	// TickPeriod is how often the View ticks the table, and StallThreshold
-	// how much later than that a tick may come before the gap is taken for
-	// this process's own pause. Defaults 250ms and 1s.
+	// how much later than that a tick may come before the lateness is taken
+	// for this process's own pause or starvation, and not counted as the
+	// peers' silence or toward their suspicion (Lifeguard: a starved node
+	// must not accuse its peers). Defaults 250ms and 200ms.
 	TickPeriod     time.Duration
 	StallThreshold time.Duration
 	// VerifyInterval is the gap between direct pings of one suspect.
@@ -87,7 +89,7 @@ func (c Config) withDefaults() Config {
 	def(&c.AnswerCooldown, time.Minute)
 	def(&c.Retention, time.Hour)
 	def(&c.TickPeriod, 250*time.Millisecond)
-	def(&c.StallThreshold, time.Second)
+	def(&c.StallThreshold, 200*time.Millisecond)
 	def(&c.VerifyInterval, 2*time.Second)
 	return c
 }

@@ -69,7 +69,7 @@ func NewView(self peer.ID, cfg Config, pinger Pinger, reg prometheus.Registerer,
 		}, []string{"to"}),
 		paused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meshhealth_liveness_local_pauses_total",
-			Help: "Times this process was found paused (SIGSTOP, VM pause, starvation); the pause was not counted as the peers' silence.",
+			Help: "Times this process was found paused for more than a second (SIGSTOP, VM pause, starvation); the pause was not counted as the peers' silence.",
 		}),
 	}
 	for _, s := range States() {
@@ -166,7 +166,7 @@ func (v *View) step(ctx context.Context, now time.Time) {
 	}
 	pauseFns := v.onPause
 	v.flushLocked()
-	if paused > 0 {
+	if paused > time.Second { // starvation shows in every tick; a pause is rarer news
 		v.paused.Inc()
 		v.log.Warn("this process was paused; not counted as the peers' silence", "for", paused.Round(time.Millisecond))
 		for _, fn := range pauseFns {
