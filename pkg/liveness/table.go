@@ -76,6 +76,16 @@ type Config struct {
 	// VerifyInterval is the gap between direct pings of one suspect.
 	// Default 2s.
 	VerifyInterval time.Duration
+	// SweepInterval is how often the alive peer heard from longest ago is
+	// pinged, as SWIM probes one member per interval: a constant cost per
+	// node whatever the mesh's size, and a peer that died without closing
+	// its connections (QUIC and a SIGKILL leave them to a 30 s idle
+	// timeout) is the stalest soon after, so it is found in seconds on a
+	// small mesh. Default 1s.
+	SweepInterval time.Duration
+	// SweepAfter: a peer heard from within this long is not swept. Default
+	// 2s.
+	SweepAfter time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -91,6 +101,8 @@ func (c Config) withDefaults() Config {
 	def(&c.TickPeriod, 250*time.Millisecond)
 	def(&c.StallThreshold, 200*time.Millisecond)
 	def(&c.VerifyInterval, 2*time.Second)
+	def(&c.SweepInterval, time.Second)
+	def(&c.SweepAfter, 2*time.Second)
 	return c
 }
 
@@ -130,11 +142,12 @@ type entry struct {
 // Table is the decision core. It is not safe for concurrent use: View
 // serialises access.
 type Table struct {
-	cfg      Config
-	self     peer.ID
-	peers    map[peer.ID]*entry
-	lastTick time.Time
-	changes  []Change
+	cfg       Config
+	self      peer.ID
+	peers     map[peer.ID]*entry
+	lastTick  time.Time
+	lastSweep time.Time
+	changes   []Change
 }
 
 // NewTable returns an empty table for the node self.
@@ -271,6 +284,29 @@ func (t *Table) DueVerify(now time.Time) []peer.ID {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// DueSweep returns the alive peer heard from longest ago, when a sweep is
+// due and that peer has been quiet for SweepAfter, and marks the sweep done.
+func (t *Table) DueSweep(now time.Time) (peer.ID, bool) {
+	if now.Sub(t.lastSweep) < t.cfg.SweepInterval {
+		return "", false
+	}
+	var best *entry
+	for _, e := range t.peers {
+		if e.State != Alive || now.Sub(e.LastHeard) < t.cfg.SweepAfter || now.Sub(e.verifyAt) < t.cfg.SweepAfter {
+			continue
+		}
+		if best == nil || e.LastHeard.Before(best.LastHeard) || (e.LastHeard.Equal(best.LastHeard) && e.ID < best.ID) {
+			best = e
+		}
+	}
+	if best == nil {
+		return "", false
+	}
+	t.lastSweep = now
+	best.verifyAt = now
+	return best.ID, true
 }
 
 // Get returns what the table knows of id.

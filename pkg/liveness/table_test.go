@@ -155,3 +155,28 @@ func TestRetentionForgetsDeadAndLeft(t *testing.T) {
 		t.Fatal("a left 11 s ago is still remembered with a 10 s retention")
 	}
 }
+
+func TestSweepPingsTheStalestAlivePeerOncePerInterval(t *testing.T) {
+	tb := NewTable(self, Config{})
+	run(tb, []step{{0, a, Message, 0}, {0, b, Message, 0}, {500 * time.Millisecond, c, Message, 0}})
+	if _, ok := tb.DueSweep(at(time.Second)); ok {
+		t.Fatal("swept a peer heard 1 s ago")
+	}
+	// b keeps talking; a went quiet (killed, its QUIC connection left open).
+	run(tb, []step{{2 * time.Second, b, Message, 0}, {2500 * time.Millisecond, c, Message, 0}})
+	id, ok := tb.DueSweep(at(3 * time.Second))
+	if !ok || id != a {
+		t.Fatalf("swept %q (%v), want the stalest, a", id, ok)
+	}
+	if _, ok := tb.DueSweep(at(3500 * time.Millisecond)); ok {
+		t.Fatal("two sweeps within one interval")
+	}
+	// A failed ping makes it suspect; the next sweep goes elsewhere.
+	tb.Observe(at(3600*time.Millisecond), a, PingFailed, time.Time{})
+	if st, _ := tb.Get(a); st.State != Suspect {
+		t.Fatalf("a after a failed sweep ping: %s, want suspect", st.State)
+	}
+	if id, ok := tb.DueSweep(at(5 * time.Second)); ok && id == a {
+		t.Fatal("swept a suspect; suspects are verified on their own schedule")
+	}
+}

@@ -163,6 +163,9 @@ func (v *View) step(ctx context.Context, now time.Time) {
 	var due []peer.ID
 	if v.pinger != nil {
 		due = v.t.DueVerify(now)
+		if id, ok := v.t.DueSweep(now); ok {
+			due = append(due, id)
+		}
 	}
 	pauseFns := v.onPause
 	v.flushLocked()
