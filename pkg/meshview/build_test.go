@@ -243,3 +243,30 @@ func TestHandler(t *testing.T) {
 		t.Errorf("stream after Close: %d, want 503", res.StatusCode)
 	}
 }
+
+func TestFingerprintIgnoresTimesOnly(t *testing.T) {
+	base := Input{Self: selfHealthy, TTL: ttl, Now: now,
+		Peers: []liveness.Info{info(pa, liveness.Alive)}, Summaries: []summary.Entry{entry(pa, "healthy", pa, time.Second)}}
+	fp := string(fingerprint(Build(base)))
+	later := base
+	later.Now = now.Add(3 * time.Second)
+	heard := info(pa, liveness.Alive)
+	heard.EvidenceAt, heard.LastHeard = later.Now, later.Now
+	later.Peers = []liveness.Info{heard}
+	later.Summaries = []summary.Entry{entry(pa, "healthy", pa, 0)}
+	if got := string(fingerprint(Build(later))); got != fp {
+		t.Errorf("a new message and a later clock changed the fingerprint:\n%s\n%s", fp, got)
+	}
+	for name, change := range map[string]func(*Input){
+		"state":    func(in *Input) { in.Peers = []liveness.Info{info(pa, liveness.Suspect)} },
+		"status":   func(in *Input) { in.Summaries = []summary.Entry{entry(pa, "degraded", pa, time.Second)} },
+		"leader":   func(in *Input) { in.Self.Leader = pb },
+		"evidence": func(in *Input) { p := info(pa, liveness.Alive); p.Evidence = liveness.Ack; in.Peers = []liveness.Info{p} },
+	} {
+		in := base
+		change(&in)
+		if string(fingerprint(Build(in))) == fp {
+			t.Errorf("a change of %s left the fingerprint alone", name)
+		}
+	}
+}

@@ -18,8 +18,11 @@ const (
 	// streamEvery is the fastest a stream sends: a mesh that changes
 	// constantly costs one document a second per client, not more.
 	streamEvery = time.Second
-	// streamKeepalive keeps idle proxies from closing a quiet stream.
-	streamKeepalive = 15 * time.Second
+	// streamRefresh: a mesh whose members and states stay put is sent
+	// again this often, so the times of the last evidence and summary on a
+	// page stay within a few seconds; it doubles as the keepalive that
+	// keeps idle proxies from closing the stream.
+	streamRefresh = 5 * time.Second
 	// streamWriteTimeout bounds one write; it replaces the server's
 	// WriteTimeout, which would otherwise end every stream.
 	streamWriteTimeout = 10 * time.Second
@@ -106,23 +109,23 @@ func (h *Handler) serveMesh(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(m)
 }
 
-// fingerprint is the mesh without what changes every second by itself (the
-// clock and the ages), so a stream sends only when something happened.
+// fingerprint is the mesh without its times and ages: every message a
+// peer writes moves its last-heard time, and sending on that would send
+// every second. What a reader watches for (a state, a status, a score, the
+// leader, a disagreement, a new kind of evidence) changes the fingerprint.
 func fingerprint(m Mesh) []byte {
 	m.GeneratedAt = time.Time{}
 	ms := make([]Member, len(m.Members))
 	for i, x := range m.Members {
 		if x.Says != nil {
 			s := *x.Says
-			s.AgeSeconds = 0
-			if x.Self {
-				s.ReceivedAt = time.Time{}
-			}
+			s.AgeSeconds, s.ReceivedAt = 0, time.Time{}
 			x.Says = &s
 		}
 		if x.Seen != nil {
 			s := *x.Seen
-			s.EvidenceAgeSeconds = 0
+			s.EvidenceAgeSeconds, s.EvidenceAt, s.LastHeard = 0, time.Time{}, time.Time{}
+			s.MissedAckAt = time.Time{}
 			x.Seen = &s
 		}
 		ms[i] = x
@@ -133,8 +136,8 @@ func fingerprint(m Mesh) []byte {
 }
 
 // serveEvents streams the whole mesh (event "mesh", the /health/mesh JSON)
-// when it changes, at most once a second, with a comment as keepalive. The
-// filters apply as on /health/mesh.
+// within a second of a change (at most one a second), and again every 5 s
+// when nothing changed. The filters apply as on /health/mesh.
 func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if !allowGet(w, r) {
 		return
@@ -163,12 +166,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	lastWrite := time.Now()
 	for {
 		m := h.Mesh().Filter(states, statuses)
-		if fp := fingerprint(m); !bytes.Equal(fp, last) {
+		if fp := fingerprint(m); !bytes.Equal(fp, last) || time.Since(lastWrite) >= streamRefresh {
 			last = fp
 			data, _ := json.Marshal(m)
 			buf = fmt.Appendf(buf, "event: mesh\ndata: %s\n\n", data)
-		} else if time.Since(lastWrite) >= streamKeepalive {
-			buf = append(buf, ": keepalive\n\n"...)
 		}
 		if len(buf) > 0 {
 			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) // unsupported by some writers (tests); fine
