@@ -258,10 +258,14 @@ func TestFingerprintIgnoresTimesOnly(t *testing.T) {
 		t.Errorf("a new message and a later clock changed the fingerprint:\n%s\n%s", fp, got)
 	}
 	for name, change := range map[string]func(*Input){
-		"state":    func(in *Input) { in.Peers = []liveness.Info{info(pa, liveness.Suspect)} },
-		"status":   func(in *Input) { in.Summaries = []summary.Entry{entry(pa, "degraded", pa, time.Second)} },
-		"leader":   func(in *Input) { in.Self.Leader = pb },
-		"evidence": func(in *Input) { p := info(pa, liveness.Alive); p.Evidence = liveness.Ack; in.Peers = []liveness.Info{p} },
+		"state":  func(in *Input) { in.Peers = []liveness.Info{info(pa, liveness.Suspect)} },
+		"status": func(in *Input) { in.Summaries = []summary.Entry{entry(pa, "degraded", pa, time.Second)} },
+		"leader": func(in *Input) { in.Self.Leader = pb },
+		"evidence": func(in *Input) {
+			p := info(pa, liveness.Alive)
+			p.Evidence = liveness.Ack
+			in.Peers = []liveness.Info{p}
+		},
 	} {
 		in := base
 		change(&in)
