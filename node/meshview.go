@@ -30,6 +30,10 @@ func registerMeshView(s *HTTPServer, m *Mesh, hm *health.Manager, n *p2p.Node, s
 		Peers:     m.Peers.All,
 		Summaries: m.Summary.Peers,
 		TTL:       m.Summary.TTL,
+		// One cap for every stream: with /health/events it stays below
+		// --max-http-connections, so dashboards never starve the probes.
+		AcquireStream: hm.AcquireStream,
+		MaxStreams:    hm.MaxEventStreams(),
 	})
 	h.Register(s)
 	// Open dashboards end as the stop begins, so they never hold the drain.

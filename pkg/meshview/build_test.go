@@ -274,3 +274,18 @@ func TestFingerprintIgnoresTimesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamCap(t *testing.T) {
+	h := New(Source{
+		Self:          func() Self { return selfHealthy },
+		Peers:         func() []liveness.Info { return nil },
+		Summaries:     func() []summary.Entry { return nil },
+		AcquireStream: func() (func(), bool) { return nil, false },
+		MaxStreams:    3,
+	})
+	w := httptest.NewRecorder()
+	h.serveEvents(w, httptest.NewRequest(http.MethodGet, "/health/mesh/events", nil))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "at most 3") {
+		t.Errorf("at the cap: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+}

@@ -37,6 +37,11 @@ type Source struct {
 	Peers     func() []liveness.Info
 	Summaries func() []summary.Entry
 	TTL       func() time.Duration
+	// AcquireStream, when set, takes a slot under the node's cap on
+	// long-lived streams (shared with /health/events); a stream refused
+	// one gets 503 with Retry-After. max is the cap, for the message.
+	AcquireStream func() (release func(), ok bool)
+	MaxStreams    int
 }
 
 // Handler serves GET /health/mesh, GET /health/mesh/events and the
@@ -147,6 +152,18 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"event streams closed: shutting down"}`, http.StatusServiceUnavailable)
 		return
 	default:
+	}
+	if h.src.AcquireStream != nil {
+		release, ok := h.src.AcquireStream()
+		if !ok {
+			// Long enough that a crowd of refused dashboards does not retry
+			// in a tight loop (EventSource honours the 503 by giving up, the
+			// page's own retry waits this long).
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, fmt.Sprintf(`{"error":"too many event streams (at most %d): retry later"}`, h.src.MaxStreams), http.StatusServiceUnavailable)
+			return
+		}
+		defer release()
 	}
 	q := r.URL.Query()
 	states, statuses := list(q["state"]), list(q["status"])
