@@ -27,9 +27,10 @@ func registerMeshView(s *HTTPServer, m *Mesh, hm *health.Manager, n *p2p.Node, s
 			return meshview.Self{ID: self, Status: string(snap.Status), Score: snap.Score, Components: snap.Components,
 				Peers: n.ConnectedPeers(), Leader: leader, Term: snap.Term, Version: Version}
 		},
-		Peers:     m.Peers.All,
-		Summaries: m.Summary.Peers,
-		TTL:       m.Summary.TTL,
+		Peers:      m.Peers.All,
+		Summaries:  m.Summary.Peers,
+		TTL:        m.Summary.TTL,
+		GossipMesh: n.GossipMesh,
 		// One cap for every stream: with /health/events it stays below
 		// --max-http-connections, so dashboards never starve the probes.
 		AcquireStream: hm.AcquireStream,

@@ -51,7 +51,7 @@ func RenderMeshTable(w io.Writer, st *State, via string, m meshview.Mesh) error 
 		return ShortID(id)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEMBER\tPEER ID\tSTATE\tSTATUS\tSCORE\tLEADER\tTERM\tSUMMARY AGE\tEVIDENCE\tCONNECTED\tDISAGREEMENT")
+	fmt.Fprintln(tw, "MEMBER\tPEER ID\tSTATE\tSTATUS\tSCORE\tLEADER\tTERM\tSUMMARY AGE\tEVIDENCE\tCONNECTED\tGOSSIP MESH\tDISAGREEMENT")
 	for _, x := range m.Members {
 		member := name(x.ID)
 		if x.Self {
@@ -70,11 +70,18 @@ func RenderMeshTable(w io.Writer, st *State, via string, m meshview.Mesh) error 
 			evidence = fmt.Sprintf("%s %.0fs ago", e.Evidence, e.EvidenceAgeSeconds)
 			conn = map[bool]string{true: "yes", false: "no"}[e.Connected]
 		}
+		gossip := "-"
+		if !x.Self {
+			gossip = "none"
+			if len(x.GossipTopics) > 0 {
+				gossip = strings.ReplaceAll(strings.Join(x.GossipTopics, ","), "meshhealth/", "")
+			}
+		}
 		dis := x.Disagreement
 		if dis == "" {
 			dis = "-"
 		}
-		fmt.Fprintln(tw, strings.Join([]string{member, ShortID(x.ID), x.State, x.Status, score, leader, term, age, evidence, conn, dis}, "\t"))
+		fmt.Fprintln(tw, strings.Join([]string{member, ShortID(x.ID), x.State, x.Status, score, leader, term, age, evidence, conn, gossip, dis}, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

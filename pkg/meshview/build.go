@@ -33,6 +33,10 @@ type Input struct {
 	// is shown but is not "current" and takes no part in the totals.
 	TTL time.Duration
 	Now time.Time
+	// GossipMesh is this node's GossipSub mesh: topic → the peers in it
+	// (nil: unknown). Members report nothing of theirs (summaries do not
+	// carry it), so this is one side of each link.
+	GossipMesh map[string][]peer.ID
 }
 
 // Disagreement kinds.
@@ -88,6 +92,10 @@ type Member struct {
 	Seen   *Seen  `json:"seen"`   // null for this node
 	// Disagreement names the conflict between Says and Seen, if any.
 	Disagreement string `json:"disagreement,omitempty"`
+	// GossipTopics lists the meshhealth topics in whose GossipSub mesh this
+	// node holds the member, so a member connected but outside a topic's
+	// mesh shows; absent for this node and when the mesh is unknown.
+	GossipTopics []string `json:"gossip_topics,omitempty"`
 }
 
 // Totals are over the whole mesh, whatever the filters.
@@ -103,6 +111,8 @@ type Totals struct {
 	LeaderAgree     int    `json:"leader_agree"`
 	LeaderReporting int    `json:"leader_reporting"`
 	Disagreements   int    `json:"disagreements"`
+	// GossipMesh counts this node's GossipSub mesh peers per topic.
+	GossipMesh map[string]int `json:"gossip_mesh,omitempty"`
 }
 
 // Mesh is the answer of GET /health/mesh.
@@ -154,9 +164,29 @@ func Build(in Input) Mesh {
 			m.Status = w.Status
 		}
 	}
+	if in.GossipMesh != nil {
+		topics := make([]string, 0, len(in.GossipMesh))
+		for t := range in.GossipMesh {
+			topics = append(topics, t)
+		}
+		slices.Sort(topics) // so each member's list is in a stable order
+		for _, t := range topics {
+			for _, p := range in.GossipMesh[t] {
+				if i, ok := byID[p]; ok && i > 0 {
+					members[i].GossipTopics = append(members[i].GossipTopics, t)
+				}
+			}
+		}
+	}
 	slices.SortFunc(members[1:], func(x, y Member) int { return cmp.Compare(x.ID, y.ID) })
 
 	t := Totals{Members: len(members), ByState: map[string]int{}, ByStatus: map[string]int{}}
+	if in.GossipMesh != nil {
+		t.GossipMesh = make(map[string]int, len(in.GossipMesh))
+		for topic, ps := range in.GossipMesh {
+			t.GossipMesh[topic] = len(ps)
+		}
+	}
 	names := map[string]int{}
 	for i := range members {
 		m := &members[i]

@@ -289,3 +289,25 @@ func TestStreamCap(t *testing.T) {
 		t.Errorf("at the cap: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }
+
+func TestGossipTopics(t *testing.T) {
+	m := Build(Input{Self: selfHealthy, Now: now, TTL: ttl,
+		Peers:      []liveness.Info{info(pa, liveness.Alive), info(pb, liveness.Alive)},
+		GossipMesh: map[string][]peer.ID{"t/summary": {pa}, "t/probe": {pa, pb, pc}}})
+	got := map[string][]string{}
+	for _, x := range m.Members {
+		got[x.ID] = x.GossipTopics
+	}
+	if g := got[pa.String()]; len(g) != 2 || g[0] != "t/probe" || g[1] != "t/summary" {
+		t.Errorf("in both meshes: %v", g)
+	}
+	if g := got[pb.String()]; len(g) != 1 || g[0] != "t/probe" {
+		t.Errorf("outside the summary mesh: %v", g)
+	}
+	if g := got[me.String()]; g != nil {
+		t.Errorf("this node: %v", g)
+	}
+	if m.Totals.GossipMesh["t/probe"] != 3 || m.Totals.GossipMesh["t/summary"] != 1 {
+		t.Errorf("totals %v", m.Totals.GossipMesh)
+	}
+}

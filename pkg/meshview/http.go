@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
@@ -37,6 +39,8 @@ type Source struct {
 	Peers     func() []liveness.Info
 	Summaries func() []summary.Entry
 	TTL       func() time.Duration
+	// GossipMesh, when set, is this node's GossipSub mesh per topic.
+	GossipMesh func() map[string][]peer.ID
 	// AcquireStream, when set, takes a slot under the node's cap on
 	// long-lived streams (shared with /health/events); a stream refused
 	// one gets 503 with Retry-After. max is the cap, for the message.
@@ -61,7 +65,11 @@ func (h *Handler) Mesh() Mesh {
 	if h.src.TTL != nil {
 		ttl = h.src.TTL()
 	}
-	return Build(Input{Self: h.src.Self(), Peers: h.src.Peers(), Summaries: h.src.Summaries(), TTL: ttl, Now: time.Now()})
+	in := Input{Self: h.src.Self(), Peers: h.src.Peers(), Summaries: h.src.Summaries(), TTL: ttl, Now: time.Now()}
+	if h.src.GossipMesh != nil {
+		in.GossipMesh = h.src.GossipMesh()
+	}
+	return Build(in)
 }
 
 // Close ends every event stream and refuses new ones; the node calls it as
