@@ -7,7 +7,7 @@ RUN_DIR  ?= /tmp/meshhealth-run
 FUZZTIME ?= 60s
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: build run test unit lint e2e bench fuzz fuzz-ci testnet clean deploy-check
+.PHONY: build run test unit lint e2e browser bench fuzz fuzz-ci testnet clean deploy-check
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/meshhealth ./cmd/node
@@ -22,8 +22,8 @@ run: build
 
 # What CI runs: lint, unit and in-process mesh tests under the race
 # detector, every fuzz target briefly, deploy/ against the real tools, then
-# real nodes through the testnet.
-test: lint unit fuzz-ci deploy-check e2e
+# real nodes through the testnet, then the dashboard in a headless browser.
+test: lint unit fuzz-ci deploy-check e2e browser
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
@@ -34,6 +34,7 @@ lint:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	$(STATICCHECK) ./...
 	cd deploy/check && $(GO) vet ./... && $(STATICCHECK) ./...
+	cd e2e/browser && $(GO) vet ./... && $(STATICCHECK) ./...
 
 # deploy/ against the real tools: promtool (check and unit-test the rules,
 # lint a live node's /metrics), kustomize and the Kubernetes API types, the
@@ -45,6 +46,11 @@ deploy-check:
 
 e2e: build
 	bash testnet/ci.sh
+
+# The dashboard in headless Chromium on a 5-node testnet (e2e/browser, a
+# module of its own); screenshots land in bin/browser-artifacts.
+browser: build
+	cd e2e/browser && BROWSER_TEST_REQUIRED=1 $(GO) test -count=1 -timeout 5m .
 
 # Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m); CI runs them for 10s.
 fuzz:

@@ -83,7 +83,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			newElection,
 		),
 		health.Module,
-		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startElection, startMesh, startHTTP),
+		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startElection, startMesh, registerMeshView, startHTTP),
 	)
 }
 

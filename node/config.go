@@ -75,9 +75,10 @@ type Config struct {
 	// are closed. 256: dozens of probers and scrapers with room to spare,
 	// far below the file descriptors libp2p shares the process with.
 	MaxHTTPConnections int `yaml:"max_http_connections"`
-	// MaxEventStreams caps concurrent /health/events streams (each holds a
-	// goroutine, a connection and a buffer while it lasts); beyond it a new
-	// stream gets 503 with Retry-After. 64: a handful of dashboards and
+	// MaxEventStreams caps concurrent event streams, /health/events and
+	// /health/mesh/events together (each holds a goroutine, a connection
+	// and a buffer while it lasts); beyond it a new stream gets 503 with
+	// Retry-After. 64: a handful of dashboards and
 	// watchers per node, with headroom.
 	MaxEventStreams int `yaml:"max_event_streams"`
 

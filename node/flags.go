@@ -125,7 +125,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) []*stringList {
 	fs.BoolVar(&c.EnableFaultInjection, "enable-fault-injection", c.EnableFaultInjection, "serve POST /debug/fault (only on a loopback or testnet HTTP address)")
 	fs.StringVar(&c.FaultToken, "fault-token", c.FaultToken, "bearer token for /debug/fault, at least 16 characters (default: random at each start); prefer MESHHEALTH_FAULT_TOKEN, flags show in ps. Written to <data-dir>/fault-token")
 	fs.IntVar(&c.MaxHTTPConnections, "max-http-connections", c.MaxHTTPConnections, "open HTTP connections beyond which requests get 503 with Retry-After")
-	fs.IntVar(&c.MaxEventStreams, "max-event-streams", c.MaxEventStreams, "concurrent /health/events streams beyond which a new one gets 503 with Retry-After")
+	fs.IntVar(&c.MaxEventStreams, "max-event-streams", c.MaxEventStreams, "concurrent event streams (/health/events and /health/mesh/events together) beyond which a new one gets 503 with Retry-After")
 
 	fs.IntVar(&c.FailureThreshold, "failure-threshold", c.FailureThreshold, "consecutive failures before a check is failing")
 	fs.IntVar(&c.SuccessThreshold, "success-threshold", c.SuccessThreshold, "consecutive successes before a failing check passes again")

@@ -24,6 +24,7 @@ type HTTPServer struct {
 	MaxConns int
 
 	srv         *http.Server
+	mux         *http.ServeMux
 	log         *slog.Logger
 	closeStream func()
 	ln          net.Listener
@@ -49,6 +50,7 @@ func NewHTTPServer(addr string, health http.Handler, closeStreams func(), gather
 		mux.Handle("/debug/fault", faults)
 	}
 	s := &HTTPServer{
+		mux:         mux,
 		log:         log,
 		closeStream: closeStreams,
 	}
@@ -134,6 +136,9 @@ func (c *countedConn) Close() error {
 	c.closed.Do(func() { c.s.open.Add(-1) })
 	return c.Conn.Close()
 }
+
+// Handle adds a route; call it before Start.
+func (s *HTTPServer) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Start binds the address now, so a port in use is a start-up error (exit 1)
 // rather than a log line from a goroutine, then serves in the background.

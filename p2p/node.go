@@ -67,11 +67,23 @@ type Node struct {
 	events  chan peer.ID
 	wg      sync.WaitGroup
 
+	gossip *pubsubMetrics // nil without a Registerer
+
 	mu           sync.Mutex
 	onDisconnect []func(peer.ID)
 
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// GossipMesh returns the peers in this node's GossipSub mesh for each
+// meshhealth topic, as its tracer followed the grafts and prunes; nil when
+// the node was started without metrics (no tracer).
+func (n *Node) GossipMesh() map[string][]peer.ID {
+	if n.gossip == nil {
+		return nil
+	}
+	return n.gossip.meshSnapshot()
 }
 
 // Start builds GossipSub, the DHT and discovery on h, a real host (NewHost)
@@ -131,6 +143,7 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 		}
 		// Prepended so that a caller's own options still come last.
 		psOpts = append([]pubsub.Option{pubsub.WithRawTracer(m)}, psOpts...)
+		n.gossip = m
 	}
 	n.PubSub, err = newPubSub(ctx, h, psOpts)
 	if err != nil {

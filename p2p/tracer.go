@@ -123,6 +123,22 @@ func (m *pubsubMetrics) update(topic string, change func(map[peer.ID]struct{})) 
 	m.meshPeers.WithLabelValues(topic).Set(float64(len(s)))
 }
 
+// meshSnapshot copies the mesh: topic → its peers, sorted.
+func (m *pubsubMetrics) meshSnapshot() map[string][]peer.ID {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string][]peer.ID, len(m.mesh))
+	for t, s := range m.mesh {
+		ps := make([]peer.ID, 0, len(s))
+		for p := range s {
+			ps = append(ps, p)
+		}
+		slices.Sort(ps)
+		out[t] = ps
+	}
+	return out
+}
+
 // The hooks below carry nothing these metrics need.
 
 func (m *pubsubMetrics) OnNewOutboundStream(peer.ID, protocol.ID)             {}

@@ -15,6 +15,7 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	asJSON := fs.Bool("json", false, "print JSON instead of the table (with --watch, one document per line)")
 	watch := fs.Bool("watch", false, "redraw every interval until Ctrl-C")
 	every := fs.Duration("interval", time.Second, "--watch redraw interval")
+	via := fs.String("via", "", "also draw the mesh as this node sees it (its /health/mesh), above the per-node table: a number, nodeN, leader or any-follower")
 	pos, _, code := c.parse(fs, args)
 	if code >= 0 {
 		return code
@@ -27,6 +28,12 @@ func (c *cli) status(ctx context.Context, args []string) int {
 		return c.fail(err)
 	}
 	defer t.Close()
+	viaIdx := -1
+	if *via != "" {
+		if viaIdx, err = t.Resolve(ctx, *via); err != nil {
+			return c.fail(err)
+		}
+	}
 	for {
 		nodes, err := t.Observe(ctx, testnet.Scrape{Metrics: true, Summary: true})
 		if err != nil {
@@ -36,14 +43,42 @@ func (c *cli) status(ctx context.Context, args []string) int {
 			return c.fail(err)
 		}
 		var buf bytes.Buffer
+		// The one node's view is drawn beside everyone's own answers, so
+		// the two cross-check each other.
+		var mesh any
+		if viaIdx >= 0 {
+			m, st, err := t.MeshVia(ctx, viaIdx)
+			if *asJSON {
+				mesh = m
+				if err != nil {
+					mesh = map[string]string{"error": err.Error()}
+				}
+			} else {
+				if *watch {
+					// Home and clear, then the whole frame in one write, so
+					// the table does not flicker.
+					buf.WriteString("\033[H\033[2J")
+				}
+				if err != nil {
+					fmt.Fprintf(&buf, "via node%d: %v\n\n", viaIdx, err)
+				} else {
+					testnet.RenderMeshTable(&buf, st, fmt.Sprintf("node%d", viaIdx), m)
+					buf.WriteString("\n")
+				}
+			}
+		}
 		if *asJSON {
 			enc := json.NewEncoder(&buf)
 			if !*watch {
 				enc.SetIndent("", "  ")
 			}
-			enc.Encode(nodes)
+			if viaIdx >= 0 {
+				enc.Encode(map[string]any{"via": mesh, "nodes": nodes})
+			} else {
+				enc.Encode(nodes)
+			}
 		} else {
-			if *watch {
+			if *watch && viaIdx < 0 {
 				// Home and clear, then the whole frame in one write, so the
 				// table does not flicker.
 				buf.WriteString("\033[H\033[2J")

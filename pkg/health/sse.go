@@ -56,6 +56,22 @@ func (m *Manager) maxEventStreams() int64 {
 	return DefaultMaxEventStreams
 }
 
+// AcquireStream takes a slot under the event-stream cap for another
+// long-lived stream the node serves (the mesh's), so that every kind of
+// stream shares one cap and streams together can never hold every HTTP
+// connection. ok is false at the cap; otherwise call release when the
+// stream ends.
+func (m *Manager) AcquireStream() (release func(), ok bool) {
+	if n := m.openStreams.Add(1); n > m.maxEventStreams() {
+		m.openStreams.Add(-1)
+		return nil, false
+	}
+	return func() { m.openStreams.Add(-1) }, true
+}
+
+// MaxEventStreams is the cap AcquireStream enforces.
+func (m *Manager) MaxEventStreams() int { return int(m.maxEventStreams()) }
+
 // serveEvents streams transitions as Server-Sent Events: event "status" or
 // "check", data the Transition JSON, id "<boot-id>-<seq>". A client that
 // reconnects with Last-Event-ID gets the transitions it missed, as far as

@@ -227,6 +227,9 @@ func (b *Book) ttl() time.Duration {
 	return max(b.cfg.TTL, 3*b.interval())
 }
 
+// TTL is how long a peer's summary stands now.
+func (b *Book) TTL() time.Duration { return b.ttl() }
+
 // Nudge asks for a summary soon (within MinGap of the last one), such as
 // when this node's status changed: peers then see the change in seconds,
 // not one budget interval later. It never blocks.

@@ -1,0 +1,10 @@
+module github.com/meshhealth/meshhealth/e2e/browser
+
+go 1.26.6
+
+require github.com/chromedp/chromedp v0.23.0
+
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+)
