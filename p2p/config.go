@@ -44,6 +44,16 @@ type Config struct {
 	// name find each other, so two meshes can share a LAN.
 	MDNSService string
 
+	// MDNSDegree is how many connected peers a node seeks among those mDNS
+	// finds: a sighting is dialled (and kept) only while the node has fewer
+	// connections than this. mDNS on a LAN of hundreds would otherwise have
+	// every node dial every other: N x (N-1) handshakes at start-up, which
+	// on two cores starved a 50-node mesh for its first minute, and N-1
+	// connections to keep per node. Sixteen links leave GossipSub's mesh
+	// (D=6..12) room to choose, and peers that others dial come on top.
+	// 0 dials every sighting.
+	MDNSDegree int
+
 	// ConnLow and ConnHigh are the connection manager's watermarks: above
 	// ConnHigh connections it trims back to ConnLow, sparing protected
 	// (bootstrap) peers and young connections. 64/128 leaves room for
@@ -64,6 +74,7 @@ func DefaultConfig() Config {
 		DataDir:           "meshhealth-data",
 		MDNS:              true,
 		MDNSService:       "meshhealth",
+		MDNSDegree:        16,
 		ConnLow:           64,
 		ConnHigh:          128,
 		BootstrapInterval: time.Second,

@@ -53,3 +53,32 @@ func TestMDNSSightingsAreDialledAndKeptButNeverSelf(t *testing.T) {
 		t.Error("the sighting's addresses are not in the peerstore")
 	}
 }
+
+func TestMDNSDialsNewSightingsOnlyBelowItsDegree(t *testing.T) {
+	mn, err := mocknet.FullMeshConnected(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mn.Close()
+	self, a, b := mn.Hosts()[0], mn.Hosts()[1], mn.Hosts()[2]
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel() }()
+	r := newRedialer(ctx, slog.New(slog.DiscardHandler), MaxRedialBackoff, MaxRedialBackoff)
+	r.dial = func(context.Context, peer.AddrInfo) error { return nil }
+	r.connected = func(peer.ID) bool { return true }
+	r.isolated = func() bool { return false }
+	// Two connections already, a degree of two: enough links.
+	notifee := &mdnsNotifee{h: self, redial: r, degree: 2, log: slog.New(slog.DiscardHandler)}
+	notifee.HandlePeerFound(peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
+	if r.has(b.ID()) {
+		t.Fatal("a sighting was kept although the node has its degree of links")
+	}
+	// Below its degree (a third peer's worth), sightings are dialled again.
+	notifee.degree = 3
+	notifee.HandlePeerFound(peer.AddrInfo{ID: a.ID(), Addrs: a.Addrs()})
+	if !r.has(a.ID()) {
+		t.Fatal("a sighting below the degree was not kept")
+	}
+	cancel()
+	r.wait()
+}

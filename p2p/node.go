@@ -165,7 +165,7 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	if cfg.MDNS {
 		// A node that cannot multicast (a container without it) still
 		// works through its bootstrap peers, so this is not fatal.
-		if n.mdns, err = startMDNS(h, cfg.MDNSService, n.redial, log); err != nil {
+		if n.mdns, err = startMDNS(h, cfg.MDNSService, cfg.MDNSDegree, n.redial, log); err != nil {
 			log.Warn("mDNS discovery unavailable", "err", err)
 		}
 	}

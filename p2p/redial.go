@@ -66,6 +66,13 @@ func (r *redialer) add(ai peer.AddrInfo, permanent bool) {
 	go r.keep(t)
 }
 
+// has reports whether r already keeps p connected.
+func (r *redialer) has(p peer.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peers[p] != nil
+}
+
 // kick wakes p's goroutine to look again (p disconnected).
 func (r *redialer) kick(p peer.ID) {
 	r.mu.Lock()
