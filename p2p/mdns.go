@@ -1,9 +1,11 @@
 package p2p
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,12 +17,79 @@ import (
 // peer it hears of to the redialer, which connects (each dial under its
 // timeout) and keeps redialling it for a while if it drops, so a healed
 // partition reconnects without waiting for the next mDNS query.
-func startMDNS(h host.Host, service string, degree int, r *redialer, log *slog.Logger) (io.Closer, error) {
-	svc := mdns.NewMdnsService(h, service, &mdnsNotifee{h: h, redial: r, degree: degree, log: log})
-	if err := svc.Start(); err != nil {
-		return nil, fmt.Errorf("mdns service %q: %w", service, err)
+func startMDNS(h host.Host, service string, degree int, r *redialer, log *slog.Logger) (*mdnsDiscovery, error) {
+	d := &mdnsDiscovery{h: h, service: service, notifee: &mdnsNotifee{h: h, redial: r, degree: degree, log: log}}
+	if err := d.restart(); err != nil {
+		return nil, err
 	}
-	return svc, nil
+	return d, nil
+}
+
+// mdnsDiscovery is the mDNS service, restartable. go-libp2p's mDNS browser
+// stops asking once it has heard one answer, and backs off its questions
+// up to a minute before that: a node whose first answers were lost (a
+// loaded LAN, 50 nodes starting at once) could wait a minute alone. A node
+// with no connection restarts it, which asks again at once.
+type mdnsDiscovery struct {
+	h       host.Host
+	service string
+	notifee *mdnsNotifee
+
+	mu     sync.Mutex
+	svc    mdns.Service
+	closed bool
+}
+
+// rediscoverEvery is how often a node without any connection asks again.
+const rediscoverEvery = 5 * time.Second
+
+func (d *mdnsDiscovery) restart() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	if d.svc != nil {
+		_ = d.svc.Close()
+	}
+	d.svc = mdns.NewMdnsService(d.h, d.service, d.notifee)
+	if err := d.svc.Start(); err != nil {
+		d.svc = nil
+		return fmt.Errorf("mdns service %q: %w", d.service, err)
+	}
+	return nil
+}
+
+// rediscover restarts discovery every rediscoverEvery while the node has no
+// connection, until ctx ends.
+func (d *mdnsDiscovery) rediscover(ctx context.Context) {
+	t := time.NewTicker(rediscoverEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if len(d.h.Network().Peers()) == 0 {
+			if err := d.restart(); err != nil {
+				d.notifee.log.Debug("mdns restart", "err", err)
+			}
+		}
+	}
+}
+
+// Close stops discovery.
+func (d *mdnsDiscovery) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	if d.svc == nil {
+		return nil
+	}
+	err := d.svc.Close()
+	d.svc = nil
+	return err
 }
 
 type mdnsNotifee struct {

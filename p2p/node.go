@@ -165,8 +165,11 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	if cfg.MDNS {
 		// A node that cannot multicast (a container without it) still
 		// works through its bootstrap peers, so this is not fatal.
-		if n.mdns, err = startMDNS(h, cfg.MDNSService, cfg.MDNSDegree, n.redial, log); err != nil {
+		if d, err := startMDNS(h, cfg.MDNSService, cfg.MDNSDegree, n.redial, log); err != nil {
 			log.Warn("mDNS discovery unavailable", "err", err)
+		} else {
+			n.mdns = d
+			n.wg.Go(func() { d.rediscover(ctx) })
 		}
 	}
 	if err := n.DHT.Bootstrap(ctx); err != nil {
