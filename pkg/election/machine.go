@@ -101,6 +101,9 @@ type machine struct {
 	nextStand   time.Time // when leaderless: stand at or after this
 	standWhy    string
 	lastEndorse time.Time
+	// failedElections counts this node's candidacies in a row that
+	// produced no leader; each doubles the wait before the next.
+	failedElections uint
 
 	// Leading.
 	seq          uint64
@@ -124,6 +127,10 @@ type machine struct {
 }
 
 const maxGaps = 16
+
+// maxElectionBackoff caps the retry backoff at 2^3 randomised timeouts
+// (24 to 36 s with the defaults).
+const maxElectionBackoff = 3
 
 // maxStoodTerms bounds the memory of terms stood in.
 const maxStoodTerms = 8
@@ -421,8 +428,15 @@ func (m *machine) standIn(now time.Time, term uint64, why string) {
 	m.setOwnVote(support{}, now)
 	m.emit(now, &wire.Candidate{Term: term, Score: score, UptimeS: uint64(now.Sub(m.started) / time.Second)})
 	m.note(eventCandidacy, why)
-	// If this election produces no leader, try again later.
-	m.nextStand, m.standWhy = now.Add(m.cfg.ElectionWindow+m.randomTimeout()), standRetry
+	// If this election produces no leader, try again later, and later
+	// still after each election in a row that produced none: when many
+	// nodes stand at once (a large mesh starting, a loaded machine that
+	// delays votes past the window), every retry opens a new term and
+	// splits the votes again. Backing off, as Ethernet does after
+	// collisions, leaves a term time to gather its majority.
+	backoff := m.randomTimeout() << min(m.failedElections, maxElectionBackoff)
+	m.failedElections++
+	m.nextStand, m.standWhy = now.Add(m.cfg.ElectionWindow+backoff), standRetry
 }
 
 // castVote closes the pending election's window: one vote per term, for the

@@ -134,6 +134,7 @@ func (m *machine) adopt(now time.Time, s support) {
 		m.stepDown(now, downOutranked)
 	}
 	m.haveLeader, m.leader, m.leaderTerm = true, s.cand, s.term
+	m.failedElections = 0
 	m.leaderSince, m.lastHB = now, now
 	m.timeout = m.randomTimeout()
 	m.nextStand = time.Time{}

@@ -282,9 +282,21 @@ func (m *Manager) recordLocked(c *checkState, s *sample) {
 	}
 	c.score, c.pace = c.windowScore(m.cfg.Window, m.cfg.ScoreHorizon, s.at)
 
+	if !s.localStall {
+		c.uncounted = 0
+	}
 	switch {
 	case c.rerun:
 		c.next, c.rerun = s.at, false
+	case s.localStall:
+		// A failure while this process is starved cannot be confirmed by
+		// retrying fast, and retrying fast anyway fed the overload: fifty
+		// starved nodes each probing twice a second. Back off from the
+		// retry interval toward the check's interval. (Warm-up failures
+		// keep the fast retry: a starting node's first pass makes it
+		// ready.)
+		c.next = s.at.Add(min(m.cfg.RetryInterval<<min(c.uncounted, 16), c.interval()))
+		c.uncounted++
 	case !s.Healthy && c.deb.State != StateFailing:
 		// Confirm (or clear) a failure fast instead of waiting intervals.
 		c.next = s.at.Add(m.cfg.RetryInterval)

@@ -173,7 +173,10 @@ type checkState struct {
 	scheduledEvery time.Duration // the interval next was scheduled with
 	running        bool
 	rerun          bool // triggered while running: run again as soon as it ends
-	stuck          *run // an abandoned run that has not returned yet
+	// uncounted is the streak of failures taken while this process was
+	// starved: each doubles the wait before the next run.
+	uncounted uint
+	stuck     *run // an abandoned run that has not returned yet
 
 	criticalHandled bool // the hand-off ran for the current failing episode
 }
