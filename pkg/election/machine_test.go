@@ -299,14 +299,18 @@ func TestUnhealthyLeaderResignsAndUnhealthyNodesNeverStand(t *testing.T) {
 	s.start()
 	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
 	old := s.leader()
+	stood := func() int {
+		return old.evs[eventCandidacy+"/"+standResign] + old.evs[eventCandidacy+"/"+standRetry] +
+			old.evs[eventCandidacy+"/"+standCounter] + old.evs[eventCandidacy+"/"+standTimeout]
+	}
+	before := stood() // its candidacies while it was healthy
 	old.in.Status = "unhealthy"
 	s.runUntil(5*time.Second, "a new leader", func() bool { return s.agreed() && s.leader() != old })
 	if old.evs[eventStepDown+"/"+downUnhealthy] != 1 {
 		t.Fatalf("the unhealthy leader did not resign: %v", old.evs)
 	}
 	s.run(time.Minute)
-	if n := old.evs[eventCandidacy+"/"+standResign] + old.evs[eventCandidacy+"/"+standRetry] +
-		old.evs[eventCandidacy+"/"+standCounter] + old.evs[eventCandidacy+"/"+standTimeout]; n != 0 {
+	if n := stood() - before; n != 0 {
 		t.Fatalf("an unhealthy node stood %d times", n)
 	}
 	if !s.agreed() {

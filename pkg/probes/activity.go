@@ -18,6 +18,10 @@ import (
 // means a lost mesh, not a quiet one.
 const DefaultSilenceTrigger = 2 * time.Second
 
+// silenceRepeat is how many silence periods apart the trigger repeats
+// while one silence lasts.
+const silenceRepeat = 5
+
 // Triggerer runs a check early (health.Manager.Trigger).
 type Triggerer interface {
 	Trigger(name string)
@@ -113,7 +117,11 @@ func (a *Activity) Run(ctx context.Context) {
 func (a *Activity) check(now time.Time) {
 	a.mu.Lock()
 	quiet := now.Sub(a.last)
-	due := quiet >= a.silence && now.Sub(a.lastTrigger) >= a.silence
+	// Once when the silence begins, then every silenceRepeat periods while
+	// it lasts: the check's own retries confirm a failure, and a mesh that
+	// is merely overloaded (no leader, slow delivery) must not be probed
+	// by every node every two seconds on top of it.
+	due := quiet >= a.silence && (a.lastTrigger.Before(a.last) || now.Sub(a.lastTrigger) >= silenceRepeat*a.silence)
 	a.mu.Unlock()
 	if !due || !a.hasPeers() {
 		return
