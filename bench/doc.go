@@ -5,7 +5,8 @@
 //
 // Nothing here runs inside a node, and no node package may import bench.
 // The harness sees nodes as an operator does (processes, /health, /metrics,
-// /debug/fault), so it must never import the node's own packages (node, p2p,
-// pkg/...); the one exception is cmd/barehost, a bare go-libp2p host that
-// imports only go-libp2p, GossipSub and the DHT.
+// /debug/fault), so it imports none of the node's own packages (node, p2p,
+// pkg/...; the table in docs/ARCHITECTURE.md, enforced by
+// internal/importboss); cmd/barehost is a bare go-libp2p host that imports
+// only go-libp2p, GossipSub and the DHT.
 package bench

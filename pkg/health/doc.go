@@ -13,6 +13,8 @@
 // Timing rules use the standard clock so that they are tested with
 // testing/synctest rather than with sleeps.
 //
-// This package must never import libp2p (or anything network-specific): the
-// probes in pkg/probes bring the network; this package only judges results.
+// It imports no libp2p and none of the node's other packages: the probes in
+// pkg/probes bring the network; this package only judges results. What each
+// package may import is the table in docs/ARCHITECTURE.md, enforced by
+// internal/importboss.
 package health
