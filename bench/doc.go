@@ -1,7 +1,8 @@
 // Package bench holds the benchmark harness behind make bench: the programs
-// under cmd/ that measure the targets at the end of DESIGN.md against real
-// nodes (bin/meshhealth through the testnet library), and the generator of
-// docs/BENCHMARKS.md from the JSON they write.
+// under cmd/ that measure real nodes (bin/meshhealth through the testnet
+// library) against the benchmark's targets, and the generator of
+// docs/BENCHMARKS.md from the JSON they write (internal/report, which holds
+// the targets).
 //
 // Nothing here runs inside a node, and no node package may import bench.
 // The harness sees nodes as an operator does (processes, /health, /metrics,

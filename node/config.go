@@ -100,8 +100,9 @@ type Config struct {
 }
 
 // Default is a LAN node: probes tuned so a partitioned node is noticed in
-// about 5 s (DESIGN's detection budget) while a loaded machine, whose slow
-// answers stretch the adaptive timeouts, does not raise false alarms.
+// seconds (docs/ARCHITECTURE.md, "A partitioned node") while a loaded
+// machine, whose slow answers stretch the adaptive timeouts, does not raise
+// false alarms.
 func Default() Config {
 	dataDir := "meshhealth-data"
 	if home, err := os.UserHomeDir(); err == nil {

@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 )
 
-// componentOrder is the node's components as DESIGN weighs them; any other
-// component a node reports follows in name order.
+// componentOrder is the node's components by their default weight, heaviest
+// first; any other component a node reports follows in name order.
 var componentOrder = []string{"pubsub", "dht", "p2p", "election", "resources"}
 
 // RenderTable writes the status table: node, peer ID, address, status,

@@ -8,8 +8,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Candidate score weights (DESIGN.md). They sum to 1, so a score is in
-// [0, 1] like every score on the wire.
+// Candidate score weights (docs/PROTOCOL.md, "Candidate score"). They sum to
+// 1, so a score is in [0, 1] like every score on the wire.
 const (
 	weightUptime       = 0.30
 	weightHealth       = 0.30
@@ -35,7 +35,7 @@ type inputs struct {
 	Gone func(peer.ID) bool
 }
 
-// candidateScore is the weighted sum of DESIGN.md. Connectivity is the
+// candidateScore is the weighted sum of docs/PROTOCOL.md. Connectivity is the
 // share of the other members the node is directly connected to.
 func candidateScore(self peer.ID, in inputs, uptime time.Duration, members int) float64 {
 	up := math.Min(uptime.Seconds()/uptimeSaturation.Seconds(), 1)

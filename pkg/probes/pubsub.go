@@ -443,8 +443,9 @@ func (p *PubSubProbe) run(ctx context.Context) health.Result {
 // heard tells a slow mesh from a silent one after a failed round-trip: if
 // any meshhealth message from a peer arrived since start (the leader's
 // heartbeat comes every second), the mesh is alive and merely slow, and the
-// next wait stretches; a partitioned node hears nothing and keeps DESIGN's
-// fast confirmation (three waits at the floor).
+// next wait stretches; a partitioned node hears nothing and keeps the fast
+// confirmation (three waits at the floor; docs/ARCHITECTURE.md, "Defaults and
+// why").
 func (p *PubSubProbe) heard(start time.Time) bool {
 	return p.cfg.Heard == nil || p.cfg.Heard(start)
 }
