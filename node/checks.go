@@ -12,6 +12,8 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // registerBasicChecks registers the checks that need only the host: peer
@@ -21,7 +23,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 		Name: "meshhealth_connected_peers",
 		Help: "Peers the libp2p host is connected to.",
 	}, func() float64 { return float64(n.ConnectedPeers()) })
-	if err := reg.Register(peers); err != nil {
+	if err := metrics.Register(reg, peers); err != nil {
 		return err
 	}
 	counter := keyMetricPeers{n, hm, m.Peers}

@@ -22,7 +22,8 @@ type rule struct {
 	// may are our packages (or subtrees) the package may import.
 	may []string
 	// testMay are what its tests may import besides may (a test may always
-	// import internal/testutil and, from an _test package, its own package).
+	// import the shared helpers, internal/testkit and, from an _test
+	// package, its own package).
 	testMay []string
 	// never are outside import paths (prefixes) that must not appear among
 	// the package's dependencies, direct or not.
@@ -40,9 +41,9 @@ var rules = []rule{
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},
 	{pkg: "pkg/summary", may: []string{"p2p/wire"}},
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
-	{pkg: "node", may: []string{"p2p/...", "pkg/...", "internal/..."}},
+	{pkg: "node", may: []string{"p2p/...", "pkg/..."}},
 	// nodetest builds whole nodes on mocknet for tests, through node.
-	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown"}, testMay: []string{"pkg/probes"}},
+	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit"}, testMay: []string{"pkg/probes"}},
 	{pkg: "cmd/node", may: []string{"node", "pkg/shutdown"}},
 	// The testnet and the bench see a node only through its binary and HTTP.
 	{pkg: "testnet/...", may: []string{"testnet/internal/..."}},
@@ -53,6 +54,13 @@ var rules = []rule{
 	// Shared internals: leaves, importing nothing of ours.
 	{pkg: "internal/..."},
 }
+
+// shared are the helpers under internal/ that any package may import: leaves
+// that import nothing of ours, so they create no path between the parts.
+var shared = []string{"internal/metrics"}
+
+// testShared are the helpers any test may import.
+var testShared = []string{"internal/testkit"}
 
 // listed is one package as go list sees it, our imports only, and every
 // dependency for the never rules.
@@ -69,12 +77,12 @@ func TestImportRules(t *testing.T) {
 			continue
 		}
 		for _, imp := range p.imports {
-			if !allowed(imp, r.may) {
+			if !allowed(imp, r.may) && !allowed(imp, shared) {
 				t.Errorf("%s imports %s: not allowed (may import %v; docs/ARCHITECTURE.md, The parts)", p.path, imp, orNothing(r.may))
 			}
 		}
 		for _, imp := range p.tests {
-			if imp == p.path || imp == "internal/testutil" || allowed(imp, r.may) || allowed(imp, r.testMay) {
+			if imp == p.path || allowed(imp, r.may) || allowed(imp, r.testMay) || allowed(imp, shared) || allowed(imp, testShared) {
 				continue
 			}
 			t.Errorf("tests of %s import %s: not allowed (may import %v)", p.path, imp, orNothing(append(r.may, r.testMay...)))

@@ -1,10 +1,11 @@
 package health
 
 import (
-	"errors"
 	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	regmetrics "github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // metrics are the health manager's Prometheus series. They are set when a
@@ -63,14 +64,8 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "health_events_dropped_total",
 			Help: "Transitions not delivered to a listener or event stream that had fallen behind."}),
 	}
-	var errs []error
-	for _, c := range []prometheus.Collector{m.status, m.systemScore, m.componentScore, m.checkScore, m.checkFailing,
-		m.consecFailures, m.checksTotal, m.duration, m.transitions, m.suppressed, m.buildInfo, m.stalls, m.starved, m.eventsDropped} {
-		if err := reg.Register(c); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := regmetrics.Register(reg, m.status, m.systemScore, m.componentScore, m.checkScore, m.checkFailing,
+		m.consecFailures, m.checksTotal, m.duration, m.transitions, m.suppressed, m.buildInfo, m.stalls, m.starved, m.eventsDropped); err != nil {
 		return nil, err
 	}
 	version := cfg.Version

@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // Pinger verifies a suspect directly: nil when its process answered.
@@ -76,12 +78,8 @@ func NewView(self peer.ID, cfg Config, pinger Pinger, reg prometheus.Registerer,
 		v.peers.WithLabelValues(string(s))
 		v.changes.WithLabelValues(string(s))
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{v.peers, v.changes, v.paused} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("liveness metrics: %w", err)
-			}
-		}
+	if err := metrics.Register(reg, v.peers, v.changes, v.paused); err != nil {
+		return nil, fmt.Errorf("liveness metrics: %w", err)
 	}
 	return v, nil
 }

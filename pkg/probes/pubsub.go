@@ -22,6 +22,8 @@ import (
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // CheckPubSubRoundTrip is the name of the pubsub round-trip check.
@@ -188,7 +190,7 @@ func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, pee
 	for _, t := range []string{"probe", "ack"} {
 		p.published.WithLabelValues(t)
 	}
-	if err := register(reg, p.rtt, p.acksIn, p.published, p.dropped, p.timeoutSec); err != nil {
+	if err := metrics.Register(reg, p.rtt, p.acksIn, p.published, p.dropped, p.timeoutSec); err != nil {
 		return nil, fmt.Errorf("pubsub probe metrics: %w", err)
 	}
 	return p, nil

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // DefaultInterval is how often a node publishes its summary: often enough
@@ -135,12 +137,8 @@ func New(topic Topic, self peer.ID, source Source, cfg Config, reg prometheus.Re
 	for _, t := range []string{wire.TypeSummary, wire.TypeGoodbye} {
 		b.published.WithLabelValues(t)
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{b.published, b.goodbyes, b.known} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("summary metrics: %w", err)
-			}
-		}
+	if err := metrics.Register(reg, b.published, b.goodbyes, b.known); err != nil {
+		return nil, fmt.Errorf("summary metrics: %w", err)
 	}
 	return b, nil
 }
