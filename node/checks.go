@@ -8,12 +8,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
-
-	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // registerBasicChecks registers the checks that need only the host: peer

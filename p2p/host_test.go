@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxtest"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // loopbackConfig listens on loopback only, on free ports, with mDNS off:
@@ -72,7 +74,7 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 	second := startLoopbackNode(t, cfg2, reg2)
 
 	bothConnected := func() bool { return first.ConnectedPeers() == 1 && second.ConnectedPeers() == 1 }
-	eventually(t, 10*time.Second, "second node connected to its bootstrap node", bothConnected)
+	testkit.WaitFor(t, 10*time.Second, "second node connected to its bootstrap node", bothConnected)
 
 	t.Run("go-libp2p metrics are on the node's registry", func(t *testing.T) {
 		families, err := reg2.Gather()
@@ -93,7 +95,7 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 
 	t.Run("isolation refuses connections both ways until lifted", func(t *testing.T) {
 		first.Isolate(true)
-		eventually(t, 10*time.Second, "connections closed", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "connections closed", func() bool {
 			return first.ConnectedPeers() == 0 && second.ConnectedPeers() == 0
 		})
 		var admitted atomic.Int32
@@ -117,14 +119,14 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 		if n := admitted.Load(); n != 0 {
 			t.Errorf("an isolated node admitted %d connections", n)
 		}
-		eventually(t, 10*time.Second, "no connection survives on either side", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "no connection survives on either side", func() bool {
 			return first.ConnectedPeers() == 0 && second.ConnectedPeers() == 0
 		})
 
 		first.Isolate(false)
 		// The second node's bootstrap redial, backing off since the
 		// isolation began, finds the first again.
-		eventually(t, 10*time.Second, "reconnected after isolation was lifted", bothConnected)
+		testkit.WaitFor(t, 10*time.Second, "reconnected after isolation was lifted", bothConnected)
 	})
 }
 

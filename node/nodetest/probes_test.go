@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 )
@@ -16,7 +17,7 @@ const (
 
 func waitCheck(t *testing.T, mem *Member, check string, want health.State) {
 	t.Helper()
-	Eventually(t, 30*time.Second, fmt.Sprintf("node %d %s %s", mem.Index, check, want), func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, fmt.Sprintf("node %d %s %s", mem.Index, check, want), func() (bool, string) {
 		s, msg := mem.CheckState(check)
 		return s == want, fmt.Sprintf("%s: %s", s, msg)
 	})

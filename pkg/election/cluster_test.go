@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -190,13 +191,12 @@ func (c *cluster) raw() []*clusterNode {
 // assertion here depends on how fast a busy machine runs.
 func (c *cluster) eventually(what string, limit time.Duration, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("%s: not within %v\n%s", what, limit, c.dump())
+	testkit.Eventually(c.t, limit, what, func() (bool, string) {
+		if cond() {
+			return true, ""
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false, "\n" + c.dump()
+	})
 }
 
 // agreed reports whether the given nodes (every live election by default)

@@ -11,9 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/meshhealth/meshhealth/p2p/wire"
-
 	"github.com/meshhealth/meshhealth/internal/metrics"
+	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
 // Pinger verifies a suspect directly: nil when its process answered.

@@ -16,9 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/meshhealth/meshhealth/pkg/health"
-
 	"github.com/meshhealth/meshhealth/internal/metrics"
+	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
 // CheckDHTIntegrity is the name of the DHT integrity check.

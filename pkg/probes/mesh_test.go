@@ -16,6 +16,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 )
@@ -143,7 +144,7 @@ func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) 
 		}
 	}
 	if o.dht {
-		eventually(t, 10*time.Second, "DHT routing tables filled", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "DHT routing tables filled", func() bool {
 			for _, nd := range nodes {
 				if nd.dht.RoutingTable().Size() < 2 {
 					return false
@@ -163,7 +164,7 @@ func waitTopicPeers(t *testing.T, nodes []*meshNode, ring bool) {
 	if ring {
 		want = min(2, want)
 	}
-	eventually(t, 10*time.Second, "probe topic peers", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "probe topic peers", func() bool {
 		for _, nd := range nodes {
 			if len(nd.topic.ListPeers()) < want {
 				return false
@@ -171,21 +172,6 @@ func waitTopicPeers(t *testing.T, nodes []*meshNode, ring bool) {
 		}
 		return true
 	})
-}
-
-// eventually polls cond until it holds or the deadline passes. For mesh
-// set-up only: behaviour is asserted on the probes' results, not on time.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		<-tick.C
-	}
 }
 
 // newView is a node's liveness view as the node builds it, seeded with its

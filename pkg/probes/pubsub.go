@@ -19,11 +19,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
-
-	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // CheckPubSubRoundTrip is the name of the pubsub round-trip check.

@@ -16,9 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/meshhealth/meshhealth/p2p/wire"
-
 	"github.com/meshhealth/meshhealth/internal/metrics"
+	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
 // DefaultInterval is how often a node publishes its summary: often enough

@@ -16,6 +16,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -72,23 +73,10 @@ func meshBooks(t *testing.T, n int, interval time.Duration) []*Book {
 	return books
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		<-tick.C
-	}
-}
-
 func TestSummariesCrossTheMeshAndAGoodbyeRemovesTheLeaver(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	books := meshBooks(t, 4, interval)
-	eventually(t, 10*time.Second, "every node to hold every other's summary", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every node to hold every other's summary", func() bool {
 		for _, b := range books {
 			if len(b.KnownPeers()) != len(books)-1 {
 				return false
@@ -123,7 +111,7 @@ func TestSummariesCrossTheMeshAndAGoodbyeRemovesTheLeaver(t *testing.T) {
 	if err := leaver.Goodbye(context.Background(), "SIGTERM"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "every peer to hear the goodbye", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "every peer to hear the goodbye", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(heard) == 3
@@ -132,7 +120,7 @@ func TestSummariesCrossTheMeshAndAGoodbyeRemovesTheLeaver(t *testing.T) {
 	// it says nothing after its goodbye. Three intervals pass, measured by
 	// node 1's summaries as node 0 receives them.
 	e, _ := books[0].Latest(books[1].self)
-	eventually(t, 5*time.Second, "three more summaries from node 1", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "three more summaries from node 1", func() bool {
 		now, ok := books[0].Latest(books[1].self)
 		// seq counts milliseconds
 		return ok && now.Summary.Seq >= e.Summary.Seq+uint64(3*interval/time.Millisecond)
