@@ -43,7 +43,7 @@ var rules = []rule{
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
 	{pkg: "node", may: []string{"p2p/...", "pkg/..."}},
 	// nodetest builds whole nodes on mocknet for tests, through node.
-	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit"}, testMay: []string{"pkg/probes"}},
+	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit", "internal/testmesh"}, testMay: []string{"pkg/probes"}},
 	{pkg: "cmd/node", may: []string{"node", "pkg/shutdown"}},
 	// The testnet and the bench see a node only through its binary and HTTP.
 	{pkg: "testnet/...", may: []string{"testnet/internal/..."}},
@@ -60,7 +60,7 @@ var rules = []rule{
 var shared = []string{"internal/metrics"}
 
 // testShared are the helpers any test may import.
-var testShared = []string{"internal/testkit"}
+var testShared = []string{"internal/testkit", "internal/testmesh"}
 
 // listed is one package as go list sees it, our imports only, and every
 // dependency for the never rules.

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/meshhealth/meshhealth/internal/testkit"
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -144,21 +145,8 @@ func newCluster(t *testing.T, n, raw int, cfg Config, opts ...Option) *cluster {
 	}
 	// Connect only once every node speaks GossipSub: an earlier
 	// connection finds no pubsub protocol and pubsub never retries it.
-	if err := mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	// One connection per pair. With two (ConnectAllButSelf dials both
-	// ways), closing them for a partition races pubsub re-opening its
-	// stream on the second one, and mocknet can leave that stream alive
-	// on a closed connection: a partition that leaks.
-	hosts := mn.Hosts()
-	for i := range hosts {
-		for j := i + 1; j < len(hosts); j++ {
-			if _, err := mn.ConnectPeers(hosts[i].ID(), hosts[j].ID()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	// One connection per pair, so a partition cannot leak.
+	testmesh.ConnectPairs(t, mn)
 	for _, nd := range c.elections() {
 		if err := nd.e.Start(ctx); err != nil {
 			t.Fatal(err)

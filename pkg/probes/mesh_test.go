@@ -2,8 +2,6 @@ package probes
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"testing"
 	"time"
 
@@ -13,10 +11,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/testkit"
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 )
@@ -52,7 +50,7 @@ type meshOptions struct {
 func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	mn := mocknet.New()
+	mn := testmesh.New(t)
 	nodes := make([]*meshNode, n)
 	t.Cleanup(func() {
 		cancel()
@@ -61,18 +59,9 @@ func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) 
 				nd.dht.Close()
 			}
 		}
-		mn.Close()
 	})
-	for i := range nodes {
-		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := mn.AddPeer(sk, ma.StringCast(fmt.Sprintf("/ip4/10.0.0.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes[i] = &meshNode{h: h, key: sk, reg: prometheus.NewRegistry()}
+	for i, h := range testmesh.AddPeers(t, mn, n) {
+		nodes[i] = &meshNode{h: h, key: h.Peerstore().PrivKey(h.ID()), reg: prometheus.NewRegistry()}
 	}
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)

@@ -2,21 +2,17 @@ package summary
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/testkit"
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -25,18 +21,10 @@ import (
 func meshBooks(t *testing.T, n int, interval time.Duration) []*Book {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	mn := mocknet.New()
-	t.Cleanup(func() { cancel(); mn.Close() })
+	mn := testmesh.New(t)
+	t.Cleanup(cancel)
 	books := make([]*Book, n)
-	for i := range books {
-		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := mn.AddPeer(sk, ma.StringCast(fmt.Sprintf("/ip4/10.0.1.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, h := range testmesh.AddPeers(t, mn, n) {
 		ps, err := pubsub.NewGossipSub(ctx, h,
 			pubsub.WithMessageSigning(true), pubsub.WithStrictSignatureVerification(true),
 			pubsub.WithFloodPublish(true), pubsub.WithPeerExchange(false))
@@ -58,12 +46,7 @@ func meshBooks(t *testing.T, n int, interval time.Duration) []*Book {
 		}
 		books[i] = b
 	}
-	if err := mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := mn.ConnectAllButSelf(); err != nil {
-		t.Fatal(err)
-	}
+	testmesh.ConnectPairs(t, mn)
 	for _, b := range books {
 		if err := b.Start(context.Background()); err != nil {
 			t.Fatal(err)
