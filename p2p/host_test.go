@@ -8,13 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/fx"
-	"go.uber.org/fx/fxtest"
 
 	"github.com/meshhealth/meshhealth/internal/testkit"
 )
@@ -130,25 +127,18 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 	})
 }
 
-func TestModuleProvidesARunningNodeAndLeavesStoppingToClose(t *testing.T) {
+func TestNewRunsTheNodeUntilClose(t *testing.T) {
 	cfg := loopbackConfig(t)
 	key, err := LoadOrCreateIdentity(cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n *Node
-	app := fxtest.New(t,
-		fx.Supply(cfg, fx.Annotate(key, fx.As(new(crypto.PrivKey))),
-			fx.Annotate(prometheus.NewRegistry(), fx.As(new(prometheus.Registerer))),
-			slog.New(slog.DiscardHandler)),
-		Module,
-		fx.Populate(&n),
-	)
-	app.RequireStart()
-	app.RequireStop()
-	// fx stopped, the node did not: only Close stops it.
+	n, err := New(cfg, key, prometheus.NewRegistry(), Options{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(n.Host.Addrs()) == 0 {
-		t.Fatal("host no longer listening after fx stop; the module must not close it")
+		t.Fatal("host not listening after New")
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
