@@ -6,7 +6,8 @@
 // election and summary code never parse JSON themselves and a peer written in
 // another language has one contract to follow (docs/PROTOCOL.md).
 //
-// It imports none of the node's other packages: they import it
-// (docs/ARCHITECTURE.md's table, enforced by internal/importboss). Its only
-// libp2p dependencies are core/peer and go-libp2p-pubsub's validator types.
+// Of the node's packages it imports only the shared vocabulary, pkg/status:
+// the others import it (docs/ARCHITECTURE.md's table, enforced by
+// internal/importboss). Its only libp2p dependencies are core/peer and
+// go-libp2p-pubsub's validator types.
 package wire

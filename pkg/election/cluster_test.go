@@ -18,6 +18,7 @@ import (
 	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/status"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -44,16 +45,16 @@ type fakeView struct {
 
 func newFakeView() *fakeView {
 	v := &fakeView{}
-	v.status.Store("healthy")
+	v.status.Store(status.Healthy)
 	v.peers.Store(4)
 	return v
 }
 
-func (v *fakeView) HealthStatus() string      { return v.status.Load().(string) }
-func (v *fakeView) HealthScore() float64      { return 1 }
-func (v *fakeView) ConnectedPeers() int       { return int(v.peers.Load()) }
-func (v *fakeView) setStatus(s string)        { v.status.Store(s) }
-func (v *fakeView) ResourceHeadroom() float64 { return 1 }
+func (v *fakeView) HealthStatus() status.Status { return v.status.Load().(status.Status) }
+func (v *fakeView) HealthScore() float64        { return 1 }
+func (v *fakeView) ConnectedPeers() int         { return int(v.peers.Load()) }
+func (v *fakeView) setStatus(s status.Status)   { v.status.Store(s) }
+func (v *fakeView) ResourceHeadroom() float64   { return 1 }
 
 type clusterNode struct {
 	host  host.Host

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // Candidate score weights (docs/PROTOCOL.md, "Candidate score"). They sum to
@@ -26,8 +28,8 @@ const uptimeSaturation = 10 * time.Minute
 
 // inputs is what the local node tells the machine about itself.
 type inputs struct {
-	Status         string  // health status; "unhealthy" never stands
-	HealthScore    float64 // system health score in [0, 1]
+	Status         status.Status // health status; unhealthy never stands
+	HealthScore    float64       // system health score in [0, 1]
 	ConnectedPeers int
 	Headroom       float64 // resource headroom in [0, 1]
 	// Gone reports the peers the node's liveness view holds dead or

@@ -13,7 +13,8 @@
 // Timing rules use the standard clock so that they are tested with
 // testing/synctest rather than with sleeps.
 //
-// It imports no libp2p and none of the node's other packages: the probes in
+// It imports no libp2p and, of the node's packages, only the shared
+// vocabulary pkg/status (its Status is that package's): the probes in
 // pkg/probes bring the network; this package only judges results. What each
 // package may import is the table in docs/ARCHITECTURE.md, enforced by
 // internal/importboss.

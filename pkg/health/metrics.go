@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	regmetrics "github.com/meshhealth/meshhealth/internal/metrics"
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // metrics are the health manager's Prometheus series. They are set when a
@@ -27,8 +28,6 @@ type metrics struct {
 	starved        prometheus.Counter
 	eventsDropped  prometheus.Counter
 }
-
-var allStatuses = []Status{StatusStarting, StatusHealthy, StatusDegraded, StatusUnhealthy, StatusStopping}
 
 func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 	const ns = "meshhealth"
@@ -73,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		version = "unknown"
 	}
 	m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	for _, s := range allStatuses {
+	for _, s := range status.All() {
 		m.status.WithLabelValues(string(s))
 		m.transitions.WithLabelValues(string(s))
 	}
@@ -114,7 +113,7 @@ func (m *metrics) setCheck(check string, v CheckView) {
 }
 
 func (m *metrics) setStatus(s Status) {
-	for _, st := range allStatuses {
+	for _, st := range status.All() {
 		v := 0.0
 		if st == s {
 			v = 1

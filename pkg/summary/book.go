@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // DefaultInterval is how often a node publishes its summary: often enough
@@ -37,7 +38,7 @@ type Topic interface {
 
 // Values is what a node says about itself in a summary.
 type Values struct {
-	Status     string             // starting, healthy, degraded, unhealthy, stopping
+	Status     status.Status      // "" is sent as starting
 	Score      float64            // system score in [0, 1]
 	Components map[string]float64 // component scores in [0, 1]
 	Peers      int                // connected peers
@@ -430,7 +431,7 @@ func decode(msg *pubsub.Message) (wire.Message, error) {
 // valid names, leader and term both set or both empty.
 func toWire(v Values) *wire.Summary {
 	m := &wire.Summary{
-		Status:     v.Status,
+		Status:     string(v.Status),
 		Score:      clamp01(v.Score),
 		Components: map[string]float64{},
 		Peers:      min(max(v.Peers, 0), wire.MaxPeers),
@@ -439,7 +440,7 @@ func toWire(v Values) *wire.Summary {
 		Version:    truncate(v.Version, wire.MaxVersionLen),
 	}
 	if m.Status == "" {
-		m.Status = "starting"
+		m.Status = string(status.Starting)
 	}
 	if m.Leader == "" || m.Term == 0 {
 		m.Leader, m.Term = "", 0

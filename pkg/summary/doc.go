@@ -5,9 +5,9 @@
 // goodbyes it accepts are evidence for that view, through the topic
 // validator the node wraps.
 //
-// It depends on a joined topic (*pubsub.Topic) through a small interface and
-// on p2p/wire for the bytes, and on none of the node's other packages: the
-// node hands it a function returning its current values. What each package
-// may import is the table in docs/ARCHITECTURE.md, enforced by
-// internal/importboss.
+// It depends on a joined topic (*pubsub.Topic) through a small interface,
+// on p2p/wire for the bytes and pkg/status for the words, and on none of
+// the node's other packages: the node hands it a function returning its
+// current values. What each package may import is the table in
+// docs/ARCHITECTURE.md, enforced by internal/importboss.
 package summary
