@@ -18,8 +18,13 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"gopkg.in/yaml.v3"
 
+	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
+	"github.com/meshhealth/meshhealth/pkg/shutdown"
+	"github.com/meshhealth/meshhealth/pkg/status"
+	"github.com/meshhealth/meshhealth/pkg/summary"
 )
 
 // Probe is the schedule of one check.
@@ -104,35 +109,37 @@ type Config struct {
 // machine, whose slow answers stretch the adaptive timeouts, does not raise
 // false alarms.
 func Default() Config {
-	dataDir := "meshhealth-data"
+	// Each package's defaults, stated once there with their reasons; the
+	// node adds only what is its own (addresses, logging, the HTTP caps,
+	// the probes' schedules).
+	hc, ec, pc, sc := health.DefaultConfig(), election.DefaultConfig(), p2p.DefaultConfig(), shutdown.DefaultConfig()
+	dataDir := pc.DataDir
 	if home, err := os.UserHomeDir(); err == nil {
 		dataDir = filepath.Join(home, ".meshhealth")
 	}
 	return Config{
-		Listen:             []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		Listen:             slices.Clone(pc.Listen),
 		HTTP:               "127.0.0.1:8081",
 		DataDir:            dataDir,
-		MDNS:               true,
+		MDNS:               pc.MDNS,
 		MinPeers:           1,
-		ConnLow:            64,
-		ConnHigh:           128,
-		StartupGrace:       30 * time.Second,
-		ShutdownOnCritical: true,
-		ShutdownTimeout:    30 * time.Second,
+		ConnLow:            pc.ConnLow,
+		ConnHigh:           pc.ConnHigh,
+		StartupGrace:       hc.StartupGrace,
+		ShutdownOnCritical: hc.ShutdownOnCritical,
+		ShutdownTimeout:    sc.Timeout,
 		LogLevel:           "info",
 		LogFormat:          "text",
 		MaxHTTPConnections: 256,
 		MaxEventStreams:    health.DefaultMaxEventStreams,
-		FailureThreshold:   3,
-		SuccessThreshold:   1,
-		RetryInterval:      500 * time.Millisecond,
-		ScoreHorizon:       time.Minute,
-		HealthyThreshold:   0.95,
-		DegradedThreshold:  0.75,
-		Weights: map[string]float64{
-			"pubsub": 0.30, "dht": 0.25, "p2p": 0.25, "election": 0.10, "resources": 0.10,
-		},
-		SummaryInterval: 10 * time.Second,
+		FailureThreshold:   health.DefaultFailureThreshold,
+		SuccessThreshold:   health.DefaultSuccessThreshold,
+		RetryInterval:      hc.RetryInterval,
+		ScoreHorizon:       hc.ScoreHorizon,
+		HealthyThreshold:   hc.HealthyThreshold,
+		DegradedThreshold:  hc.DegradedThreshold,
+		Weights:            maps.Clone(hc.Weights),
+		SummaryInterval:    summary.DefaultInterval,
 		Probes: Probes{
 			PubSub:       Probe{Enabled: true, Interval: 10 * time.Second, Timeout: 3 * time.Second},
 			DHT:          Probe{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second},
@@ -141,12 +148,12 @@ func Default() Config {
 			Resources:    Probe{Enabled: true, Interval: 15 * time.Second, Timeout: 2 * time.Second},
 		},
 		Election: Election{
-			HeartbeatInterval: time.Second,
-			HeartbeatTimeout:  3 * time.Second,
-			BootstrapWait:     2 * time.Second,
-			ElectionWindow:    time.Second,
-			MemberTTL:         10 * time.Second,
-			MaxLeaderChanges:  3,
+			HeartbeatInterval: ec.HeartbeatInterval,
+			HeartbeatTimeout:  ec.HeartbeatTimeout,
+			BootstrapWait:     ec.BootstrapWait,
+			ElectionWindow:    ec.ElectionWindow,
+			MemberTTL:         ec.MemberTTL,
+			MaxLeaderChanges:  ec.MaxLeaderChanges,
 		},
 		Resources: probes.DefaultResourceLimits(),
 	}
@@ -274,14 +281,20 @@ func (c Config) Validate() error {
 		bad("max-event-streams (%d) must be below max-http-connections (%d), or streams could hold every connection and starve the probes",
 			c.MaxEventStreams, c.MaxHTTPConnections)
 	}
-	// The health manager has rules of its own (the hysteresis above the
-	// healthy threshold, for one). Once our own checks pass, its verdict is
-	// asked too, so nothing that passes here fails later inside the manager
-	// with a start-up error instead of a configuration error.
+	// The health manager and the libp2p node have rules of their own (the
+	// hysteresis above the healthy threshold; conn-high strictly above
+	// conn-low). Once our own checks pass, their verdicts are asked too, so
+	// nothing that passes here fails later at start-up with exit 1 instead
+	// of the configuration code.
 	if len(errs) == 0 {
-		if err := healthConfigOf(c).Validate(); err != nil {
-			for _, e := range unjoin(err) {
-				bad("health: %v", e)
+		for _, part := range []struct {
+			name string
+			err  error
+		}{{"health", healthConfigOf(c).Validate()}, {"p2p", p2pConfig(c).Validate()}} {
+			if part.err != nil {
+				for _, e := range unjoin(part.err) {
+					bad("%s: %v", part.name, e)
+				}
 			}
 		}
 	}
@@ -289,7 +302,13 @@ func (c Config) Validate() error {
 }
 
 // components are the system score's components, the keys of Weights.
-var components = []string{"pubsub", "dht", "p2p", "election", "resources"}
+var components = func() []string {
+	var out []string
+	for _, c := range status.Components() {
+		out = append(out, string(c))
+	}
+	return out
+}()
 
 // unjoin splits an errors.Join result into its errors.
 func unjoin(err error) []error {

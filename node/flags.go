@@ -134,7 +134,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) []*stringList {
 	fs.DurationVar(&c.ScoreHorizon, "score-horizon", c.ScoreHorizon, "results older than this no longer count toward a check's score (0: only the 20-result window)")
 	fs.Float64Var(&c.HealthyThreshold, "healthy-threshold", c.HealthyThreshold, "system score below which the node is degraded")
 	fs.Float64Var(&c.DegradedThreshold, "degraded-threshold", c.DegradedThreshold, "system score below which the node is unhealthy")
-	for _, comp := range []string{"pubsub", "dht", "p2p", "election", "resources"} {
+	for _, comp := range components {
 		fs.Var(weightValue{c.Weights, comp}, "weight-"+comp, "weight of the "+comp+" component in the system score")
 	}
 
