@@ -46,6 +46,8 @@ func TestFlagsAndVariablesArePinned(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	bindFlags(fs, &cfg)
 	var b bytes.Buffer
-	fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(&b, "--%s %s=%q\n\t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage) })
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(&b, "--%s %s=%q\n\t%s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
+	})
 	golden(t, "flags.txt", b.Bytes())
 }
