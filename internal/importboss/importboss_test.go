@@ -42,18 +42,24 @@ var rules = []rule{
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},
 	{pkg: "pkg/summary", may: []string{"p2p/wire"}},
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
+	{pkg: "pkg/meshview", may: []string{"pkg/liveness", "pkg/summary"}, testMay: []string{"p2p/wire"}},
 	{pkg: "node", may: []string{"p2p/...", "pkg/..."}},
 	// nodetest builds whole nodes on mocknet for tests, through node.
 	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit", "internal/testmesh"}, testMay: []string{"pkg/probes"}},
 	{pkg: "cmd/node", may: []string{"node", "pkg/shutdown"}},
-	// The testnet and the bench see a node only through its binary and HTTP.
-	{pkg: "testnet/...", may: []string{"testnet/internal/..."}},
+	// The testnet and the bench see a node only through its binary and HTTP;
+	// the testnet decodes /health/mesh with pkg/meshview's types.
+	{pkg: "testnet/...", may: []string{"testnet/internal/...", "pkg/meshview"}},
 	{pkg: "cmd/testnet", may: []string{"testnet"}},
 	{pkg: "bench/...", may: []string{"bench/internal/...", "testnet"}},
 	// The report reads results without starting anything.
 	{pkg: "bench/internal/results"},
 	// Shared internals: leaves, importing nothing of ours.
 	{pkg: "internal/..."},
+	// Deployment tools: the image's healthcheck speaks HTTP only; seedkeys
+	// makes identity keys with p2p's own code (its test starts a node).
+	{pkg: "deploy/healthcheck"},
+	{pkg: "deploy/seedkeys", may: []string{"p2p"}, testMay: []string{"node"}},
 }
 
 // shared are the leaves any package may import: they import nothing of
