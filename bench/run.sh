@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make bench: measure the targets at the end of DESIGN.md against real
-# nodes and rewrite docs/BENCHMARKS.md from the measurements.
+# make bench: measure the node against the benchmark's targets (held in
+# bench/internal/report) with real nodes and rewrite docs/BENCHMARKS.md from
+# the measurements.
 #
 #   BENCH_MODE=quick (default)  about 18 minutes on 2 cores (sections 1-6 under
 #                               10, the scale curve at N = 10 and 50 about 8

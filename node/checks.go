@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
@@ -21,7 +22,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 		Name: "meshhealth_connected_peers",
 		Help: "Peers the libp2p host is connected to.",
 	}, func() float64 { return float64(n.ConnectedPeers()) })
-	if err := reg.Register(peers); err != nil {
+	if err := metrics.Register(reg, peers); err != nil {
 		return err
 	}
 	counter := keyMetricPeers{n, hm, m.Peers}

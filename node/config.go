@@ -18,81 +18,96 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"gopkg.in/yaml.v3"
 
+	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
+	"github.com/meshhealth/meshhealth/pkg/shutdown"
+	"github.com/meshhealth/meshhealth/pkg/status"
+	"github.com/meshhealth/meshhealth/pkg/summary"
 )
 
-// Probe is the schedule of one check.
+// Probe is the schedule of one check. In its flags' usage, {name} is the
+// check's name (the key under probes).
 type Probe struct {
-	Enabled  bool          `yaml:"enabled"`
-	Interval time.Duration `yaml:"interval"`
-	Timeout  time.Duration `yaml:"timeout"`
+	Enabled  bool          `yaml:"enabled" flag:"enabled" usage:"run the {name} check"`
+	Interval time.Duration `yaml:"interval" flag:"interval" usage:"{name} check interval"`
+	Timeout  time.Duration `yaml:"timeout" flag:"timeout" usage:"{name} check timeout (the adaptive timeout's ceiling for network probes)"`
 }
 
-// Probes holds every check's schedule.
+// Probes holds every check's schedule. Each one's flags are
+// --probe-<name>-enabled, -interval and -timeout.
 type Probes struct {
-	PubSub       Probe `yaml:"pubsub"`
-	DHT          Probe `yaml:"dht"`
-	Election     Probe `yaml:"election"`
-	Connectivity Probe `yaml:"connectivity"`
-	Resources    Probe `yaml:"resources"`
+	PubSub       Probe `yaml:"pubsub" flag:"probe-pubsub"`
+	DHT          Probe `yaml:"dht" flag:"probe-dht"`
+	Election     Probe `yaml:"election" flag:"probe-election"`
+	Connectivity Probe `yaml:"connectivity" flag:"probe-connectivity"`
+	Resources    Probe `yaml:"resources" flag:"probe-resources"`
 }
 
 // Election holds the election's timing; see pkg/election for what each trades off.
 type Election struct {
-	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
-	HeartbeatTimeout  time.Duration `yaml:"heartbeat_timeout"`
-	BootstrapWait     time.Duration `yaml:"bootstrap_wait"`
-	ElectionWindow    time.Duration `yaml:"election_window"`
-	MemberTTL         time.Duration `yaml:"member_ttl"`
-	MaxLeaderChanges  int           `yaml:"max_leader_changes"`
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval" flag:"election-heartbeat-interval" usage:"leader heartbeat period"`
+	HeartbeatTimeout  time.Duration `yaml:"heartbeat_timeout" flag:"election-heartbeat-timeout" usage:"silence after which a follower stands (randomised up to +50%)"`
+	BootstrapWait     time.Duration `yaml:"bootstrap_wait" flag:"election-bootstrap-wait" usage:"wait for a leader at start before standing"`
+	ElectionWindow    time.Duration `yaml:"election_window" flag:"election-window" usage:"time a voter collects candidates before voting"`
+	MemberTTL         time.Duration `yaml:"member_ttl" flag:"election-member-ttl" usage:"a member unheard this long no longer counts toward the majority"`
+	MaxLeaderChanges  int           `yaml:"max_leader_changes" flag:"election-max-leader-changes" usage:"leadership changes in 10 min above which election-stability fails"`
 }
 
 // Config is everything a node can be told. The zero value is not useful;
 // start from Default.
+//
+// Each field is declared once, here: its yaml tag is its key in the file
+// and in --print-config, its flag tag its flag (and so its MESHHEALTH_*
+// variable), its usage tag the flag's help (flagtree.go binds them).
+// Nested structs without a flag tag add no prefix; with one, their flags
+// are <prefix>-<flag>.
 type Config struct {
-	Listen               []string      `yaml:"listen"`
-	HTTP                 string        `yaml:"http"`
-	DataDir              string        `yaml:"data_dir"`
-	Bootstrap            []string      `yaml:"bootstrap,omitempty"`
-	MDNS                 bool          `yaml:"mdns"`
-	MinPeers             int           `yaml:"min_peers"`
-	ConnLow              int           `yaml:"conn_low"`
-	ConnHigh             int           `yaml:"conn_high"`
-	StartupGrace         time.Duration `yaml:"startup_grace"`
-	ShutdownOnCritical   bool          `yaml:"shutdown_on_critical"`
-	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
-	LogLevel             string        `yaml:"log_level"`
-	LogFormat            string        `yaml:"log_format"`
-	EnableFaultInjection bool          `yaml:"enable_fault_injection"`
+	Listen               []string      `yaml:"listen" flag:"listen" usage:"libp2p listen multiaddr (repeatable or comma-separated)"`
+	HTTP                 string        `yaml:"http" flag:"http" usage:"HTTP address for /health, /metrics and /debug/fault"`
+	DataDir              string        `yaml:"data_dir" flag:"data-dir" usage:"directory for the identity key and the restart-loop guard"`
+	Bootstrap            []string      `yaml:"bootstrap,omitempty" flag:"bootstrap" usage:"bootstrap peer multiaddr with /p2p/<id> (repeatable or comma-separated); never a public peer"`
+	MDNS                 bool          `yaml:"mdns" flag:"mdns" usage:"discover peers on the LAN by mDNS"`
+	MinPeers             int           `yaml:"min_peers" flag:"min-peers" usage:"connected peers below which p2p-connectivity fails (0 to run alone)"`
+	ConnLow              int           `yaml:"conn_low" flag:"conn-low" usage:"connection manager low watermark"`
+	ConnHigh             int           `yaml:"conn_high" flag:"conn-high" usage:"connection manager high watermark"`
+	StartupGrace         time.Duration `yaml:"startup_grace" flag:"startup-grace" usage:"time before missing results count as failures and a critical failure may stop the node"`
+	ShutdownOnCritical   bool          `yaml:"shutdown_on_critical" flag:"shutdown-on-critical" usage:"exit with code 3 when a critical check is confirmed failing"`
+	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout" flag:"shutdown-timeout" usage:"bound on the whole graceful shutdown"`
+	LogLevel             string        `yaml:"log_level" flag:"log-level" usage:"debug, info, warn or error"`
+	LogFormat            string        `yaml:"log_format" flag:"log-format" usage:"text or json"`
+	EnableFaultInjection bool          `yaml:"enable_fault_injection" flag:"enable-fault-injection" usage:"serve POST /debug/fault (only on a loopback or testnet HTTP address)"`
 	// FaultToken is the bearer token POST /debug/fault requires; empty
 	// means a random one per start. Either way the token in use is written
 	// to <data-dir>/fault-token (0600) for local tools such as the testnet.
-	FaultToken string `yaml:"fault_token,omitempty"`
+	FaultToken string `yaml:"fault_token,omitempty" flag:"fault-token" usage:"bearer token for /debug/fault, at least 16 characters (default: random at each start); prefer MESHHEALTH_FAULT_TOKEN, flags show in ps. Written to <data-dir>/fault-token"`
 
 	// MaxHTTPConnections caps open HTTP connections (keep-alive and
 	// streams included); the ones beyond it get 503 with Retry-After and
 	// are closed. 256: dozens of probers and scrapers with room to spare,
 	// far below the file descriptors libp2p shares the process with.
-	MaxHTTPConnections int `yaml:"max_http_connections"`
+	MaxHTTPConnections int `yaml:"max_http_connections" flag:"max-http-connections" usage:"open HTTP connections beyond which requests get 503 with Retry-After"`
 	// MaxEventStreams caps concurrent event streams, /health/events and
 	// /health/mesh/events together (each holds a goroutine, a connection
 	// and a buffer while it lasts); beyond it a new stream gets 503 with
 	// Retry-After. 64: a handful of dashboards and
 	// watchers per node, with headroom.
-	MaxEventStreams int `yaml:"max_event_streams"`
+	MaxEventStreams int `yaml:"max_event_streams" flag:"max-event-streams" usage:"concurrent event streams (/health/events and /health/mesh/events together) beyond which a new one gets 503 with Retry-After"`
 
-	FailureThreshold  int                `yaml:"failure_threshold"`
-	SuccessThreshold  int                `yaml:"success_threshold"`
-	RetryInterval     time.Duration      `yaml:"retry_interval"`
-	ScoreHorizon      time.Duration      `yaml:"score_horizon"`
-	HealthyThreshold  float64            `yaml:"healthy_threshold"`
-	DegradedThreshold float64            `yaml:"degraded_threshold"`
-	Weights           map[string]float64 `yaml:"weights"`
+	FailureThreshold  int           `yaml:"failure_threshold" flag:"failure-threshold" usage:"consecutive failures before a check is failing"`
+	SuccessThreshold  int           `yaml:"success_threshold" flag:"success-threshold" usage:"consecutive successes before a failing check passes again"`
+	RetryInterval     time.Duration `yaml:"retry_interval" flag:"retry-interval" usage:"re-run delay after a failed check"`
+	ScoreHorizon      time.Duration `yaml:"score_horizon" flag:"score-horizon" usage:"results older than this no longer count toward a check's score (0: only the 20-result window)"`
+	HealthyThreshold  float64       `yaml:"healthy_threshold" flag:"healthy-threshold" usage:"system score below which the node is degraded"`
+	DegradedThreshold float64       `yaml:"degraded_threshold" flag:"degraded-threshold" usage:"system score below which the node is unhealthy"`
+	// Weights of the components in the system score, one flag each:
+	// --weight-<component>. An unknown component is a configuration error.
+	Weights map[string]float64 `yaml:"weights" flag:"weight-{component}" usage:"weight of the {component} component in the system score"`
 
 	// SummaryInterval is how often the node publishes its summary on
 	// meshhealth/summary/v1 (peers keep the latest for 3 intervals).
-	SummaryInterval time.Duration `yaml:"summary_interval"`
+	SummaryInterval time.Duration `yaml:"summary_interval" flag:"summary-interval" usage:"how often the node publishes its summary to its peers"`
 
 	Probes    Probes                `yaml:"probes"`
 	Election  Election              `yaml:"election"`
@@ -100,38 +115,41 @@ type Config struct {
 }
 
 // Default is a LAN node: probes tuned so a partitioned node is noticed in
-// about 5 s (DESIGN's detection budget) while a loaded machine, whose slow
-// answers stretch the adaptive timeouts, does not raise false alarms.
+// seconds (docs/ARCHITECTURE.md, "A partitioned node") while a loaded
+// machine, whose slow answers stretch the adaptive timeouts, does not raise
+// false alarms.
 func Default() Config {
-	dataDir := "meshhealth-data"
+	// Each package's defaults, stated once there with their reasons; the
+	// node adds only what is its own (addresses, logging, the HTTP caps,
+	// the probes' schedules).
+	hc, ec, pc, sc := health.DefaultConfig(), election.DefaultConfig(), p2p.DefaultConfig(), shutdown.DefaultConfig()
+	dataDir := pc.DataDir
 	if home, err := os.UserHomeDir(); err == nil {
 		dataDir = filepath.Join(home, ".meshhealth")
 	}
 	return Config{
-		Listen:             []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		Listen:             slices.Clone(pc.Listen),
 		HTTP:               "127.0.0.1:8081",
 		DataDir:            dataDir,
-		MDNS:               true,
+		MDNS:               pc.MDNS,
 		MinPeers:           1,
-		ConnLow:            64,
-		ConnHigh:           128,
-		StartupGrace:       30 * time.Second,
-		ShutdownOnCritical: true,
-		ShutdownTimeout:    30 * time.Second,
+		ConnLow:            pc.ConnLow,
+		ConnHigh:           pc.ConnHigh,
+		StartupGrace:       hc.StartupGrace,
+		ShutdownOnCritical: hc.ShutdownOnCritical,
+		ShutdownTimeout:    sc.Timeout,
 		LogLevel:           "info",
 		LogFormat:          "text",
 		MaxHTTPConnections: 256,
 		MaxEventStreams:    health.DefaultMaxEventStreams,
-		FailureThreshold:   3,
-		SuccessThreshold:   1,
-		RetryInterval:      500 * time.Millisecond,
-		ScoreHorizon:       time.Minute,
-		HealthyThreshold:   0.95,
-		DegradedThreshold:  0.75,
-		Weights: map[string]float64{
-			"pubsub": 0.30, "dht": 0.25, "p2p": 0.25, "election": 0.10, "resources": 0.10,
-		},
-		SummaryInterval: 10 * time.Second,
+		FailureThreshold:   health.DefaultFailureThreshold,
+		SuccessThreshold:   health.DefaultSuccessThreshold,
+		RetryInterval:      hc.RetryInterval,
+		ScoreHorizon:       hc.ScoreHorizon,
+		HealthyThreshold:   hc.HealthyThreshold,
+		DegradedThreshold:  hc.DegradedThreshold,
+		Weights:            maps.Clone(hc.Weights),
+		SummaryInterval:    summary.DefaultInterval,
 		Probes: Probes{
 			PubSub:       Probe{Enabled: true, Interval: 10 * time.Second, Timeout: 3 * time.Second},
 			DHT:          Probe{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second},
@@ -140,12 +158,12 @@ func Default() Config {
 			Resources:    Probe{Enabled: true, Interval: 15 * time.Second, Timeout: 2 * time.Second},
 		},
 		Election: Election{
-			HeartbeatInterval: time.Second,
-			HeartbeatTimeout:  3 * time.Second,
-			BootstrapWait:     2 * time.Second,
-			ElectionWindow:    time.Second,
-			MemberTTL:         10 * time.Second,
-			MaxLeaderChanges:  3,
+			HeartbeatInterval: ec.HeartbeatInterval,
+			HeartbeatTimeout:  ec.HeartbeatTimeout,
+			BootstrapWait:     ec.BootstrapWait,
+			ElectionWindow:    ec.ElectionWindow,
+			MemberTTL:         ec.MemberTTL,
+			MaxLeaderChanges:  ec.MaxLeaderChanges,
 		},
 		Resources: probes.DefaultResourceLimits(),
 	}
@@ -273,14 +291,20 @@ func (c Config) Validate() error {
 		bad("max-event-streams (%d) must be below max-http-connections (%d), or streams could hold every connection and starve the probes",
 			c.MaxEventStreams, c.MaxHTTPConnections)
 	}
-	// The health manager has rules of its own (the hysteresis above the
-	// healthy threshold, for one). Once our own checks pass, its verdict is
-	// asked too, so nothing that passes here fails later inside the manager
-	// with a start-up error instead of a configuration error.
+	// The health manager and the libp2p node have rules of their own (the
+	// hysteresis above the healthy threshold; conn-high strictly above
+	// conn-low). Once our own checks pass, their verdicts are asked too, so
+	// nothing that passes here fails later at start-up with exit 1 instead
+	// of the configuration code.
 	if len(errs) == 0 {
-		if err := healthConfigOf(c).Validate(); err != nil {
-			for _, e := range unjoin(err) {
-				bad("health: %v", e)
+		for _, part := range []struct {
+			name string
+			err  error
+		}{{"health", healthConfigOf(c).Validate()}, {"p2p", p2pConfig(c).Validate()}} {
+			if part.err != nil {
+				for _, e := range unjoin(part.err) {
+					bad("%s: %v", part.name, e)
+				}
 			}
 		}
 	}
@@ -288,7 +312,13 @@ func (c Config) Validate() error {
 }
 
 // components are the system score's components, the keys of Weights.
-var components = []string{"pubsub", "dht", "p2p", "election", "resources"}
+var components = func() []string {
+	var out []string
+	for _, c := range status.Components() {
+		out = append(out, string(c))
+	}
+	return out
+}()
 
 // unjoin splits an errors.Join result into its errors.
 func unjoin(err error) []error {

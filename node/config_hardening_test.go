@@ -50,6 +50,7 @@ func TestBadConfigIsRefusedBeforeAnythingStarts(t *testing.T) {
 		{name: "bad flag value", args: []string{"--min-peers", "many"}, want: `invalid value "many" for flag -min-peers`},
 		{name: "short fault token", args: []string{"--fault-token", "secret"}, want: "fault-token: at least 16 characters"},
 		{name: "no HTTP connections", args: []string{"--max-http-connections", "0"}, want: "max-http-connections: must be >= 1"},
+		{name: "conn-high not above conn-low", args: []string{"--conn-low", "64", "--conn-high", "64"}, want: "p2p: conn-high 64: must be > conn-low 64"},
 		{name: "streams could take every connection", args: []string{"--max-http-connections", "10", "--max-event-streams", "10"}, want: "max-event-streams (10) must be below max-http-connections (10)"},
 	}
 	for _, tt := range tests {

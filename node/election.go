@@ -16,6 +16,7 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 func electionConfig(c Config) election.Config {
@@ -41,9 +42,9 @@ type localView struct {
 // departed at once (election.GoneView).
 func (v localView) Gone(id peer.ID) bool { return v.peers.Gone(id) }
 
-func (v localView) HealthStatus() string { return string(v.hm.Status()) }
-func (v localView) HealthScore() float64 { return v.hm.Snapshot().Score }
-func (v localView) ConnectedPeers() int  { return v.n.ConnectedPeers() }
+func (v localView) HealthStatus() status.Status { return v.hm.Status() }
+func (v localView) HealthScore() float64        { return v.hm.Snapshot().Score }
+func (v localView) ConnectedPeers() int         { return v.n.ConnectedPeers() }
 func (v localView) ResourceHeadroom() float64 {
 	return v.hm.Snapshot().Components[health.ComponentResources]
 }

@@ -99,7 +99,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 			leader = ""
 		}
 		return summary.Values{
-			Status: string(s.Status), Score: s.Score, Components: s.Components,
+			Status: s.Status, Score: s.Score, Components: s.Components,
 			Peers: n.ConnectedPeers(), Leader: leader, Term: s.Term, Version: Version,
 		}
 	}

@@ -13,6 +13,7 @@
 // Start works on any host.Host, so the whole mesh can be tested in one
 // process on mocknet. The wire messages live in p2p/wire.
 //
-// This package must never import pkg/health, pkg/probes, pkg/election, node/
-// or cmd/: they depend on it, through small interfaces of their own.
+// The node's other packages depend on it, through small interfaces of their
+// own, so it imports none of them but p2p/wire. What each package may import
+// is the table in docs/ARCHITECTURE.md, enforced by internal/importboss.
 package p2p

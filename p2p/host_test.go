@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/fx"
-	"go.uber.org/fx/fxtest"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // loopbackConfig listens on loopback only, on free ports, with mDNS off:
@@ -72,7 +71,7 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 	second := startLoopbackNode(t, cfg2, reg2)
 
 	bothConnected := func() bool { return first.ConnectedPeers() == 1 && second.ConnectedPeers() == 1 }
-	eventually(t, 10*time.Second, "second node connected to its bootstrap node", bothConnected)
+	testkit.WaitFor(t, 10*time.Second, "second node connected to its bootstrap node", bothConnected)
 
 	t.Run("go-libp2p metrics are on the node's registry", func(t *testing.T) {
 		families, err := reg2.Gather()
@@ -93,7 +92,7 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 
 	t.Run("isolation refuses connections both ways until lifted", func(t *testing.T) {
 		first.Isolate(true)
-		eventually(t, 10*time.Second, "connections closed", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "connections closed", func() bool {
 			return first.ConnectedPeers() == 0 && second.ConnectedPeers() == 0
 		})
 		var admitted atomic.Int32
@@ -117,36 +116,29 @@ func TestHostsOnLoopbackBootstrapExportMetricsAndHonourIsolation(t *testing.T) {
 		if n := admitted.Load(); n != 0 {
 			t.Errorf("an isolated node admitted %d connections", n)
 		}
-		eventually(t, 10*time.Second, "no connection survives on either side", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "no connection survives on either side", func() bool {
 			return first.ConnectedPeers() == 0 && second.ConnectedPeers() == 0
 		})
 
 		first.Isolate(false)
 		// The second node's bootstrap redial, backing off since the
 		// isolation began, finds the first again.
-		eventually(t, 10*time.Second, "reconnected after isolation was lifted", bothConnected)
+		testkit.WaitFor(t, 10*time.Second, "reconnected after isolation was lifted", bothConnected)
 	})
 }
 
-func TestModuleProvidesARunningNodeAndLeavesStoppingToClose(t *testing.T) {
+func TestNewRunsTheNodeUntilClose(t *testing.T) {
 	cfg := loopbackConfig(t)
 	key, err := LoadOrCreateIdentity(cfg.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n *Node
-	app := fxtest.New(t,
-		fx.Supply(cfg, fx.Annotate(key, fx.As(new(crypto.PrivKey))),
-			fx.Annotate(prometheus.NewRegistry(), fx.As(new(prometheus.Registerer))),
-			slog.New(slog.DiscardHandler)),
-		Module,
-		fx.Populate(&n),
-	)
-	app.RequireStart()
-	app.RequireStop()
-	// fx stopped, the node did not: only Close stops it.
+	n, err := New(cfg, key, prometheus.NewRegistry(), Options{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(n.Host.Addrs()) == 0 {
-		t.Fatal("host no longer listening after fx stop; the module must not close it")
+		t.Fatal("host not listening after New")
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)

@@ -11,23 +11,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-)
 
-// eventually polls cond until it holds or the deadline passes. Mesh tests
-// wait on real goroutines (GossipSub heartbeats, DHT queries), so they poll
-// for an outcome with a generous deadline instead of asserting timings.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", within, what)
-		}
-		<-tick.C
-	}
-}
+	"github.com/meshhealth/meshhealth/internal/testkit"
+)
 
 func p2pAddr(t *testing.T, h host.Host) []string {
 	t.Helper()
@@ -77,7 +63,7 @@ func startMeshWith(t *testing.T, n int, opts func(i int) Options) []*Node {
 		})
 		nodes[i] = node
 	}
-	eventually(t, 10*time.Second, "every node connected to the bootstrap node", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every node connected to the bootstrap node", func() bool {
 		return nodes[0].ConnectedPeers() >= n-1
 	})
 	return nodes
@@ -164,7 +150,7 @@ func TestMeshCarriesPubSubAndDHTRecordsAndSurvivesIsolation(t *testing.T) {
 
 	t.Run("a meshhealth record put on one node is read on another", func(t *testing.T) {
 		for i, n := range nodes {
-			eventually(t, 10*time.Second, fmt.Sprintf("node %d has DHT peers", i), func() bool {
+			testkit.WaitFor(t, 10*time.Second, fmt.Sprintf("node %d has DHT peers", i), func() bool {
 				return n.DHT.RoutingTable().Size() > 0
 			})
 		}
@@ -196,7 +182,7 @@ func TestMeshCarriesPubSubAndDHTRecordsAndSurvivesIsolation(t *testing.T) {
 		// Mocknet hosts take no gater, so a peer's dial may still open a
 		// connection that the node then closes; the refusal itself is
 		// tested on real hosts (TestHost...).
-		eventually(t, 10*time.Second, "no connection left after Isolate(true)", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "no connection left after Isolate(true)", func() bool {
 			return n.ConnectedPeers() == 0
 		})
 		seen := map[peer.ID]bool{}
@@ -211,7 +197,7 @@ func TestMeshCarriesPubSubAndDHTRecordsAndSurvivesIsolation(t *testing.T) {
 		}
 
 		n.Isolate(false)
-		eventually(t, 10*time.Second, "reconnected to the bootstrap node after isolation", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "reconnected to the bootstrap node after isolation", func() bool {
 			return n.ConnectedPeers() > 0
 		})
 		deliverToAll(t, nodes, topics, subs, 1)

@@ -9,6 +9,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -73,7 +74,7 @@ func TestGossipSubCarriesAFullWireMessageButNotAMegabyte(t *testing.T) {
 		if _, err := mn.ConnectPeers(h.ID(), ours.ID()); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the peer sees the node on the topic", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "the peer sees the node on the topic", func() bool {
 			return len(tp.ListPeers()) > 0
 		})
 		ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)

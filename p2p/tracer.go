@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // pubsubMetrics is a GossipSub RawTracer that exports two things
@@ -60,10 +62,8 @@ func newPubSubMetrics(reg prometheus.Registerer, topics []string) (*pubsubMetric
 		m.meshPeers.WithLabelValues(t).Set(0)
 		m.mesh[t] = map[peer.ID]struct{}{}
 	}
-	for _, c := range []prometheus.Collector{m.received, m.meshPeers} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register pubsub metrics: %w", err)
-		}
+	if err := metrics.Register(reg, m.received, m.meshPeers); err != nil {
+		return nil, fmt.Errorf("register pubsub metrics: %w", err)
 	}
 	return m, nil
 }

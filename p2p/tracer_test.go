@@ -11,8 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -77,17 +77,7 @@ func TestPubSubMetricsCountOnlyMeshhealthTopicsAndLintClean(t *testing.T) {
 	if n := testutil.CollectAndCount(m.meshPeers); n != len(wire.Topics()) {
 		t.Errorf("mesh_peers has %d series, want %d", n, len(wire.Topics()))
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	testkit.Lint(t, reg)
 	if _, err := newPubSubMetrics(reg, wire.Topics()); err == nil {
 		t.Error("registering twice on one registry succeeded; two nodes would overwrite each other's gauges")
 	}
@@ -135,11 +125,11 @@ func TestPubSubMetricsOnMocknetMesh(t *testing.T) {
 
 	topics, subs := subscribeAll(t, nodes, wire.TopicProbe)
 	for i := range nodes {
-		eventually(t, 15*time.Second, fmt.Sprintf("node %d has mesh peers on the probe topic", i), func() bool {
+		testkit.WaitFor(t, 15*time.Second, fmt.Sprintf("node %d has mesh peers on the probe topic", i), func() bool {
 			return value(i, meshName, wire.TopicProbe) >= 1
 		})
 	}
-	eventually(t, 15*time.Second, "the publisher sees every other node on the topic", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "the publisher sees every other node on the topic", func() bool {
 		return len(topics[0].ListPeers()) == n-1
 	})
 	if v := value(0, meshName, wire.TopicElection); v != 0 {
@@ -172,7 +162,7 @@ func TestPubSubMetricsOnMocknetMesh(t *testing.T) {
 	}
 
 	nodes[3].Isolate(true)
-	eventually(t, 15*time.Second, "an isolated node's mesh is empty", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "an isolated node's mesh is empty", func() bool {
 		return value(3, meshName, wire.TopicProbe) == 0
 	})
 }

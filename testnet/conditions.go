@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // label is a node a chaos step named with as:, and the leadership it saw
@@ -61,9 +63,9 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 	case CondReady:
 		return e.each(idx, set+" ready (healthy or degraded)", NodeStatus.Ready)
 	case CondHealthy:
-		return e.each(idx, set+" healthy", func(n NodeStatus) bool { return n.Status == "healthy" })
+		return e.each(idx, set+" healthy", func(n NodeStatus) bool { return n.Status == string(status.Healthy) })
 	case CondNotHealthy:
-		return e.each(idx, set+" not healthy", func(n NodeStatus) bool { return n.Status != "healthy" })
+		return e.each(idx, set+" not healthy", func(n NodeStatus) bool { return n.Status != string(status.Healthy) })
 	case CondNotReady:
 		return e.each(idx, set+" not ready (neither healthy nor degraded)", func(n NodeStatus) bool { return !n.Ready() })
 	case CondPassing:

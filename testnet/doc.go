@@ -10,7 +10,8 @@
 // status, chaos, scenario and down find them there.
 //
 // The testnet sees a node only as an operator does: a process, its log, and
-// its HTTP endpoints. This package must never import the node's own packages
-// (node, p2p, pkg/...), so it tests the shipped binary and its documented
+// its HTTP endpoints. It imports none of the node's own packages (node, p2p,
+// pkg/...; the table in docs/ARCHITECTURE.md, enforced by
+// internal/importboss), so it tests the shipped binary and its documented
 // contract, not in-process shortcuts.
 package testnet

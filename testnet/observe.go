@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // Statuses the testnet adds to the node's own (starting, healthy, degraded,
@@ -52,7 +54,7 @@ type NodeStatus struct {
 }
 
 // Ready is what /health/ready calls ready.
-func (s NodeStatus) Ready() bool { return s.Status == "healthy" || s.Status == "degraded" }
+func (s NodeStatus) Ready() bool { return status.Status(s.Status).Serving() }
 
 // Scrape says which endpoints an observation reads. /health always; the
 // others only when the caller needs them, to keep the polling light on a

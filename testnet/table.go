@@ -7,11 +7,19 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
-// componentOrder is the node's components as DESIGN weighs them; any other
-// component a node reports follows in name order.
-var componentOrder = []string{"pubsub", "dht", "p2p", "election", "resources"}
+// componentOrder is the node's built-in components in pkg/status's order;
+// any other component a node reports follows in name order.
+var componentOrder = func() []string {
+	var out []string
+	for _, c := range status.Components() {
+		out = append(out, string(c))
+	}
+	return out
+}()
 
 // RenderTable writes the status table: node, peer ID, address, status,
 // score, each component's score, peers, leader, term and a note.

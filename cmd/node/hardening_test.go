@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // postFault sends body to the node's /debug/fault with the token from its
@@ -83,7 +85,7 @@ func stoppedLine(t *testing.T, stderr string) string {
 
 func waitReady(t *testing.T, p *proc) {
 	t.Helper()
-	eventually(t, 20*time.Second, p.http+" answers", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, p.http+" answers", func() (bool, string) {
 		code, _, err := get("http://" + p.http + "/health/live")
 		return err == nil && code == 200, fmt.Sprint(code, err)
 	})
@@ -162,7 +164,7 @@ func TestSIGTERMWhileStartingIsGracefulAndLogged(t *testing.T) {
 	// The first line a node logs comes while it is still building its
 	// parts; a SIGTERM then must not kill it unlogged (exit 143).
 	a := startNode(t, "--min-peers", "0", "--log-level", "debug")
-	eventually(t, 20*time.Second, "first log line", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, "first log line", func() (bool, string) {
 		return a.log.String() != "", ""
 	})
 	a.cmd.Process.Signal(syscall.SIGTERM)
@@ -237,7 +239,7 @@ func TestRestartKeepsEventIDsApartAndSaysEventsWereMissed(t *testing.T) {
 		defer func() { a.cmd.Process.Signal(syscall.SIGTERM); a.exitCode(t, 15*time.Second) }()
 		waitReady(t, a)
 		var id string
-		eventually(t, 20*time.Second, "an event id", func() (bool, string) {
+		testkit.Eventually(t, 20*time.Second, "an event id", func() (bool, string) {
 			id = lastEventID(t, httpAddr)
 			return id != "", ""
 		})

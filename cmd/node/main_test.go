@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // These tests run the real binary: two libp2p nodes on loopback, mDNS off.
@@ -129,22 +129,6 @@ func get(url string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, seen := cond()
-		if ok {
-			return
-		}
-		last = seen
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %v; last seen: %s", what, within, last)
-}
-
 type healthDoc struct {
 	Status string `json:"status"`
 	NodeID string `json:"node_id"`
@@ -166,7 +150,7 @@ func health(p *proc) (int, healthDoc, error) {
 
 func waitHealthy(t *testing.T, p *proc) healthDoc {
 	var h healthDoc
-	eventually(t, 30*time.Second, p.http+" healthy", func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, p.http+" healthy", func() (bool, string) {
 		code, doc, err := health(p)
 		h = doc
 		return err == nil && code == 200 && doc.Status == "healthy", fmt.Sprintf("%d %s %v", code, doc.Status, err)
@@ -177,7 +161,7 @@ func waitHealthy(t *testing.T, p *proc) healthDoc {
 func pair(t *testing.T) (*proc, *proc) {
 	a := startNode(t)
 	var id string
-	eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
 		_, h, err := health(a)
 		id = h.NodeID
 		return err == nil && id != "", fmt.Sprint(err)
@@ -212,15 +196,7 @@ func TestTwoNodesOnLoopbackAreHealthy(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	problems, err := promlint.New(bytes.NewReader(metrics)).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		if strings.HasPrefix(p.Metric, "meshhealth_") {
-			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-		}
-	}
+	testkit.LintExposition(t, bytes.NewReader(metrics), "meshhealth_")
 }
 
 func TestSurvivorOfKilledPeerStopsWithExitCode3(t *testing.T) {
@@ -267,7 +243,7 @@ func TestSurvivorOfKilledPeerStopsWithExitCode3(t *testing.T) {
 
 func TestSIGTERMExitsZero(t *testing.T) {
 	a := startNode(t, "--min-peers", "0")
-	eventually(t, 20*time.Second, "node answers", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, "node answers", func() (bool, string) {
 		code, _, err := get("http://" + a.http + "/health/ready")
 		return err == nil && code == 200, fmt.Sprint(code, err)
 	})
@@ -309,7 +285,7 @@ func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
 	// Detection only: a confirmed critical failure must not stop the victim.
 	a := startNode(t, "--enable-fault-injection", "--shutdown-on-critical=false")
 	var id string
-	eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
 		_, h, err := health(a)
 		id = h.NodeID
 		return err == nil && id != "", fmt.Sprint(err)
@@ -321,7 +297,7 @@ func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
 	}
 	for _, p := range nodes {
 		waitHealthy(t, p)
-		eventually(t, 30*time.Second, p.http+" every component >= 0.9", func() (bool, string) {
+		testkit.Eventually(t, 30*time.Second, p.http+" every component >= 0.9", func() (bool, string) {
 			_, b, err := get("http://" + p.http + "/health/summary")
 			var s summaryDoc
 			if err == nil {
@@ -344,7 +320,7 @@ func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
 		t.Fatalf("fault: %d %s", code, body)
 	}
 	start := time.Now()
-	eventually(t, 30*time.Second, "victim's pubsub-roundtrip failing and status not healthy", func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, "victim's pubsub-roundtrip failing and status not healthy", func() (bool, string) {
 		_, h, err := health(victim)
 		c := h.Checks["pubsub-roundtrip"]
 		return err == nil && c.State == "failing" && h.Status != "healthy", fmt.Sprintf("%s %s %v", h.Status, c.State, err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
@@ -42,7 +43,7 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 	m.WaitStatus(t, 30*time.Second, health.StatusHealthy)
 	var leader string
 	var term uint64
-	Eventually(t, 30*time.Second, "one leader all agree on", func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, "one leader all agree on", func() (bool, string) {
 		var seen string
 		leader, term, seen = m.agreedLeader(m.Members)
 		return leader != "", seen
@@ -64,7 +65,7 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 		t.Fatalf("leader %s is not a member", leader)
 	}
 	old.Stop() // graceful: resigns first
-	Eventually(t, 30*time.Second, "a new leader with a higher term", func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, "a new leader with a higher term", func() (bool, string) {
 		l, tm, seen := m.agreedLeader(rest)
 		return l != "" && l != leader && tm > term, seen
 	})
@@ -76,7 +77,7 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 func TestSummariesReachEveryPeerAndNothingIsRejected(t *testing.T) {
 	m := New(t, 5, nil)
 	m.WaitStatus(t, 30*time.Second, health.StatusHealthy)
-	Eventually(t, 30*time.Second, "every node holds a summary from each peer naming the agreed leader", func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, "every node holds a summary from each peer naming the agreed leader", func() (bool, string) {
 		leader, _, seen := m.agreedLeader(m.Members)
 		if leader == "" {
 			return false, "no agreed leader:" + seen

@@ -6,7 +6,6 @@ package nodetest
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 	"go.uber.org/fx"
 
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/node"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
@@ -75,21 +73,10 @@ func FastConfig(dataDir string) node.Config {
 // node's configuration.
 func New(t testing.TB, n int, tweak func(i int, c *node.Config)) *Mesh {
 	t.Helper()
-	mn := mocknet.New()
+	mn := testmesh.New(t)
 	m := &Mesh{Net: mn}
-	t.Cleanup(func() { m.Close(); mn.Close() })
-	for i := range n {
-		// Ed25519, as real nodes use: DHT probe records are verified with
-		// the public key embedded in the peer ID.
-		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ma.StringCast(fmt.Sprintf("/ip4/100.64.%d.%d/tcp/4001", i/250, i%250+1))
-		if _, err := mn.AddPeer(sk, addr); err != nil {
-			t.Fatal(err)
-		}
-	}
+	t.Cleanup(m.Close)
+	testmesh.AddPeers(t, mn, n)
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 )
@@ -34,7 +35,7 @@ func TestIsolatedNodeFailsConnectivityAndRecovers(t *testing.T) {
 
 	victim := m.Members[2]
 	m.Isolate(t, victim, true)
-	Eventually(t, 20*time.Second, "victim's p2p-connectivity failing", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, "victim's p2p-connectivity failing", func() (bool, string) {
 		s, msg := victim.CheckState(probes.CheckConnectivity)
 		return s == health.StateFailing, string(s) + ": " + msg
 	})
@@ -49,7 +50,7 @@ func TestIsolatedNodeFailsConnectivityAndRecovers(t *testing.T) {
 	}
 
 	m.Isolate(t, victim, false)
-	Eventually(t, 20*time.Second, "victim's p2p-connectivity passing again", func() (bool, string) {
+	testkit.Eventually(t, 20*time.Second, "victim's p2p-connectivity passing again", func() (bool, string) {
 		s, msg := victim.CheckState(probes.CheckConnectivity)
 		return s == health.StatePassing, string(s) + ": " + msg
 	})

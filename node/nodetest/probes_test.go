@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 )
@@ -16,7 +17,7 @@ const (
 
 func waitCheck(t *testing.T, mem *Member, check string, want health.State) {
 	t.Helper()
-	Eventually(t, 30*time.Second, fmt.Sprintf("node %d %s %s", mem.Index, check, want), func() (bool, string) {
+	testkit.Eventually(t, 30*time.Second, fmt.Sprintf("node %d %s %s", mem.Index, check, want), func() (bool, string) {
 		s, msg := mem.CheckState(check)
 		return s == want, fmt.Sprintf("%s: %s", s, msg)
 	})
@@ -24,8 +25,8 @@ func waitCheck(t *testing.T, mem *Member, check string, want health.State) {
 
 // TestEachFaultFailsOnlyItsOwnCheck breaks one component at a time on one
 // node of a 5-node mesh and checks that the matching check, and only it,
-// fails there, that its component score drops and the status follows
-// DESIGN, and that the repair brings it back.
+// fails there, that its component score drops and the status follows the
+// status rule (docs/ARCHITECTURE.md), and that the repair brings it back.
 func TestEachFaultFailsOnlyItsOwnCheck(t *testing.T) {
 	m := New(t, 5, func(i int, c *nodeConfig) { c.EnableFaultInjection = true })
 	for _, mem := range m.Members {

@@ -10,29 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/node"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
-
-// Eventually polls cond every 50 ms until it holds, failing the test after
-// within with the last thing cond saw. Deadlines are generous bounds for a
-// loaded machine, not timing assertions.
-func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var seen string
-	for {
-		ok, s := cond()
-		if ok {
-			return
-		}
-		seen = s
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; last seen: %s", what, within, seen)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // CheckState is the effective state of one check on mem, and its message.
 func (mem *Member) CheckState(name string) (health.State, string) {
@@ -50,7 +31,7 @@ func (m *Mesh) WaitStatus(t testing.TB, within time.Duration, s health.Status, m
 		members = m.Members
 	}
 	for _, mem := range members {
-		Eventually(t, within, fmt.Sprintf("node %d %s", mem.Index, s), func() (bool, string) {
+		testkit.Eventually(t, within, fmt.Sprintf("node %d %s", mem.Index, s), func() (bool, string) {
 			snap := mem.Health.Snapshot()
 			return snap.Status == s, fmt.Sprintf("%s: %s", snap.Status, snap.Message)
 		})

@@ -6,7 +6,8 @@
 // election and summary code never parse JSON themselves and a peer written in
 // another language has one contract to follow (docs/PROTOCOL.md).
 //
-// This package must never import the node's other packages (p2p, pkg/...):
-// they import it. Its only libp2p dependencies are core/peer and
+// Of the node's packages it imports only the shared vocabulary, pkg/status:
+// the others import it (docs/ARCHITECTURE.md's table, enforced by
+// internal/importboss). Its only libp2p dependencies are core/peer and
 // go-libp2p-pubsub's validator types.
 package wire

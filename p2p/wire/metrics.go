@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // Metrics holds the counters the validators share: one vector for every
@@ -24,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:      "GossipSub messages rejected by meshhealth validators, by topic and reason.",
 	}, []string{"topic", "reason"})
 	if reg != nil {
-		if err := reg.Register(vec); err != nil {
+		if err := metrics.Register(reg, vec); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
 				// Only a conflicting descriptor gets here: a programming

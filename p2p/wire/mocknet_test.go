@@ -10,6 +10,8 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 type meshNode struct {
@@ -116,7 +118,7 @@ func TestMisbehavingPeerIsRejectedAndCountedOnTheMesh(t *testing.T) {
 		if !ok || hb.Term != 2 || msg.GetFrom() != mallory.host.ID() {
 			t.Fatalf("delivered %T %+v from %s, want mallory's honest heartbeat", msg.ValidatorData, hb, msg.GetFrom())
 		}
-		eventually(t, ctx, func() bool {
+		testkit.WaitFor(t, 20*time.Second, "every rejection counted", func() bool {
 			for reason, want := range wantRejected {
 				if testutil.ToFloat64(n.metrics.Collector().WithLabelValues(TopicElection, reason)) != want {
 					return false
@@ -130,17 +132,6 @@ func TestMisbehavingPeerIsRejectedAndCountedOnTheMesh(t *testing.T) {
 			t.Errorf("delivered %q, which should have been rejected", msg.GetData())
 		}
 		cancelShort()
-	}
-}
-
-func eventually(t *testing.T, ctx context.Context, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("condition never held")
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 }
 

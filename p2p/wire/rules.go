@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // Bounds of the shape checks, shared with docs/PROTOCOL.md.
@@ -20,11 +22,6 @@ const (
 	MaxReasonLen    = 256
 	MaxPeers        = 1 << 20
 )
-
-// Statuses a summary may carry: the health manager's statuses.
-var statuses = map[string]bool{
-	"starting": true, "healthy": true, "degraded": true, "unhealthy": true, "stopping": true,
-}
 
 func (h *Header) fill(f fields) error {
 	return errors.Join(f.peerID("origin", &h.Origin, false), f.i64("ts", &h.TS))
@@ -205,7 +202,8 @@ func (m *Summary) fill(f fields) error {
 func (m *Summary) check() error {
 	errs := []error{m.Header.check(), checkTerm("seq", m.Seq, 1), checkScore("score", m.Score),
 		checkTerm("term", m.Term, 0), checkText("version", m.Version, MaxVersionLen)}
-	if !statuses[m.Status] {
+	// A summary carries one of the health manager's statuses.
+	if !status.Status(m.Status).Valid() {
 		errs = append(errs, fmt.Errorf("unknown status %q", m.Status))
 	}
 	if len(m.Components) > MaxComponents {

@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // fakeClock is a settable clock for the validator's time rules.
@@ -155,11 +157,5 @@ func TestNewMetricsTwiceOnOneRegistryShares(t *testing.T) {
 func TestMetricsPassLint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	NewMetrics(reg).Rejected(TopicProbe, ReasonStale)
-	problems, err := testutil.GatherAndLint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	testkit.Lint(t, reg)
 }

@@ -15,7 +15,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/meshhealth/meshhealth/internal/testkit"
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/status"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -42,16 +45,16 @@ type fakeView struct {
 
 func newFakeView() *fakeView {
 	v := &fakeView{}
-	v.status.Store("healthy")
+	v.status.Store(status.Healthy)
 	v.peers.Store(4)
 	return v
 }
 
-func (v *fakeView) HealthStatus() string      { return v.status.Load().(string) }
-func (v *fakeView) HealthScore() float64      { return 1 }
-func (v *fakeView) ConnectedPeers() int       { return int(v.peers.Load()) }
-func (v *fakeView) setStatus(s string)        { v.status.Store(s) }
-func (v *fakeView) ResourceHeadroom() float64 { return 1 }
+func (v *fakeView) HealthStatus() status.Status { return v.status.Load().(status.Status) }
+func (v *fakeView) HealthScore() float64        { return 1 }
+func (v *fakeView) ConnectedPeers() int         { return int(v.peers.Load()) }
+func (v *fakeView) setStatus(s status.Status)   { v.status.Store(s) }
+func (v *fakeView) ResourceHeadroom() float64   { return 1 }
 
 type clusterNode struct {
 	host  host.Host
@@ -143,21 +146,8 @@ func newCluster(t *testing.T, n, raw int, cfg Config, opts ...Option) *cluster {
 	}
 	// Connect only once every node speaks GossipSub: an earlier
 	// connection finds no pubsub protocol and pubsub never retries it.
-	if err := mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	// One connection per pair. With two (ConnectAllButSelf dials both
-	// ways), closing them for a partition races pubsub re-opening its
-	// stream on the second one, and mocknet can leave that stream alive
-	// on a closed connection: a partition that leaks.
-	hosts := mn.Hosts()
-	for i := range hosts {
-		for j := i + 1; j < len(hosts); j++ {
-			if _, err := mn.ConnectPeers(hosts[i].ID(), hosts[j].ID()); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	// One connection per pair, so a partition cannot leak.
+	testmesh.ConnectPairs(t, mn)
 	for _, nd := range c.elections() {
 		if err := nd.e.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -190,13 +180,12 @@ func (c *cluster) raw() []*clusterNode {
 // assertion here depends on how fast a busy machine runs.
 func (c *cluster) eventually(what string, limit time.Duration, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("%s: not within %v\n%s", what, limit, c.dump())
+	testkit.Eventually(c.t, limit, what, func() (bool, string) {
+		if cond() {
+			return true, ""
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false, "\n" + c.dump()
+	})
 }
 
 // agreed reports whether the given nodes (every live election by default)

@@ -51,7 +51,8 @@ type Config struct {
 	EndorseBudget float64 `yaml:"endorse_budget" json:"endorse_budget"`
 }
 
-// DefaultConfig returns the LAN defaults of DESIGN.md.
+// DefaultConfig returns the LAN defaults (docs/ARCHITECTURE.md, "Defaults and
+// why").
 func DefaultConfig() Config {
 	return Config{
 		HeartbeatInterval: time.Second,

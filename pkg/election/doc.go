@@ -17,7 +17,8 @@
 // majority itself, including nodes that missed the election. That is what
 // makes a forged Heartbeat harmless and lets a healed partition converge.
 //
-// This package must never import the node's other packages but p2p/wire
-// (cmd/, node/, pkg/health, pkg/probes, p2p): the node and the probes
-// import it.
+// Of the node's packages it imports only p2p/wire and pkg/status; node
+// imports it and hands the election-stability probe a view of it. What each
+// package may import is the table in docs/ARCHITECTURE.md, enforced by
+// internal/importboss.
 package election

@@ -14,6 +14,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/status"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -23,7 +24,7 @@ import (
 type LocalView interface {
 	// HealthStatus is the node's health status; "unhealthy" never stands
 	// and a leader that turns unhealthy resigns.
-	HealthStatus() string
+	HealthStatus() status.Status
 	HealthScore() float64
 	ConnectedPeers() int
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // support is what a member backs: a candidate for a term.
@@ -162,7 +163,7 @@ func (m *machine) ready() ([]wire.Message, []event) {
 func (m *machine) isLeader() bool { return m.haveLeader && m.leader == m.self }
 
 func (m *machine) canStand() bool {
-	return !m.withdrawn && m.in.Status != "unhealthy" && m.in.Status != "stopping"
+	return !m.withdrawn && m.in.Status != status.Unhealthy && m.in.Status != status.Stopping
 }
 
 func (m *machine) score(now time.Time) float64 {
@@ -371,7 +372,7 @@ func (m *machine) tick(now time.Time) {
 
 // lead carries out a leader's duties for one tick.
 func (m *machine) lead(now time.Time) {
-	if m.in.Status == "unhealthy" {
+	if m.in.Status == status.Unhealthy {
 		m.resign(now, downUnhealthy)
 		return
 	}

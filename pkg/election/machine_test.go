@@ -64,7 +64,8 @@ func TestKilledLeaderIsReplacedInAHigherTerm(t *testing.T) {
 			}
 			cfg := DefaultConfig()
 			// Bounded by the slowest randomised timeout plus one window and
-			// a retry: the detection budget of DESIGN.md.
+			// a retry: a killed leader is replaced on the heartbeat
+			// timeout (docs/ARCHITECTURE.md, the message budget).
 			if max := time.Duration(float64(cfg.HeartbeatTimeout)*(1+cfg.TimeoutJitter)) + 2*cfg.ElectionWindow; took > max {
 				t.Fatalf("replacement took %v, budget %v", took, max)
 			}

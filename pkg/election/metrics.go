@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	regmetrics "github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 type metrics struct {
@@ -40,20 +42,12 @@ func newMetrics(reg prometheus.Registerer, state func() State) (*metrics, error)
 		"Seconds since the last heartbeat of a leader was counted (sent, on the leader); since start before the first.")),
 		func() float64 { return state().HeartbeatAge.Seconds() })
 	m.collectors = []prometheus.Collector{m.term, m.isLeader, m.changes, m.members, m.ignored, m.candidacies, m.stepDowns, m.publishErrors, age}
-	if reg == nil {
-		return m, nil
-	}
-	for i, c := range m.collectors {
-		if err := reg.Register(c); err != nil {
-			for _, done := range m.collectors[:i] {
-				reg.Unregister(done)
-			}
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				return nil, fmt.Errorf("election: metrics already registered on this registry (one election per node): %w", err)
-			}
-			return nil, fmt.Errorf("election: register metrics: %w", err)
+	if err := regmetrics.Register(reg, m.collectors...); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			return nil, fmt.Errorf("election: metrics already registered on this registry (one election per node): %w", err)
 		}
+		return nil, fmt.Errorf("election: register metrics: %w", err)
 	}
 	return m, nil
 }

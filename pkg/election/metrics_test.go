@@ -4,7 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 func TestMetricsPassLintAndFollowTheState(t *testing.T) {
@@ -18,13 +19,7 @@ func TestMetricsPassLintAndFollowTheState(t *testing.T) {
 	m.event(event{eventStepDown, downResign})
 	m.observe(State{Term: 4, IsLeader: true, ChangesTotal: 2, Members: 3})
 	m.observe(State{Term: 5, ChangesTotal: 3, Members: 3})
-	problems, err := testutil.GatherAndLint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	testkit.Lint(t, reg)
 	for name, want := range map[string]float64{
 		"meshhealth_election_term":                 5,
 		"meshhealth_election_is_leader":            0,

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
-// Candidate score weights (DESIGN.md). They sum to 1, so a score is in
-// [0, 1] like every score on the wire.
+// Candidate score weights (docs/PROTOCOL.md, "Candidate score"). They sum to
+// 1, so a score is in [0, 1] like every score on the wire.
 const (
 	weightUptime       = 0.30
 	weightHealth       = 0.30
@@ -26,8 +28,8 @@ const uptimeSaturation = 10 * time.Minute
 
 // inputs is what the local node tells the machine about itself.
 type inputs struct {
-	Status         string  // health status; "unhealthy" never stands
-	HealthScore    float64 // system health score in [0, 1]
+	Status         status.Status // health status; unhealthy never stands
+	HealthScore    float64       // system health score in [0, 1]
 	ConnectedPeers int
 	Headroom       float64 // resource headroom in [0, 1]
 	// Gone reports the peers the node's liveness view holds dead or
@@ -35,7 +37,7 @@ type inputs struct {
 	Gone func(peer.ID) bool
 }
 
-// candidateScore is the weighted sum of DESIGN.md. Connectivity is the
+// candidateScore is the weighted sum of docs/PROTOCOL.md. Connectivity is the
 // share of the other members the node is directly connected to.
 func candidateScore(self peer.ID, in inputs, uptime time.Duration, members int) float64 {
 	up := math.Min(uptime.Seconds()/uptimeSaturation.Seconds(), 1)

@@ -3,31 +3,31 @@ package health
 import (
 	"context"
 	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
-// Status is the node's overall health as probes and load balancers see it.
-type Status string
+// Status is the node's overall health as probes and load balancers see it;
+// its values and Serving are pkg/status's, the one vocabulary the wire,
+// the election and the testnet share.
+type Status = status.Status
 
 const (
-	StatusStarting  Status = "starting"
-	StatusHealthy   Status = "healthy"
-	StatusDegraded  Status = "degraded"
-	StatusUnhealthy Status = "unhealthy"
-	StatusStopping  Status = "stopping"
+	StatusStarting  = status.Starting
+	StatusHealthy   = status.Healthy
+	StatusDegraded  = status.Degraded
+	StatusUnhealthy = status.Unhealthy
+	StatusStopping  = status.Stopping
 )
 
-// Serving reports whether the status should receive traffic: readiness and
-// /health answer 200 only for these.
-func (s Status) Serving() bool { return s == StatusHealthy || s == StatusDegraded }
-
-// Components every node has. Custom checks may name others; they weigh 0 in
-// the system score unless a weight is configured for them.
+// Components every node has (pkg/status). Custom checks may name others;
+// they weigh 0 in the system score unless a weight is configured for them.
 const (
-	ComponentPubSub    = "pubsub"
-	ComponentDHT       = "dht"
-	ComponentP2P       = "p2p"
-	ComponentElection  = "election"
-	ComponentResources = "resources"
+	ComponentPubSub    = string(status.PubSub)
+	ComponentDHT       = string(status.DHT)
+	ComponentP2P       = string(status.P2P)
+	ComponentElection  = string(status.Election)
+	ComponentResources = string(status.Resources)
 )
 
 // State is a check's debounced (effective) state.

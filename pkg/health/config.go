@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// Config tunes the health manager. DefaultConfig holds the values DESIGN.md
-// fixes; each field says what it trades off.
+// Config tunes the health manager. DefaultConfig holds the defaults
+// docs/ARCHITECTURE.md explains ("Defaults and why"); each field says what
+// it trades off.
 type Config struct {
 	// NodeID and Version identify the node in every response and in
 	// meshhealth_build_info.
@@ -100,8 +101,9 @@ type Config struct {
 	MaxEventStreams int
 }
 
-// DefaultConfig returns the defaults of DESIGN.md: a LAN mesh where a failure
-// should be confirmed within a few seconds and never on one sample.
+// DefaultConfig returns the LAN defaults (docs/ARCHITECTURE.md, "Defaults and
+// why"): a failure should be confirmed within a few seconds and never on
+// one sample.
 func DefaultConfig() Config {
 	return Config{
 		RetryInterval:     500 * time.Millisecond,

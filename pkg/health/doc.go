@@ -13,6 +13,9 @@
 // Timing rules use the standard clock so that they are tested with
 // testing/synctest rather than with sleeps.
 //
-// This package must never import libp2p (or anything network-specific): the
-// probes in pkg/probes bring the network; this package only judges results.
+// It imports no libp2p and, of the node's packages, only the shared
+// vocabulary pkg/status (its Status is that package's): the probes in
+// pkg/probes bring the network; this package only judges results. What each
+// package may import is the table in docs/ARCHITECTURE.md, enforced by
+// internal/importboss.
 package health

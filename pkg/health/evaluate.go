@@ -133,9 +133,6 @@ func evaluate(in evalInput) evalOutput {
 	return out
 }
 
-// scoreLevel maps the system score to a level. A level entered because the
-// score fell below a threshold is left only once the score is back at
-// threshold + hysteresis or above.
 // levelScore is the system score the threshold rule judges: the pace
 // (latency factor) of the checks not failing. The status says now; the
 // scores say how it went lately. A failing check already sets the status
@@ -156,6 +153,9 @@ func levelScore(checks []evalCheck, weights map[string]float64) float64 {
 	return systemScore(componentScores(up, weights), weights)
 }
 
+// scoreLevel maps the level score to a level. A level entered because the
+// score fell below a threshold is left only once the score is back at
+// threshold + hysteresis or above.
 func scoreLevel(prev Status, score float64, in evalInput) Status {
 	below := func(limit float64) bool { return score < limit-scoreEpsilon }
 	switch {

@@ -1,10 +1,12 @@
 package health
 
 import (
-	"errors"
 	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	regmetrics "github.com/meshhealth/meshhealth/internal/metrics"
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // metrics are the health manager's Prometheus series. They are set when a
@@ -26,8 +28,6 @@ type metrics struct {
 	starved        prometheus.Counter
 	eventsDropped  prometheus.Counter
 }
-
-var allStatuses = []Status{StatusStarting, StatusHealthy, StatusDegraded, StatusUnhealthy, StatusStopping}
 
 func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 	const ns = "meshhealth"
@@ -63,14 +63,8 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "health_events_dropped_total",
 			Help: "Transitions not delivered to a listener or event stream that had fallen behind."}),
 	}
-	var errs []error
-	for _, c := range []prometheus.Collector{m.status, m.systemScore, m.componentScore, m.checkScore, m.checkFailing,
-		m.consecFailures, m.checksTotal, m.duration, m.transitions, m.suppressed, m.buildInfo, m.stalls, m.starved, m.eventsDropped} {
-		if err := reg.Register(c); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := regmetrics.Register(reg, m.status, m.systemScore, m.componentScore, m.checkScore, m.checkFailing,
+		m.consecFailures, m.checksTotal, m.duration, m.transitions, m.suppressed, m.buildInfo, m.stalls, m.starved, m.eventsDropped); err != nil {
 		return nil, err
 	}
 	version := cfg.Version
@@ -78,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 		version = "unknown"
 	}
 	m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
-	for _, s := range allStatuses {
+	for _, s := range status.All() {
 		m.status.WithLabelValues(string(s))
 		m.transitions.WithLabelValues(string(s))
 	}
@@ -119,7 +113,7 @@ func (m *metrics) setCheck(check string, v CheckView) {
 }
 
 func (m *metrics) setStatus(s Status) {
-	for _, st := range allStatuses {
+	for _, st := range status.All() {
 		v := 0.0
 		if st == s {
 			v = 1

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 func TestMetricsPassPromlint(t *testing.T) {
@@ -18,13 +20,7 @@ func TestMetricsPassPromlint(t *testing.T) {
 		start(t, m)
 		defer m.Stop()
 		synctest.Wait()
-		problems, err := testutil.GatherAndLint(reg)
-		if err != nil {
-			t.Fatalf("GatherAndLint: %v", err)
-		}
-		for _, p := range problems {
-			t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-		}
+		testkit.Lint(t, reg)
 		n, err := testutil.GatherAndCount(reg)
 		if err != nil || n < 20 {
 			t.Errorf("gathered %d series (%v): the lint saw too little", n, err)

@@ -7,7 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // transitions returns the log a snapshot would hold: seq from..to.
@@ -122,24 +123,11 @@ func TestEventStreamsBeyondTheCapGet503WithRetryAfter(t *testing.T) {
 
 	// A slot freed is a slot for the next client.
 	streams[0].Body.Close()
-	waitFor(t, func() bool { return m.openStreams.Load() < 2 })
+	testkit.WaitFor(t, generous, "a stream closed", func() bool { return m.openStreams.Load() < 2 })
 	again := open()
 	defer again.Body.Close()
 	if again.StatusCode != http.StatusOK {
 		t.Fatalf("stream after one closed = %d, want 200", again.StatusCode)
 	}
 	streams[1].Body.Close()
-}
-
-// waitFor polls cond over real sockets; the deadline is a bound against a
-// hang, not a measurement.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(generous)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -27,6 +27,7 @@
 // pauses: when Tick sees that this process did not run for a while (SIGSTOP,
 // a VM pause, starvation), the pause is not counted as the peers' silence.
 //
-// This package must never import pkg/health, pkg/probes, pkg/election,
-// pkg/summary or node: they import it.
+// Of the node's packages it imports only p2p/wire: the probes, the election
+// and the node read it. What each package may import is the table in
+// docs/ARCHITECTURE.md, enforced by internal/importboss.
 package liveness

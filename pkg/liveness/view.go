@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -76,12 +77,8 @@ func NewView(self peer.ID, cfg Config, pinger Pinger, reg prometheus.Registerer,
 		v.peers.WithLabelValues(string(s))
 		v.changes.WithLabelValues(string(s))
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{v.peers, v.changes, v.paused} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("liveness metrics: %w", err)
-			}
-		}
+	if err := metrics.Register(reg, v.peers, v.changes, v.paused); err != nil {
+		return nil, fmt.Errorf("liveness metrics: %w", err)
 	}
 	return v, nil
 }

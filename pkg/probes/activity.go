@@ -10,6 +10,8 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // DefaultSilenceTrigger is how long a node with topic peers may hear nothing
@@ -66,7 +68,7 @@ func NewActivity(silence time.Duration, hasPeers func() bool, trigger Triggerer,
 		}),
 		last: time.Now(),
 	}
-	if err := register(reg, a.triggers); err != nil {
+	if err := metrics.Register(reg, a.triggers); err != nil {
 		return nil, fmt.Errorf("activity metrics: %w", err)
 	}
 	return a, nil
@@ -135,18 +137,4 @@ func (a *Activity) check(now time.Time) {
 	// sample toward the failure threshold, and the manager's retries do
 	// the rest.
 	a.trigger.Trigger(CheckPubSubRoundTrip)
-}
-
-// register adds collectors to reg; a nil reg registers nothing, so a probe
-// built without metrics still works.
-func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
-	if reg == nil {
-		return nil
-	}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
 }

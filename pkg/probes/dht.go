@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
@@ -134,7 +135,7 @@ func NewDHTIntegrity(store DHTStore, key crypto.PrivKey, cfg DHTConfig, reg prom
 			Help: "Current adaptive timeout of the DHT integrity probe.",
 		}),
 	}
-	if err := register(reg, p.putSeconds, p.getSeconds, p.violations, p.timeoutSec); err != nil {
+	if err := metrics.Register(reg, p.putSeconds, p.getSeconds, p.violations, p.timeoutSec); err != nil {
 		return nil, fmt.Errorf("dht probe metrics: %w", err)
 	}
 	return p, nil

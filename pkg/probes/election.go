@@ -11,7 +11,8 @@ import (
 // CheckElection is the name of the election stability check.
 const CheckElection = "election-stability"
 
-// Defaults of the election check, as the election's own (DESIGN, Election).
+// Defaults of the election check, as the election's own (docs/ARCHITECTURE.md,
+// "Defaults and why").
 const (
 	DefaultHeartbeatTimeout = 3 * time.Second
 	DefaultMaxLeaderChanges = 3

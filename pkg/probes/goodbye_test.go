@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
@@ -47,7 +48,7 @@ func TestAPeerThatSaysGoodbyeIsNoLongerAskedAndNothingFails(t *testing.T) {
 		probes[i], books[i] = p, b
 	}
 	waitTopicPeers(t, nodes, false)
-	eventually(t, 10*time.Second, "summaries from every peer", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "summaries from every peer", func() bool {
 		for _, b := range books {
 			if len(b.KnownPeers()) != n-1 {
 				return false
@@ -63,7 +64,7 @@ func TestAPeerThatSaysGoodbyeIsNoLongerAskedAndNothingFails(t *testing.T) {
 	if err := books[leaver].Goodbye(context.Background(), "signal terminated"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "every peer to hear the goodbye", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "every peer to hear the goodbye", func() bool {
 		for _, b := range books[:leaver] {
 			if slices.Contains(b.KnownPeers(), gone) {
 				return false

@@ -2,8 +2,6 @@ package probes
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"testing"
 	"time"
 
@@ -13,9 +11,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 )
@@ -51,7 +50,7 @@ type meshOptions struct {
 func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	mn := mocknet.New()
+	mn := testmesh.New(t)
 	nodes := make([]*meshNode, n)
 	t.Cleanup(func() {
 		cancel()
@@ -60,18 +59,9 @@ func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) 
 				nd.dht.Close()
 			}
 		}
-		mn.Close()
 	})
-	for i := range nodes {
-		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := mn.AddPeer(sk, ma.StringCast(fmt.Sprintf("/ip4/10.0.0.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes[i] = &meshNode{h: h, key: sk, reg: prometheus.NewRegistry()}
+	for i, h := range testmesh.AddPeers(t, mn, n) {
+		nodes[i] = &meshNode{h: h, key: h.Peerstore().PrivKey(h.ID()), reg: prometheus.NewRegistry()}
 	}
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)
@@ -143,7 +133,7 @@ func newMesh(t *testing.T, n int, o meshOptions) (mocknet.Mocknet, []*meshNode) 
 		}
 	}
 	if o.dht {
-		eventually(t, 10*time.Second, "DHT routing tables filled", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "DHT routing tables filled", func() bool {
 			for _, nd := range nodes {
 				if nd.dht.RoutingTable().Size() < 2 {
 					return false
@@ -163,7 +153,7 @@ func waitTopicPeers(t *testing.T, nodes []*meshNode, ring bool) {
 	if ring {
 		want = min(2, want)
 	}
-	eventually(t, 10*time.Second, "probe topic peers", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "probe topic peers", func() bool {
 		for _, nd := range nodes {
 			if len(nd.topic.ListPeers()) < want {
 				return false
@@ -171,21 +161,6 @@ func waitTopicPeers(t *testing.T, nodes []*meshNode, ring bool) {
 		}
 		return true
 	})
-}
-
-// eventually polls cond until it holds or the deadline passes. For mesh
-// set-up only: behaviour is asserted on the probes' results, not on time.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		<-tick.C
-	}
 }
 
 // newView is a node's liveness view as the node builds it, seeded with its

@@ -1,11 +1,13 @@
 package probes
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 func TestProbeMetricsAreLintClean(t *testing.T) {
@@ -22,26 +24,12 @@ func TestProbeMetricsAreLintClean(t *testing.T) {
 	if _, err := NewActivity(time.Second, func() bool { return true }, &fakeTrigger{}, reg, nil); err != nil {
 		t.Fatal(err)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("%s: %s", p.Metric, p.Text)
-	}
+	names := testkit.Lint(t, reg)
 	for _, want := range []string{
 		"meshhealth_pubsub_probe_rtt_seconds", "meshhealth_dht_probe_put_seconds", "meshhealth_dht_probe_get_seconds",
 		"meshhealth_dht_integrity_violations_total", "meshhealth_pubsub_probe_acks_received_total",
 	} {
-		found := false
-		for _, mf := range mfs {
-			found = found || mf.GetName() == want
-		}
-		if !found {
+		if !slices.Contains(names, want) {
 			t.Errorf("metric %s not exported", want)
 		}
 	}

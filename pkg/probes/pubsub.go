@@ -19,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
@@ -188,7 +189,7 @@ func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, pee
 	for _, t := range []string{"probe", "ack"} {
 		p.published.WithLabelValues(t)
 	}
-	if err := register(reg, p.rtt, p.acksIn, p.published, p.dropped, p.timeoutSec); err != nil {
+	if err := metrics.Register(reg, p.rtt, p.acksIn, p.published, p.dropped, p.timeoutSec); err != nil {
 		return nil, fmt.Errorf("pubsub probe metrics: %w", err)
 	}
 	return p, nil
@@ -443,8 +444,9 @@ func (p *PubSubProbe) run(ctx context.Context) health.Result {
 // heard tells a slow mesh from a silent one after a failed round-trip: if
 // any meshhealth message from a peer arrived since start (the leader's
 // heartbeat comes every second), the mesh is alive and merely slow, and the
-// next wait stretches; a partitioned node hears nothing and keeps DESIGN's
-// fast confirmation (three waits at the floor).
+// next wait stretches; a partitioned node hears nothing and keeps the fast
+// confirmation (three waits at the floor; docs/ARCHITECTURE.md, "Defaults and
+// why").
 func (p *PubSubProbe) heard(start time.Time) bool {
 	return p.cfg.Heard == nil || p.cfg.Heard(start)
 }

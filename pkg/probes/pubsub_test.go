@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
@@ -93,7 +94,7 @@ func settledRound(t *testing.T, probes []*PubSubProbe) (probesSent, acksSent int
 		}
 		expected += r.Details["acks_expected"].(int)
 	}
-	eventually(t, 10*time.Second, "every ack published and received", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every ack published and received", func() bool {
 		_, a, in := sum()
 		return a-a0 >= expected && in-in0 >= expected
 	})
@@ -107,7 +108,7 @@ func TestPubSubRoundTripCrossesHopsAndIsAckedByAListedResponder(t *testing.T) {
 	probes := meshWithProbes(t, 5, true)
 	// Until the mesh has formed and every node has heard the others'
 	// probes, a node knows only its neighbours.
-	eventually(t, 10*time.Second, "every node to know every other", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every node to know every other", func() bool {
 		round(t, probes)
 		for _, p := range probes {
 			if fresh, _ := p.candidates(); len(fresh) < len(probes)-1 {

@@ -22,12 +22,12 @@ const CheckResources = "resources"
 // ResourceLimits bounds what a healthy node may use. A node over a limit is
 // degraded, not dead: the check is not critical.
 type ResourceLimits struct {
-	MaxHeapBytes  uint64 `yaml:"max_heap_bytes"`
-	MaxRSSBytes   uint64 `yaml:"max_rss_bytes"`
-	MaxGoroutines int    `yaml:"max_goroutines"`
+	MaxHeapBytes  uint64 `yaml:"max_heap_bytes" flag:"max-heap-bytes" usage:"heap above which the resources check fails"`
+	MaxRSSBytes   uint64 `yaml:"max_rss_bytes" flag:"max-rss-bytes" usage:"RSS above which the resources check fails"`
+	MaxGoroutines int    `yaml:"max_goroutines" flag:"max-goroutines" usage:"goroutines above which the resources check fails"`
 	// MinFreeDiskBytes guards the data directory: the identity key and the
 	// restart-loop guard are written there, and a full disk makes both fail.
-	MinFreeDiskBytes uint64 `yaml:"min_free_disk_bytes"`
+	MinFreeDiskBytes uint64 `yaml:"min_free_disk_bytes" flag:"min-free-disk-bytes" usage:"free space in the data dir below which the resources check fails"`
 }
 
 // DefaultResourceLimits are generous: an idle node uses tens of MB and a few

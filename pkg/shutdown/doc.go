@@ -12,7 +12,7 @@
 // window a further critical failure leaves the node up instead of exiting,
 // so a supervisor that restarts on exit cannot spin it forever.
 //
-// The Manager satisfies health.CriticalHandler structurally. This package
-// must never import libp2p, pkg/health or any other meshhealth package: every
-// part of the node depends on it to stop, so it depends on none of them.
+// The Manager satisfies health.CriticalHandler structurally. Every part of
+// the node depends on it to stop, so it imports none of them, nor libp2p
+// (docs/ARCHITECTURE.md's table, enforced by internal/importboss).
 package shutdown

@@ -100,3 +100,8 @@ func names(rs []StepReport) []string {
 	}
 	return out
 }
+
+// The Manager must satisfy health.CriticalHandler without importing it.
+var _ interface {
+	HandleCritical(reason string) (stopping bool)
+} = (*Manager)(nil)

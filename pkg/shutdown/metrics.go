@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	regmetrics "github.com/meshhealth/meshhealth/internal/metrics"
 )
 
 // metrics are the manager's Prometheus series. They tell an operator, from
@@ -74,10 +76,9 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	for _, o := range []string{"accepted", "suppressed", "already_stopping"} {
 		m.critical.WithLabelValues(o)
 	}
-	for _, c := range []prometheus.Collector{m.inProgress, m.exitCode, m.reason, m.duration, m.stepDuration, m.steps, m.critical, m.forced, m.guardErrors} {
-		if err := reg.Register(c); err != nil {
-			log.Warn("shutdown metric not registered", "err", err)
-		}
+	// Stopping must work without its metrics: a failure is logged, not returned.
+	if err := regmetrics.Register(reg, m.inProgress, m.exitCode, m.reason, m.duration, m.stepDuration, m.steps, m.critical, m.forced, m.guardErrors); err != nil {
+		log.Warn("shutdown metrics not registered", "err", err)
 	}
 	return m
 }

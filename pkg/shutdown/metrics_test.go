@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 // (prometheus/testutil itself is out of reach: it needs a module that is
@@ -98,15 +99,5 @@ func TestMetricsPassPromlint(t *testing.T) {
 	f.m.Register(Component{Name: "http", Stop: func(context.Context) error { return nil }})
 	f.m.Shutdown("test", ExitOK)
 	waitDone(t, f.m)
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
+	testkit.Lint(t, f.reg)
 }

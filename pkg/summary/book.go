@@ -16,7 +16,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
 // DefaultInterval is how often a node publishes its summary: often enough
@@ -36,7 +38,7 @@ type Topic interface {
 
 // Values is what a node says about itself in a summary.
 type Values struct {
-	Status     string             // starting, healthy, degraded, unhealthy, stopping
+	Status     status.Status      // "" is sent as starting
 	Score      float64            // system score in [0, 1]
 	Components map[string]float64 // component scores in [0, 1]
 	Peers      int                // connected peers
@@ -135,12 +137,8 @@ func New(topic Topic, self peer.ID, source Source, cfg Config, reg prometheus.Re
 	for _, t := range []string{wire.TypeSummary, wire.TypeGoodbye} {
 		b.published.WithLabelValues(t)
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{b.published, b.goodbyes, b.known} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("summary metrics: %w", err)
-			}
-		}
+	if err := metrics.Register(reg, b.published, b.goodbyes, b.known); err != nil {
+		return nil, fmt.Errorf("summary metrics: %w", err)
 	}
 	return b, nil
 }
@@ -433,7 +431,7 @@ func decode(msg *pubsub.Message) (wire.Message, error) {
 // valid names, leader and term both set or both empty.
 func toWire(v Values) *wire.Summary {
 	m := &wire.Summary{
-		Status:     v.Status,
+		Status:     string(v.Status),
 		Score:      clamp01(v.Score),
 		Components: map[string]float64{},
 		Peers:      min(max(v.Peers, 0), wire.MaxPeers),
@@ -442,7 +440,7 @@ func toWire(v Values) *wire.Summary {
 		Version:    truncate(v.Version, wire.MaxVersionLen),
 	}
 	if m.Status == "" {
-		m.Status = "starting"
+		m.Status = string(status.Starting)
 	}
 	if m.Leader == "" || m.Term == 0 {
 		m.Leader, m.Term = "", 0

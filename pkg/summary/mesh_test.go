@@ -2,20 +2,17 @@ package summary
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
+	"github.com/meshhealth/meshhealth/internal/testmesh"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -24,18 +21,10 @@ import (
 func meshBooks(t *testing.T, n int, interval time.Duration) []*Book {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	mn := mocknet.New()
-	t.Cleanup(func() { cancel(); mn.Close() })
+	mn := testmesh.New(t)
+	t.Cleanup(cancel)
 	books := make([]*Book, n)
-	for i := range books {
-		sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := mn.AddPeer(sk, ma.StringCast(fmt.Sprintf("/ip4/10.0.1.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, h := range testmesh.AddPeers(t, mn, n) {
 		ps, err := pubsub.NewGossipSub(ctx, h,
 			pubsub.WithMessageSigning(true), pubsub.WithStrictSignatureVerification(true),
 			pubsub.WithFloodPublish(true), pubsub.WithPeerExchange(false))
@@ -57,12 +46,7 @@ func meshBooks(t *testing.T, n int, interval time.Duration) []*Book {
 		}
 		books[i] = b
 	}
-	if err := mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := mn.ConnectAllButSelf(); err != nil {
-		t.Fatal(err)
-	}
+	testmesh.ConnectPairs(t, mn)
 	for _, b := range books {
 		if err := b.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -72,23 +56,10 @@ func meshBooks(t *testing.T, n int, interval time.Duration) []*Book {
 	return books
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		<-tick.C
-	}
-}
-
 func TestSummariesCrossTheMeshAndAGoodbyeRemovesTheLeaver(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	books := meshBooks(t, 4, interval)
-	eventually(t, 10*time.Second, "every node to hold every other's summary", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "every node to hold every other's summary", func() bool {
 		for _, b := range books {
 			if len(b.KnownPeers()) != len(books)-1 {
 				return false
@@ -123,7 +94,7 @@ func TestSummariesCrossTheMeshAndAGoodbyeRemovesTheLeaver(t *testing.T) {
 	if err := leaver.Goodbye(context.Background(), "SIGTERM"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "every peer to hear the goodbye", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "every peer to hear the goodbye", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(heard) == 3
@@ -132,7 +103,7 @@ func TestSummariesCrossTheMeshAndAGoodbyeRemovesTheLeaver(t *testing.T) {
 	// it says nothing after its goodbye. Three intervals pass, measured by
 	// node 1's summaries as node 0 receives them.
 	e, _ := books[0].Latest(books[1].self)
-	eventually(t, 5*time.Second, "three more summaries from node 1", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "three more summaries from node 1", func() bool {
 		now, ok := books[0].Latest(books[1].self)
 		// seq counts milliseconds
 		return ok && now.Summary.Seq >= e.Summary.Seq+uint64(3*interval/time.Millisecond)

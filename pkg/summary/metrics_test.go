@@ -4,7 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/meshhealth/meshhealth/internal/testkit"
 )
 
 func TestSummaryMetricsAreLintClean(t *testing.T) {
@@ -12,18 +13,7 @@ func TestSummaryMetricsAreLintClean(t *testing.T) {
 	if _, err := New(&fakeTopic{}, newID(t), healthyValues, Config{}, reg, nil); err != nil {
 		t.Fatal(err)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("%s: %s", p.Metric, p.Text)
-	}
-	if len(mfs) != 3 {
-		t.Fatalf("%d metric families, want 3", len(mfs))
+	if names := testkit.Lint(t, reg); len(names) != 3 {
+		t.Fatalf("%d metric families %v, want 3", len(names), names)
 	}
 }

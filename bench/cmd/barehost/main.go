@@ -39,7 +39,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
 
-// The node's topics and DHT prefix (DESIGN, wire protocol), repeated here
+// The node's topics and DHT prefix (docs/PROTOCOL.md), repeated here
 // rather than imported so the baseline does not depend on the node.
 var topics = []string{"meshhealth/probe/v1", "meshhealth/election/v1", "meshhealth/summary/v1"}
 

@@ -1,6 +1,6 @@
 // Command meshbench is the harness behind make bench (bench/run.sh). Each
-// subcommand measures one section of the targets at the end of DESIGN.md
-// against real nodes and writes its raw measurements as JSON into the
+// subcommand measures one section of the benchmark's targets (held in
+// bench/internal/report) against real nodes and writes its raw measurements as JSON into the
 // results directory; report turns that directory into docs/BENCHMARKS.md.
 //
 //	meshbench start   -out DIR -mode quick|full    the run's machine, commit and date

@@ -19,7 +19,7 @@ func goBenchSection(in *Input) section {
 		d.line("`pkg/health/bench_test.go`: a manager with the five default checks and a full history each.")
 		d.line("`BenchmarkSnapshotPublish` is the cost of one recorded result (recompute views, scores and status,")
 		d.line("render the hot bodies, publish); `BenchmarkScore` one check's window score; `BenchmarkHealthJSON`")
-		d.line("serving `/health` (and friends) from a published snapshot. DESIGN sets no target for these; they")
+		d.line("serving `/health` (and friends) from a published snapshot. No target is set for these; they")
 		d.line("explain section 1. %s.", loadNote(g.Header))
 		d.line("")
 		d.command(g.Command)

@@ -8,7 +8,7 @@ import (
 	"github.com/meshhealth/meshhealth/bench/internal/stats"
 )
 
-// DESIGN's HTTP targets.
+// The HTTP targets.
 const (
 	minRatio = 0.8
 	maxP99ms = 5.0

@@ -7,7 +7,7 @@ import (
 	"github.com/meshhealth/meshhealth/bench/internal/stats"
 )
 
-// DESIGN's idle targets.
+// The idle targets.
 const (
 	idleCPU = 0.02
 	idleRSS = 60 << 20

@@ -9,7 +9,7 @@ import (
 	"github.com/meshhealth/meshhealth/bench/internal/stats"
 )
 
-// DESIGN's soak and scale targets.
+// The soak and scale targets.
 const (
 	soakNodes        = 20
 	soakSeconds      = 600

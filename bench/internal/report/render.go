@@ -9,7 +9,7 @@ import (
 	"github.com/meshhealth/meshhealth/bench/internal/results"
 )
 
-// targetRow is one line of the summary: a DESIGN target, what was measured
+// targetRow is one line of the summary: a target, what was measured
 // and the verdict.
 type targetRow struct {
 	Section  string
@@ -106,7 +106,7 @@ func loadShort(h results.Header) string {
 func summary(d *doc, parts []section) {
 	d.line("## Summary")
 	d.line("")
-	d.line("The targets at the end of DESIGN.md, each with what this run measured.")
+	d.line("The benchmark's targets (set in `bench/internal/report`), each with what this run measured.")
 	d.line("")
 	var rows [][]string
 	for _, s := range parts {
@@ -114,7 +114,7 @@ func summary(d *doc, parts []section) {
 			rows = append(rows, []string{t.Section, t.Target, t.Measured, t.Verdict})
 		}
 	}
-	d.table([]string{"§", "target (DESIGN)", "measured", "verdict"}, rows)
+	d.table([]string{"§", "target", "measured", "verdict"}, rows)
 }
 
 func notRun(d *doc, title, what string) {

@@ -4,6 +4,7 @@
 // derives every median from the same data), the exact command that
 // produced them and the load of the machine while they were taken.
 //
-// It must not import the testnet or any node package: the report reads
-// these files without starting anything.
+// It imports neither the testnet nor any node package (enforced by
+// internal/importboss): the report reads these files without starting
+// anything.
 package results
