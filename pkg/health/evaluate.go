@@ -122,7 +122,12 @@ func evaluate(in evalInput) evalOutput {
 	case len(critical) > 0:
 		out.Status, out.Message = StatusUnhealthy, strings.Join(critical, "; ")
 	case out.ScoreLevel == StatusUnhealthy:
-		out.Status, out.Message = StatusUnhealthy, scoreMessage(pace, in.DegradedThreshold, in.Hysteresis, "degraded")
+		// Slowness alone never takes a node out of service: a node whose
+		// checks pass, slowly, still serves, and on a starved machine every
+		// node is slow at once; 503 on all of them would take the mesh out
+		// of every load balancer for being busy. Very slow is degraded,
+		// said as such.
+		out.Status, out.Message = StatusDegraded, scoreMessage(pace, in.DegradedThreshold, in.Hysteresis, "degraded")
 	case len(other) > 0:
 		out.Status, out.Message = StatusDegraded, strings.Join(other, "; ")
 	case out.ScoreLevel == StatusDegraded:

@@ -34,8 +34,8 @@ func TestStatusPrecedenceAndMessages(t *testing.T) {
 		{"non-critical failing", baseInput(electionDown, good("b", "dht")), StatusDegraded,
 			"check election-stability failing: no leader", 200},
 		{"critical beats non-critical", baseInput(electionDown, p2pDown), StatusUnhealthy, "critical check p2p-connectivity", 503},
-		{"slow checks below the degraded threshold", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.1, Pace: 0.1}), StatusUnhealthy,
-			"latency score 0.730 below degraded threshold 0.75", 503},
+		{"very slow checks are degraded, not out of service", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.1, Pace: 0.1}), StatusDegraded,
+			"latency score 0.730 below degraded threshold 0.75", 200},
 		{"slow checks below the healthy threshold", baseInput(evalCheck{Name: "ps", Component: "pubsub", Score: 0.8, Pace: 0.8}), StatusDegraded,
 			"latency score 0.940 below healthy threshold 0.95", 200},
 		// Status says now: a check that passes again, at its usual pace, is
@@ -96,12 +96,12 @@ func TestScoreHysteresisAtBoundaries(t *testing.T) {
 		{0.949, StatusDegraded}, // below: degraded
 		{0.96, StatusDegraded},  // above the threshold, inside the band
 		{0.969, StatusDegraded},
-		{0.97, StatusHealthy}, // threshold + hysteresis: recovered
-		{0.96, StatusHealthy}, // healthy again: the band does not apply going down
-		{0.74, StatusUnhealthy},
-		{0.76, StatusUnhealthy}, // inside the degraded band
-		{0.77, StatusDegraded},  // left unhealthy; still under the healthy band
-		{0.95, StatusDegraded},  // degraded was entered by score, so 0.97 is needed
+		{0.97, StatusHealthy},  // threshold + hysteresis: recovered
+		{0.96, StatusHealthy},  // healthy again: the band does not apply going down
+		{0.74, StatusDegraded}, // very slow: degraded, never out of service for slowness
+		{0.76, StatusDegraded}, // inside the degraded band
+		{0.77, StatusDegraded}, // left unhealthy; still under the healthy band
+		{0.95, StatusDegraded}, // degraded was entered by score, so 0.97 is needed
 		{0.9699, StatusDegraded},
 		{0.98, StatusHealthy},
 	}

@@ -6,8 +6,12 @@ import (
 	"time"
 )
 
-// window is a span (mono ns) during which the scheduler was late.
-type window struct{ from, to int64 }
+// window is a span (mono ns) during which the scheduler was late, or the
+// process starved of CPU.
+type window struct {
+	from, to int64
+	starved  bool // found by the run-queue sampler rather than a late tick
+}
 
 const maxStallWindows = 16
 
@@ -27,7 +31,7 @@ func (m *Manager) beat(now time.Time) {
 	if from, starved := m.starve.sample(now); starved {
 		// Partly starved: the loop ticks, but slowly running probes time
 		// out. Their failures are the machine's, not the mesh's.
-		m.addStallWindow(window{from: m.mono(from), to: cur})
+		m.addStallWindow(window{from: m.mono(from), to: cur, starved: true})
 		m.metrics.starved.Add(now.Sub(from).Seconds())
 	}
 	if late <= m.cfg.LocalStallThreshold {
@@ -81,6 +85,7 @@ func (m *Manager) addStallWindow(w window) {
 		// Contiguous starvation: one window, so a long overload does not
 		// push older windows out.
 		m.stallWins[n-1].to = max(m.stallWins[n-1].to, w.to)
+		m.stallWins[n-1].starved = m.stallWins[n-1].starved || w.starved
 		return
 	}
 	m.stallWins = append(m.stallWins, w)
@@ -102,6 +107,12 @@ func (m *Manager) stalledDuring(start, end time.Time) bool {
 		if w.from < e && w.to > s {
 			return true
 		}
+	}
+	// Starvation is sampled once a second, after the fact: if the last
+	// sample found it and that was under two samples ago, it is still
+	// going on, and a failure now belongs to it too.
+	if n := len(m.stallWins); n > 0 && m.stallWins[n-1].starved && time.Duration(e-m.stallWins[n-1].to) < 2*starveEvery {
+		return true
 	}
 	return false
 }
