@@ -355,6 +355,24 @@ func (t *Table) Responders(now time.Time) (fresh, fallback []peer.ID) {
 	return fresh, fallback
 }
 
+// Members is the number of nodes in the mesh as this node sees it: itself
+// and every peer alive or suspect.
+func (t *Table) Members() int {
+	n := 1
+	for _, e := range t.peers {
+		if e.State == Alive || e.State == Suspect {
+			n++
+		}
+	}
+	return n
+}
+
+// Gone reports whether id is known dead or departed.
+func (t *Table) Gone(id peer.ID) bool {
+	e, ok := t.peers[id]
+	return ok && (e.State == Dead || e.State == Left)
+}
+
 // Live reports whether id is alive or suspect: not known dead or departed.
 // An unknown peer is not live.
 func (t *Table) Live(id peer.ID) bool {

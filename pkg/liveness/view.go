@@ -41,7 +41,6 @@ type View struct {
 	mu        sync.Mutex
 	t         *Table
 	listeners []func(Change)
-	onPause   []func(time.Duration)
 
 	pings   chan struct{} // semaphore
 	peers   *prometheus.GaugeVec
@@ -96,13 +95,6 @@ func (v *View) OnChange(fn func(Change)) {
 // mesh). Call before Run.
 func (v *View) SilenceFor(fn func(members int) time.Duration) { v.silenceFor = fn }
 
-// OnPause registers fn to hear that this process was paused for d.
-func (v *View) OnPause(fn func(d time.Duration)) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.onPause = append(v.onPause, fn)
-}
-
 // Observe feeds evidence about id, now.
 func (v *View) Observe(id peer.ID, ev Evidence, written time.Time) {
 	v.mu.Lock()
@@ -153,8 +145,7 @@ func (v *View) Run(ctx context.Context) {
 func (v *View) step(ctx context.Context, now time.Time) {
 	v.mu.Lock()
 	if v.silenceFor != nil {
-		c := v.t.Counts()
-		v.t.SetSilence(v.silenceFor(1 + c[Alive] + c[Suspect]))
+		v.t.SetSilence(v.silenceFor(v.t.Members()))
 	}
 	paused := v.t.Tick(now)
 	var due []peer.ID
@@ -164,14 +155,10 @@ func (v *View) step(ctx context.Context, now time.Time) {
 			due = append(due, id)
 		}
 	}
-	pauseFns := v.onPause
 	v.flushLocked()
 	if paused > time.Second { // starvation shows in every tick; a pause is rarer news
 		v.paused.Inc()
 		v.log.Warn("this process was paused; not counted as the peers' silence", "for", paused.Round(time.Millisecond))
-		for _, fn := range pauseFns {
-			fn(paused)
-		}
 	}
 	for _, id := range due {
 		select {
@@ -228,8 +215,9 @@ func (v *View) Counts() map[State]int {
 // Members is the number of nodes in the mesh as this node sees it: itself
 // and every peer alive or suspect.
 func (v *View) Members() int {
-	c := v.Counts()
-	return 1 + c[Alive] + c[Suspect]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t.Members()
 }
 
 // Responders: see Table.Responders.
@@ -250,8 +238,7 @@ func (v *View) Live(id peer.ID) bool {
 func (v *View) Gone(id peer.ID) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	e, ok := v.t.peers[id]
-	return ok && (e.State == Dead || e.State == Left)
+	return v.t.Gone(id)
 }
 
 // Wrap returns next with every accepted message from another peer fed to

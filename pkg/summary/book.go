@@ -339,7 +339,7 @@ func (b *Book) Peers() []Entry {
 	return out
 }
 
-// KnownPeers lists the peers with a current summary (probes.PeerSource).
+// KnownPeers lists the peers with a current summary.
 func (b *Book) KnownPeers() []peer.ID {
 	es := b.Peers()
 	ids := make([]peer.ID, len(es))
