@@ -43,7 +43,11 @@ func NewHost(cfg Config, key crypto.PrivKey, gater *Gater, reg prometheus.Regist
 	}
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
+	// The resource manager's own metrics are off: they relabel a dozen
+	// series at every stream open, close and memory reservation (a tenth
+	// of an idle node's CPU in a profile), and nothing here reads them.
+	// libp2p's other metrics (swarm, identify, eventbus) stay.
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()), rcmgr.WithMetricsDisabled())
 	if err != nil {
 		cm.Close()
 		return nil, fmt.Errorf("p2p host: resource manager: %w", err)

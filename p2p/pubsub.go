@@ -27,6 +27,26 @@ const gossipHeartbeat = time.Second
 // does), so a peer in another language must keep its frames within it too.
 const MaxRPCSize = wire.MaxSize + 1<<10
 
+// lanMeshDegree sizes the GossipSub mesh for a LAN of small health
+// messages. Every message reaches a node once from each mesh peer that
+// forwards it, so the mesh degree multiplies each node's transport work
+// (and with it CPU, docs/ARCHITECTURE.md "Message budget") while the
+// messages themselves stay the same. The library's D = 6, Dhi = 12 is
+// sized for lossy internet paths and adversaries; on a LAN, where a lost
+// frame is rare and partition detection does not rely on redundancy, a
+// degree of 4 (3 to 6) still delivers every message in a few hops (a
+// random 4-regular graph of 100 nodes has a diameter of about 5), and
+// lazy gossip to fewer non-mesh peers (IHAVE, one RPC per peer per
+// heartbeat) stays a repair path rather than a second copy of the traffic.
+func lanMeshDegree(p *pubsub.GossipSubParams) {
+	p.D, p.Dlo, p.Dhi = 4, 3, 6
+	// Dout must stay below Dlo and D/2; Dscore below Dhi (no peer scoring
+	// runs, so it only bounds which peers pruning keeps).
+	p.Dout, p.Dscore = 1, 2
+	p.Dlazy = 3
+	p.GossipFactor = 0.1
+}
+
 // newPubSub starts GossipSub with strict signing: every message carries its
 // author's signature and unsigned or badly signed ones are dropped, which
 // the wire validators rely on to check that a message's origin is its
@@ -35,6 +55,7 @@ func newPubSub(ctx context.Context, h host.Host, extra []pubsub.Option) (*pubsub
 	params := pubsub.DefaultGossipSubParams()
 	params.HeartbeatInterval = gossipHeartbeat
 	params.HeartbeatInitialDelay = 100 * time.Millisecond
+	lanMeshDegree(&params)
 	opts := []pubsub.Option{
 		pubsub.WithGossipSubParams(params),
 		// StrictSign is WithMessageSigning(true) plus

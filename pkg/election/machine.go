@@ -102,6 +102,9 @@ type machine struct {
 	nextStand   time.Time // when leaderless: stand at or after this
 	standWhy    string
 	lastEndorse time.Time
+	// firstPeer is when the node first had a connected peer; the
+	// bootstrap wait runs from there.
+	firstPeer time.Time
 	// failedElections counts this node's candidacies in a row that
 	// produced no leader; each doubles the wait before the next.
 	failedElections uint
@@ -132,6 +135,13 @@ const maxGaps = 16
 // maxElectionBackoff caps the retry backoff at 2^3 randomised timeouts
 // (24 to 36 s with the defaults).
 const maxElectionBackoff = 3
+
+// aloneFactor stretches the bootstrap wait of a node that has no
+// connected peer at all: it stands (and leads itself) after aloneFactor
+// bootstrap waits. A node that is starting alongside others usually has a
+// peer long before that; a node that is really alone leads itself a few
+// seconds later than it would otherwise, which nobody waits on.
+const aloneFactor = 5
 
 // maxStoodTerms bounds the memory of terms stood in.
 const maxStoodTerms = 8
@@ -365,9 +375,44 @@ func (m *machine) tick(now time.Time) {
 		m.reconcile(now)
 	}
 
-	if !m.haveLeader && m.pending == nil && m.canStand() && !m.nextStand.IsZero() && !now.Before(m.nextStand) {
+	m.noteFirstPeer(now)
+	if !m.haveLeader && m.pending == nil && m.canStand() && !m.nextStand.IsZero() && !now.Before(m.nextStand) &&
+		(m.standWhy != standBootstrap || m.bootstrapOver(now)) {
 		m.standIn(now, m.maxTerm+1, m.standWhy)
 	}
+}
+
+// noteFirstPeer starts the bootstrap wait over when the node first has a
+// peer. The wait is for hearing an existing leader, and nothing can be
+// heard before a connection: when many nodes start at once on a loaded
+// machine, discovery takes longer than the wait, and counting it from the
+// process start made every node lead itself alone at term 1 (fifty
+// leaders, then a dozen terms of merging them). The wait is randomised
+// like the heartbeat timeout, so the nodes of a starting mesh do not all
+// stand in the same instant.
+func (m *machine) noteFirstPeer(now time.Time) {
+	if !m.firstPeer.IsZero() || m.in.ConnectedPeers == 0 {
+		return
+	}
+	m.firstPeer = now
+	if !m.haveLeader && m.standWhy == standBootstrap {
+		wait := m.cfg.BootstrapWait + time.Duration(m.cfg.TimeoutJitter*m.rnd.Float64()*float64(m.cfg.BootstrapWait))
+		m.nextStand = later(m.nextStand, now.Add(wait))
+	}
+}
+
+// bootstrapOver reports whether a starting node may stand: it has had a
+// peer for the bootstrap wait (nextStand), or it has had none for
+// aloneFactor waits and so leads itself.
+func (m *machine) bootstrapOver(now time.Time) bool {
+	return !m.firstPeer.IsZero() || now.Sub(m.started) >= aloneFactor*m.cfg.BootstrapWait
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // lead carries out a leader's duties for one tick.

@@ -81,6 +81,7 @@ func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
 	old := s.leader()
 	oldTerm := old.m.state(s.now).Term
+	stoodBefore := old.evs[eventCandidacy+"/"+standResign] + old.evs[eventCandidacy+"/"+standRetry] + old.evs[eventCandidacy+"/"+standCounter]
 	if !old.m.withdraw(s.now) {
 		t.Fatal("the leader did not know it was leading")
 	}
@@ -103,7 +104,7 @@ func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 	// The resigned node never stands again.
 	s.run(time.Minute)
 	if old.evs[eventCandidacy+"/"+standResign]+old.evs[eventCandidacy+"/"+standRetry]+
-		old.evs[eventCandidacy+"/"+standCounter] != 0 || old.m.isLeader() {
+		old.evs[eventCandidacy+"/"+standCounter] != stoodBefore || old.m.isLeader() {
 		t.Fatalf("a withdrawn node stood again: %v", old.evs)
 	}
 	// A handover is a change, but not flapping.
@@ -432,5 +433,45 @@ func TestJoinerTakesAFarTermFromTheMajority(t *testing.T) {
 	s.runUntil(20*time.Second, "the late node follows", func() bool { return s.agreed() })
 	if st := late.m.state(s.now); st.Term < 5000 {
 		t.Fatalf("joined at term %d", st.Term)
+	}
+}
+
+// A mesh starting on a loaded machine: each node finds its first peer
+// somewhere between one and six seconds after its start, later than the
+// bootstrap wait. No node may lead itself while it has no peer (that made
+// every node of a 50-node start its own leader at term 1, and a dozen terms
+// of merging followed), and the mesh must agree soon after the last node
+// connects, in a low term.
+func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
+	const n = 20
+	cfg := DefaultConfig()
+	s := newSim(t, n, cfg, 21)
+	found := make([]time.Duration, n)
+	for i, nd := range s.nodes {
+		nd.in.ConnectedPeers = 0
+		s.group[nd.id] = i + 1 // alone until discovered
+		found[i] = time.Second + time.Duration(s.rnd.Int64N(int64(5*time.Second)))
+	}
+	s.observers = append(s.observers, func() {
+		for _, nd := range s.nodes {
+			if nd.in.ConnectedPeers == 0 && nd.m.isLeader() {
+				t.Fatalf("%s leads itself before it has a peer\n%s", s.name(nd.id), s.dump())
+			}
+		}
+	})
+	start := s.now
+	s.start()
+	for s.now.Sub(start) < 6*time.Second {
+		for i, nd := range s.nodes {
+			if nd.in.ConnectedPeers == 0 && s.now.Sub(start) >= found[i] {
+				nd.in.ConnectedPeers = 5
+				delete(s.group, nd.id)
+			}
+		}
+		s.run(s.step)
+	}
+	s.runUntil(15*time.Second, "agreement after discovery", func() bool { return s.agreed() })
+	if term := s.leader().m.state(s.now).Term; term > 3 {
+		t.Fatalf("agreed in term %d, want at most 3: the start churned\n%s", term, s.dump())
 	}
 }

@@ -42,9 +42,15 @@ type Activity struct {
 	triggers prometheus.Counter
 
 	mu          sync.Mutex
-	last        time.Time // last message from a peer (or start)
+	last        time.Time // last message from a peer (or start, or the end of a local stall)
 	lastTrigger time.Time
+	lastCheck   time.Time
 }
+
+// localStallSlack is how much later than its period a check may come
+// before the gap counts as this process's own stall (health's
+// LocalStallThreshold, for the same reason).
+const localStallSlack = 200 * time.Millisecond
 
 // NewActivity watches for silence longer than silence (<= 0 means
 // DefaultSilenceTrigger). hasPeers reports whether the node has peers on its
@@ -104,7 +110,7 @@ func (a *Activity) Wrap(self peer.ID, next pubsub.ValidatorEx) pubsub.ValidatorE
 // Run checks for silence until ctx is done. It checks eight times per
 // silence period, so silence is noticed at most an eighth late.
 func (a *Activity) Run(ctx context.Context) {
-	tick := time.NewTicker(max(a.silence/8, 10*time.Millisecond))
+	tick := time.NewTicker(a.period())
 	defer tick.Stop()
 	for {
 		select {
@@ -116,8 +122,19 @@ func (a *Activity) Run(ctx context.Context) {
 	}
 }
 
+func (a *Activity) period() time.Duration { return max(a.silence/8, 10*time.Millisecond) }
+
 func (a *Activity) check(now time.Time) {
 	a.mu.Lock()
+	if !a.lastCheck.IsZero() && now.Sub(a.lastCheck) > a.period()+localStallSlack && now.After(a.last) {
+		// This process was not running: what the peers sent meanwhile may
+		// still wait in the socket and validator queues, so the silence is
+		// ours, not the mesh's. Start it over (Lifeguard's rule: a node
+		// must not blame the mesh for its own slowness, and fifty starved
+		// nodes each probing because of it fed the starvation).
+		a.last = now
+	}
+	a.lastCheck = now
 	quiet := now.Sub(a.last)
 	// Once when the silence begins, then every silenceRepeat periods while
 	// it lasts: the check's own retries confirm a failure, and a mesh that

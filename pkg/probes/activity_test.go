@@ -95,3 +95,36 @@ func TestSilenceTriggersThePubSubProbeOnlyWhenPeersAreThere(t *testing.T) {
 		<-done
 	})
 }
+
+// A node whose own process stalled (a starved machine) has not heard the
+// messages that wait in its queues: the stall is not the mesh's silence.
+func TestOwnStallIsNotMeshSilence(t *testing.T) {
+	trig := &fakeTrigger{}
+	a, err := NewActivity(2*time.Second, func() bool { return true }, trig, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	a.last = t0
+	at := func(d time.Duration) { a.check(t0.Add(d)) }
+	for d := 250 * time.Millisecond; d <= time.Second; d += 250 * time.Millisecond {
+		at(d)
+	}
+	// The next tick comes 2.5 s late: 3.5 s after the last message.
+	at(3500 * time.Millisecond)
+	if n := trig.count(); n != 0 {
+		t.Fatalf("%d triggers right after a local stall, want 0", n)
+	}
+	// Silence counts again from the stall's end: two seconds of it, on
+	// time, is the mesh's.
+	for d := 3750 * time.Millisecond; d < 5500*time.Millisecond; d += 250 * time.Millisecond {
+		at(d)
+	}
+	if n := trig.count(); n != 0 {
+		t.Fatalf("%d triggers 1.75 s after the stall, want 0", n)
+	}
+	at(5500 * time.Millisecond)
+	if n := trig.count(); n != 1 {
+		t.Fatalf("%d triggers 2 s after the stall, want 1", n)
+	}
+}
