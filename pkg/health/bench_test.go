@@ -26,12 +26,13 @@ func benchManager(b *testing.B) *Manager {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.started, m.startTime = true, now.Add(-time.Hour)
-	for _, c := range m.checks {
+	k := m.core
+	k.started, k.startTime = true, now.Add(-time.Hour)
+	for _, c := range k.checks {
 		for i := range m.cfg.History {
 			r := Result{Healthy: i%17 != 0, Message: "3 peers connected", Latency: time.Duration(i) * time.Millisecond,
 				Details: map[string]any{"connected_peers": 3, "min_peers": 1, "acks": "2/3"}}
-			m.recordLocked(c, newSample(r, outcomeSuccess, now.Add(-time.Duration(m.cfg.History-i)*time.Second)))
+			k.record(c, newSample(r, outcomeSuccess, now.Add(-time.Duration(m.cfg.History-i)*time.Second)))
 		}
 	}
 	return m
@@ -44,7 +45,8 @@ func BenchmarkSnapshotPublish(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.mu.Lock()
-		m.refreshLocked(time.Now())
+		m.core.refresh(time.Now())
+		m.applyLocked()
 		m.mu.Unlock()
 	}
 }
@@ -53,7 +55,7 @@ func BenchmarkSnapshotPublish(b *testing.B) {
 // the success latencies).
 func BenchmarkScore(b *testing.B) {
 	m := benchManager(b)
-	c := m.checks[0]
+	c := m.core.checks[0]
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = c.windowScore(m.cfg.Window, 0, time.Now())

@@ -63,7 +63,7 @@ func TestRegisterAppliesDefaultsAndValidates(t *testing.T) {
 	m, _ := newManager(t, testConfig())
 	ok := func(context.Context) Result { return Result{Healthy: true} }
 	mustRegister(t, m, Check{Name: "plain", Component: "p2p", Checker: ok})
-	c := (*m.index.Load())["plain"].def
+	c := m.core.byName["plain"].def
 	if c.Interval != DefaultInterval || c.Timeout != DefaultTimeout || c.FailureThreshold != 3 ||
 		c.SuccessThreshold != 1 || c.LatencySLO != 100*time.Millisecond {
 		t.Errorf("defaults not applied: %+v", c)

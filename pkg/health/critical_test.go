@@ -188,8 +188,9 @@ func TestResultsThatWentStaleWhileThisProcessWasPausedAreNotJudged(t *testing.T)
 		tg.set(false, "connections dropped during the pause")
 		paused := time.Now().Add(-40 * time.Second)
 		m.mu.Lock()
-		m.lastWatch.Store(m.mono(paused))
-		m.refreshLocked(time.Now())
+		m.core.lastWatch = paused
+		m.core.refresh(time.Now())
+		m.applyLocked()
 		snap := m.Snapshot()
 		m.mu.Unlock()
 		if v := snap.Checks["p2p-connectivity"]; v.Stale || v.State == StateFailing {

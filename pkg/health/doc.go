@@ -10,7 +10,10 @@
 // stalled scheduler or a slow client cannot make an endpoint hang or leave an
 // old passing result standing.
 //
-// Timing rules use the standard clock so that they are tested with
+// The decisions (debounce, scores, graces, staleness, the status, the
+// critical hand-off) are a pure core fed with events and their times, so
+// their rules are tested as tables; the manager around it keeps the
+// goroutines, the clock and the I/O, and is tested end to end with
 // testing/synctest rather than with sleeps.
 //
 // It imports no libp2p and, of the node's packages, only the shared

@@ -13,15 +13,8 @@ const (
 	streamBuffer   = 64
 )
 
-// transitionLocked logs, counts, keeps and delivers one transition.
-func (m *Manager) transitionLocked(t Transition) {
-	m.seq++
-	t.Seq = m.seq
-	n := min(len(m.transitions)+1, maxTransitions)
-	next := make([]Transition, 0, n)
-	next = append(next, m.transitions[len(m.transitions)+1-n:]...)
-	m.transitions = append(next, t)
-
+// publish logs, counts and delivers one transition the core decided.
+func (m *Manager) publish(t Transition) {
 	warn := t.To == string(StatusUnhealthy) || t.To == string(StatusDegraded) || t.To == string(StateFailing)
 	log := m.log.Info
 	if warn {

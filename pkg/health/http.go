@@ -138,7 +138,7 @@ func (m *Manager) serveLive(w http.ResponseWriter, r *http.Request) {
 	switch stalled, age := m.stalled(); {
 	case snap.Status == StatusStopping:
 		doc.Live, doc.Message = false, snap.Message
-	case m.everStarted.Load() && !m.running.Load():
+	case m.phase.Load() == phaseStopped:
 		doc.Live, doc.Message = false, "health manager stopped"
 	case stalled:
 		doc.Live, doc.Message = false, fmt.Sprintf("scheduler stalled: no tick for %s", age.Round(time.Millisecond))

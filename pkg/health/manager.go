@@ -3,12 +3,10 @@ package health
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
-	"strings"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,49 +14,34 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Manager runs the checks and publishes the node's health.
+// Manager is the edge around the health core: it keeps the registry of
+// names, runs the scheduler, the watchdog and the checkers as goroutines,
+// serves HTTP and metrics, and feeds every event to the core under one
+// mutex, then acts on the core's ready (publish, count, log, hand off).
+// What stays outside the mutex is what must answer while the scheduler is
+// stuck or while a request is served: the published snapshot, the
+// liveness tick, Trigger.
 type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
-	epoch   time.Time // base of the monotonic nanosecond atomics below
+	epoch   time.Time // base of lastTick's monotonic nanoseconds
 
-	mu          sync.Mutex
-	checks      []*checkState // sorted by name
-	started     bool
-	stopped     bool
-	startTime   time.Time
-	cancel      context.CancelFunc
-	stopping    bool
-	stopReason  string
-	leader      string
-	term        uint64
-	keyMetrics  map[string]json.RawMessage // replaced, never mutated: snapshots share it
-	scoreLevel  Status
-	status      Status
-	suppressed  bool
-	transitions []Transition // last maxTransitions, replaced, never mutated
-	seq         uint64
-	totalRuns   uint64
-	lastCheck   time.Time
-	resumedAt   time.Time // end of this process's last pause: staleness counts from here
-	handler     CriticalHandler
+	mu           sync.Mutex
+	core         *core // every decision; guarded by mu
+	cancel       context.CancelFunc
+	handler      CriticalHandler
+	stallRelease chan struct{} // ends the current StallFor; guarded by mu
 
-	index        atomic.Pointer[map[string]*checkState] // copy-on-write, for Trigger without the lock
-	snap         atomic.Pointer[Snapshot]
-	nextDeadline atomic.Int64 // mono ns of the next time a result goes stale or the grace ends; 0: none
-	lastTick     atomic.Int64 // mono ns of the scheduler's last tick
-	lastWatch    atomic.Int64 // mono ns of the watchdog's last tick; 0 before it runs
-	everStarted  atomic.Bool
-	running      atomic.Bool // between Start and Stop
-	stalledLog   atomic.Bool // the watchdog has logged the current scheduler stall
+	// Read without the lock: Trigger, readers of the snapshot, and
+	// liveness, which must answer while the scheduler is stuck.
+	triggers atomic.Pointer[map[string]*atomic.Bool] // copy-on-write; set by Trigger, taken by the scheduler
+	snap     atomic.Pointer[Snapshot]
+	lastTick atomic.Int64 // mono ns of the scheduler's last tick
+	phase    atomic.Int32 // phaseNew, phaseRunning or phaseStopped
 
-	stallMu      sync.Mutex
 	stallReq     chan stallRequest
-	stallRelease chan struct{}
-	stallWins    []window   // recent late ticks, guarded by stallMu
 	starve       starvation // sampled by the scheduler loop only
-
 	wake         chan struct{}
 	hub          *hub
 	bootID       string        // prefix of event IDs, new in each process
@@ -68,7 +51,12 @@ type Manager struct {
 	wg           sync.WaitGroup // scheduler, watchdog, and runs not abandoned
 }
 
-const maxTransitions = 100
+// Phases of a Manager, for liveness.
+const (
+	phaseNew int32 = iota
+	phaseRunning
+	phaseStopped
+)
 
 // NewManager builds a manager with no checks. reg receives the health
 // metrics (nil: a private registry); log may be nil (quiet).
@@ -92,18 +80,18 @@ func NewManager(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Manag
 		log:         log,
 		metrics:     met,
 		epoch:       time.Now(),
-		scoreLevel:  StatusHealthy,
-		keyMetrics:  map[string]json.RawMessage{},
+		core:        newCore(cfg, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))),
 		stallReq:    make(chan stallRequest, 1),
 		wake:        make(chan struct{}, 1),
 		hub:         newHub(met.eventsDropped),
 		bootID:      newBootID(),
 		streamsDone: make(chan struct{}),
 	}
-	empty := map[string]*checkState{}
-	m.index.Store(&empty)
+	empty := map[string]*atomic.Bool{}
+	m.triggers.Store(&empty)
 	m.mu.Lock()
-	m.refreshLocked(time.Now())
+	m.core.refresh(time.Now())
+	m.applyLocked()
 	m.mu.Unlock()
 	return m, nil
 }
@@ -121,23 +109,14 @@ func (m *Manager) Register(c Check) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stopped {
-		return fmt.Errorf("register check %q: health manager stopped", c.Name)
+	if err := m.core.register(c, time.Now()); err != nil {
+		return fmt.Errorf("register check %q: %w", c.Name, err)
 	}
-	idx := *m.index.Load()
-	if _, dup := idx[c.Name]; dup {
-		return fmt.Errorf("register check %q: a check with this name is already registered", c.Name)
-	}
-	now := time.Now()
-	cs := &checkState{def: c, registered: now, hist: newRing(m.cfg.History), next: now, effective: StateUnknown}
-	cs.deb.State = StateUnknown
-	m.checks = append(m.checks, cs)
-	slices.SortFunc(m.checks, func(a, b *checkState) int { return strings.Compare(a.def.Name, b.def.Name) })
-	next := maps.Clone(idx)
-	next[c.Name] = cs
-	m.index.Store(&next)
+	next := maps.Clone(*m.triggers.Load())
+	next[c.Name] = new(atomic.Bool)
+	m.triggers.Store(&next)
 	m.metrics.initCheck(c)
-	m.refreshLocked(now)
+	m.applyLocked()
 	m.poke()
 	return nil
 }
@@ -151,27 +130,19 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch {
-	case m.stopped:
-		return errors.New("start health manager: already stopped")
-	case m.started:
-		return errors.New("start health manager: already started")
-	}
 	now := time.Now()
-	m.started, m.startTime = true, now
+	if err := m.core.start(now); err != nil {
+		return fmt.Errorf("start health manager: %w", err)
+	}
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
-	for _, c := range m.checks {
-		c.next = now
-	}
 	m.lastTick.Store(m.mono(now))
-	m.everStarted.Store(true)
-	m.running.Store(true)
+	m.phase.Store(phaseRunning)
 	m.wg.Add(2)
 	go m.loop(base)
 	go m.watchdog(base)
-	m.refreshLocked(now)
-	m.log.Info("health manager started", "checks", len(m.checks), "startup_grace", m.cfg.StartupGrace)
+	m.applyLocked()
+	m.log.Info("health manager started", "checks", len(m.core.checks), "startup_grace", m.cfg.StartupGrace)
 	return nil
 }
 
@@ -181,14 +152,14 @@ func (m *Manager) Start(ctx context.Context) error {
 // idempotent.
 func (m *Manager) Stop() {
 	m.mu.Lock()
-	if m.stopped {
+	if m.core.stopped {
 		m.mu.Unlock()
 		return
 	}
-	m.stopped = true
+	m.core.stop()
 	cancel := m.cancel
 	m.mu.Unlock()
-	m.running.Store(false)
+	m.phase.CompareAndSwap(phaseRunning, phaseStopped)
 	if cancel != nil {
 		cancel()
 	}
@@ -201,13 +172,24 @@ func (m *Manager) Stop() {
 // triggers that arrive before the run starts are coalesced into one, and a
 // trigger during a run makes the check run again as soon as it ends.
 func (m *Manager) Trigger(name string) {
-	c, ok := (*m.index.Load())[name]
+	t, ok := (*m.triggers.Load())[name]
 	if !ok {
 		m.log.Debug("trigger for unknown check ignored", "check", name)
 		return
 	}
-	c.trigger.Store(true)
+	t.Store(true)
 	m.poke()
+}
+
+// triggered takes the pending triggers.
+func (m *Manager) triggered() []string {
+	var names []string
+	for name, t := range *m.triggers.Load() {
+		if t.Swap(false) {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // poke wakes the scheduler loop without blocking.
@@ -238,11 +220,8 @@ func (m *Manager) SetCriticalHandler(h CriticalHandler) {
 func (m *Manager) SetStopping(reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.stopping {
-		return
-	}
-	m.stopping, m.stopReason = true, reason
-	m.refreshLocked(time.Now())
+	m.core.setStopping(reason, time.Now())
+	m.applyLocked()
 }
 
 // SetLeader records the mesh's current leader and term for /health and
@@ -250,11 +229,8 @@ func (m *Manager) SetStopping(reason string) {
 func (m *Manager) SetLeader(peerID string, term uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.leader == peerID && m.term == term {
-		return
-	}
-	m.leader, m.term = peerID, term
-	m.refreshLocked(time.Now())
+	m.core.setLeader(peerID, term, time.Now())
+	m.applyLocked()
 }
 
 // SetKeyMetric sets one entry of /health/summary's key_metrics
@@ -269,15 +245,13 @@ func (m *Manager) SetKeyMetric(name string, v any) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	next := maps.Clone(m.keyMetrics)
-	next[name] = b
-	m.keyMetrics = next
-	m.refreshLocked(time.Now())
+	m.core.setKeyMetric(name, b, time.Now())
+	m.applyLocked()
 }
 
 // LastTickAge is how long ago the scheduler last ticked; 0 before Start.
 func (m *Manager) LastTickAge() time.Duration {
-	if !m.everStarted.Load() {
+	if m.phase.Load() == phaseNew {
 		return 0
 	}
 	return time.Duration(m.mono(time.Now()) - m.lastTick.Load())
@@ -286,9 +260,69 @@ func (m *Manager) LastTickAge() time.Duration {
 // stalled reports whether the scheduler has missed 3 ticks: the deadlock
 // detector behind /health/live.
 func (m *Manager) stalled() (bool, time.Duration) {
-	if !m.running.Load() {
+	if m.phase.Load() != phaseRunning {
 		return false, 0
 	}
 	age := m.LastTickAge()
 	return age > 3*m.cfg.TickPeriod, age
+}
+
+// applyLocked acts on what the core decided: counts and logs the results
+// and stalls, publishes the transitions and the snapshot, starts the runs
+// and hands confirmed critical failures off. The runs to start and the
+// next wake-up are the scheduler's (loop).
+func (m *Manager) applyLocked() ready {
+	rd := m.core.ready()
+	for _, r := range rd.results {
+		m.metrics.observe(r.check, r.s)
+		m.log.Debug("health check result", "check", r.check, "healthy", r.s.Healthy, "result", r.s.outcome,
+			"message", r.s.Message, "latency", r.s.Latency, "state", r.state, "consecutive_failures", r.fails)
+	}
+	if rd.starved > 0 {
+		m.metrics.starved.Add(rd.starved.Seconds())
+	}
+	for _, late := range rd.stalls {
+		m.metrics.stalls.Inc()
+		lvl := slog.LevelDebug // starvation comes in bursts: the metric counts them
+		if late > m.cfg.PauseThreshold {
+			lvl = slog.LevelWarn
+		}
+		m.log.Log(context.Background(), lvl, "scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))
+	}
+	if rd.resumed {
+		m.log.Info("this process was paused: re-running every check; stale results are not judged")
+		m.poke()
+	}
+	for _, t := range rd.transitions {
+		m.publish(t)
+	}
+	for _, reason := range rd.handOff {
+		if m.handler == nil {
+			m.log.Error("critical check failing and no shutdown handler set", "reason", reason)
+			continue
+		}
+		m.log.Warn("critical failure confirmed; asking for shutdown", "reason", reason)
+		// Its own goroutine: the handler may block, or stop this manager,
+		// without holding up the scheduler.
+		go m.callHandler(m.handler, reason)
+	}
+	for _, on := range rd.suppression {
+		if on {
+			m.metrics.suppressed.Set(1)
+		} else {
+			m.metrics.suppressed.Set(0)
+			m.log.Info("no critical check failing any more; shutdown no longer suppressed")
+		}
+	}
+	if snap := rd.snap; snap != nil {
+		for name, v := range snap.Checks {
+			m.metrics.setCheck(name, v)
+		}
+		if rd.statusSet {
+			m.metrics.setStatus(snap.Status)
+		}
+		m.metrics.setScores(rd.score, rd.components)
+		m.snap.Store(snap)
+	}
+	return rd
 }

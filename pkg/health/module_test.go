@@ -21,11 +21,11 @@ func TestModuleStartsAndStopsTheManager(t *testing.T) {
 		fx.Populate(&m),
 	)
 	app.RequireStart()
-	if !m.running.Load() {
+	if m.phase.Load() != phaseRunning {
 		t.Fatal("the manager did not start with the app")
 	}
 	app.RequireStop()
-	if m.running.Load() {
+	if m.phase.Load() == phaseRunning {
 		t.Fatal("the manager still runs after the app stopped")
 	}
 	m.Stop() // the shutdown manager may stop it too: idempotent

@@ -96,36 +96,6 @@ func TestSystemScoreWeighsComponents(t *testing.T) {
 	}
 }
 
-func TestDebounce(t *testing.T) {
-	tests := []struct {
-		name         string
-		start        State
-		failT, succT int
-		results      string // '+' success, '-' failure
-		want         string // state after each result: u, p, f
-	}{
-		{"first success passes at once", StateUnknown, 3, 1, "+", "p"},
-		{"failures count from unknown", StateUnknown, 3, 1, "---", "uuf"},
-		{"two failures are not enough", StatePassing, 3, 1, "--+--", "ppppp"},
-		{"third consecutive failure confirms", StatePassing, 3, 1, "---", "ppf"},
-		{"one success recovers by default", StateFailing, 3, 1, "+", "p"},
-		{"recovery needs the success threshold", StateFailing, 3, 2, "+-++", "fffp"},
-		{"threshold 1 fails at once", StatePassing, 1, 1, "-+", "fp"},
-	}
-	code := map[State]byte{StateUnknown: 'u', StatePassing: 'p', StateFailing: 'f'}
-	for _, tt := range tests {
-		d := debouncer{State: tt.start}
-		var got []byte
-		for _, r := range tt.results {
-			d.observe(r == '+', tt.failT, tt.succT)
-			got = append(got, code[d.State])
-		}
-		if string(got) != tt.want {
-			t.Errorf("%s: states %s, want %s", tt.name, got, tt.want)
-		}
-	}
-}
-
 // A recovered check stops costing the score once its failures are older
 // than the horizon, however long its interval: a 30 s check's 20-result
 // window would otherwise hold a glitch against the node for ten minutes.

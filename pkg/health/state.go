@@ -2,7 +2,6 @@ package health
 
 import (
 	"encoding/json"
-	"sync/atomic"
 	"time"
 )
 
@@ -152,13 +151,11 @@ func (r *ring) slice() []*sample {
 	return out
 }
 
-// checkState is the manager's record of one registered check. Fields below
-// the line are guarded by Manager.mu.
+// checkState is the core's record of one registered check.
 type checkState struct {
 	def        Check
 	registered time.Time
-	passedOnce bool        // has passed at least once: warm-up is over for it
-	trigger    atomic.Bool // Trigger was called; the scheduler picks it up
+	passedOnce bool // has passed at least once: warm-up is over for it
 
 	hist      ring
 	histSnap  []*sample // cached hist.slice() for snapshots; nil after a new sample
@@ -175,8 +172,8 @@ type checkState struct {
 	rerun          bool // triggered while running: run again as soon as it ends
 	// uncounted is the streak of failures taken while this process was
 	// starved: each doubles the wait before the next run.
-	uncounted uint
-	stuck     *run // an abandoned run that has not returned yet
+	uncounted  uint
+	stuckSince time.Time // start of an abandoned run that has not returned yet; zero: none
 
 	criticalHandled bool // the hand-off ran for the current failing episode
 }

@@ -1,0 +1,686 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// core holds every health decision: debounce, scores, warm-up and resume
+// grace, staleness, the local-stall discount, the schedule of runs, the
+// status, transitions and the critical hand-off. Like the election's
+// machine (and raft's Step/Tick/Ready) it starts no goroutine, takes no
+// lock, reads no clock and does no I/O: the Manager feeds it events with
+// the time they happened and acts on what ready returns. That keeps every
+// timing rule testable with plain tables (core_test.go), and leaves the
+// Manager only the registry of names, the goroutines, HTTP, metrics and
+// logs.
+type core struct {
+	cfg Config
+	rnd *rand.Rand // jitter of the run intervals
+
+	checks []*checkState // sorted by name
+	byName map[string]*checkState
+
+	started    bool
+	stopped    bool
+	startTime  time.Time
+	stopping   bool
+	stopReason string
+	suppressed bool // the hand-off was declined (restart loop): staying up unhealthy
+	leader     string
+	term       uint64
+	keyMetrics map[string]json.RawMessage // replaced, never mutated: snapshots share it
+
+	scoreLevel  Status
+	status      Status
+	transitions []Transition // last maxTransitions, replaced, never mutated
+	seq         uint64
+	totalRuns   uint64
+	lastCheck   time.Time
+
+	lastTick  time.Time // the scheduler's last tick
+	lastWatch time.Time // the watchdog's last tick; zero before it runs
+	resumedAt time.Time // end of this process's last pause: staleness counts from here
+	stalls    []window  // recent spans in which this process was stalled or starved
+	deadline  time.Time // when a view next changes by time alone; zero: never
+
+	out ready
+}
+
+// ready is what the core decided since the previous call of ready: what the
+// Manager must publish, count, log, run or hand off.
+type ready struct {
+	snap       *Snapshot          // the snapshot to publish; nil: unchanged
+	score      float64            // unrounded system score, for the gauge
+	components map[string]float64 // unrounded component scores, for the gauges
+	statusSet  bool               // the status changed (the gauge follows snap.Status)
+
+	transitions []Transition // in Seq order
+	results     []recorded   // samples recorded, for metrics and the debug log
+	launch      []launch     // runs to start now
+	wake        time.Time    // when the next run is due, as of the last tick; zero: none
+
+	handOff     []string // reasons of newly confirmed critical failures
+	suppression []bool   // changes of the restart-loop suppression, in order
+	resumed     bool     // this process was paused; every check re-runs
+	stalls      []time.Duration
+	starved     time.Duration
+}
+
+type recorded struct {
+	check string
+	s     *sample
+	state State
+	fails int
+}
+
+type launch struct {
+	def   Check
+	start time.Time
+}
+
+// window is a span during which the scheduler was late, or the process
+// starved of CPU.
+type window struct {
+	from, to time.Time
+	starved  bool // found by the run-queue sampler rather than a late tick
+}
+
+const (
+	maxStallWindows = 16
+	maxTransitions  = 100
+)
+
+func newCore(cfg Config, rnd *rand.Rand) *core {
+	return &core{
+		cfg:        cfg,
+		rnd:        rnd,
+		byName:     map[string]*checkState{},
+		scoreLevel: StatusHealthy,
+		keyMetrics: map[string]json.RawMessage{},
+	}
+}
+
+// ready returns what was decided since the last call and forgets it.
+func (k *core) ready() ready {
+	rd := k.out
+	k.out = ready{}
+	return rd
+}
+
+// running is between start and stop.
+func (k *core) running() bool { return k.started && !k.stopped }
+
+// register adds a check that already has its defaults and is valid.
+func (k *core) register(def Check, now time.Time) error {
+	if k.stopped {
+		return errors.New("health manager stopped")
+	}
+	if _, dup := k.byName[def.Name]; dup {
+		return errors.New("a check with this name is already registered")
+	}
+	c := &checkState{def: def, registered: now, hist: newRing(k.cfg.History), next: now, effective: StateUnknown}
+	c.deb.State = StateUnknown
+	k.checks = append(k.checks, c)
+	slices.SortFunc(k.checks, func(a, b *checkState) int { return strings.Compare(a.def.Name, b.def.Name) })
+	k.byName[def.Name] = c
+	k.refresh(now)
+	return nil
+}
+
+// start makes every check due at once and starts the clocks of the
+// startup grace and of the scheduler's ticks.
+func (k *core) start(now time.Time) error {
+	switch {
+	case k.stopped:
+		return errors.New("already stopped")
+	case k.started:
+		return errors.New("already started")
+	}
+	k.started, k.startTime = true, now
+	for _, c := range k.checks {
+		c.next = now
+	}
+	k.lastTick, k.lastWatch = now, now
+	k.refresh(now)
+	return nil
+}
+
+// stop ends the schedule: nothing is launched or recorded any more.
+func (k *core) stop() { k.stopped = true }
+
+func (k *core) setStopping(reason string, now time.Time) {
+	if k.stopping {
+		return // the first reason is kept
+	}
+	k.stopping, k.stopReason = true, reason
+	k.refresh(now)
+}
+
+func (k *core) setLeader(peerID string, term uint64, now time.Time) {
+	if k.leader == peerID && k.term == term {
+		return
+	}
+	k.leader, k.term = peerID, term
+	k.refresh(now)
+}
+
+func (k *core) setKeyMetric(name string, v json.RawMessage, now time.Time) {
+	next := maps.Clone(k.keyMetrics)
+	next[name] = v
+	k.keyMetrics = next
+	k.refresh(now)
+}
+
+// tick is the scheduler's heartbeat: it records how late it came (a stall
+// of this process), the starvation the run-queue sampler found since
+// starvedFrom (zero: none), the checks triggered since the last tick, and
+// launches every due check.
+func (k *core) tick(now, starvedFrom time.Time, triggered []string) {
+	prev := k.lastTick
+	k.lastTick = now
+	if !starvedFrom.IsZero() {
+		// Partly starved: the loop ticks, but slowly running probes time
+		// out. Their failures are the machine's, not the mesh's.
+		k.addStall(window{from: starvedFrom, to: now, starved: true})
+		k.out.starved += now.Sub(starvedFrom)
+	}
+	// A pause of the whole process is also seen by the watchdog, which
+	// ticks whatever the scheduler does (paused); a stall of the scheduler
+	// alone (a deadlock, the stall fault) is not a pause.
+	if late := now.Sub(prev) - k.cfg.TickPeriod; late > k.cfg.LocalStallThreshold {
+		k.addStall(window{from: prev, to: now})
+		k.out.stalls = append(k.out.stalls, late)
+	}
+	if k.stopped {
+		return
+	}
+	for _, name := range triggered {
+		if c := k.byName[name]; c != nil && !c.def.Disabled {
+			c.trigger(now)
+		}
+	}
+	var next time.Time
+	for _, c := range k.checks {
+		if c.def.Disabled || c.running {
+			continue
+		}
+		if !c.next.After(now) {
+			if c.stuckSince.IsZero() {
+				c.running, c.rerun = true, false
+				k.out.launch = append(k.out.launch, launch{def: c.def, start: now})
+				continue
+			}
+			// Do not pile goroutines on a checker that is still stuck:
+			// the check keeps failing until the stuck run returns.
+			msg := fmt.Sprintf("previous run stuck for %s (abandoned after its %s timeout); not restarted",
+				now.Sub(c.stuckSince).Round(time.Millisecond), c.def.Timeout)
+			s := newSample(Result{Message: msg}, outcomeTimeout, now)
+			s.synthetic = true
+			// A run stuck because this process is starved is not the
+			// check's failure either.
+			k.record(c, k.lifeguard(s, c.stuckSince))
+		}
+		if next.IsZero() || c.next.Before(next) {
+			next = c.next
+		}
+	}
+	k.out.wake = next
+}
+
+// trigger asks for a run as soon as possible: now, or when the current
+// run ends.
+func (c *checkState) trigger(now time.Time) {
+	if c.running {
+		c.rerun = true
+	} else {
+		c.next = now
+	}
+}
+
+// watch is the watchdog's tick. The watchdog ticks whatever the scheduler
+// does, so it notices a pause of the whole process, and it republishes
+// when a result goes stale or the startup grace ends, so neither a stalled
+// scheduler nor a hung check can leave an old passing result standing.
+func (k *core) watch(now time.Time) {
+	if k.paused(now) && !k.stopped {
+		// This goroutine was not running either: the whole process was
+		// paused. Say so before judging anything stale.
+		k.resumed(now)
+		k.refresh(now)
+	}
+	k.lastWatch = now
+	if !k.deadline.IsZero() && !now.Before(k.deadline) && !k.stopped {
+		k.refresh(now)
+	}
+}
+
+// finished records a run that returned in time.
+func (k *core) finished(name string, start, end time.Time, res Result, outcome string) {
+	c := k.byName[name]
+	c.running = false
+	if k.stopped {
+		return
+	}
+	s := newSample(res, outcome, end)
+	if !s.Healthy {
+		s = k.lifeguard(s, start)
+		s = k.warmup(c, s)
+	}
+	k.record(c, s)
+}
+
+// abandoned records a run whose checker ignored its timeout: a timeout
+// now, and no new run until the stuck one returns. It reports whether it
+// recorded (not after stop).
+func (k *core) abandoned(name string, start, now time.Time) bool {
+	c := k.byName[name]
+	c.running = false
+	c.stuckSince = start
+	if k.stopped {
+		return false
+	}
+	res := Result{
+		Message: fmt.Sprintf("timed out after %s, abandoned", c.def.Timeout),
+		Err:     fmt.Errorf("check %s: %w", c.def.Name, context.DeadlineExceeded),
+		Latency: now.Sub(start),
+	}
+	k.record(c, k.lifeguard(newSample(res, outcomeTimeout, now), start))
+	return true
+}
+
+// returned frees a check whose abandoned run finally returned.
+func (k *core) returned(name string) { k.byName[name].stuckSince = time.Time{} }
+
+// declined is the hand-off's answer "not stopping" (the restart-loop
+// guard): while a critical check still fails, the node stays up unhealthy
+// and says why. It reports whether that began now.
+func (k *core) declined(now time.Time) bool {
+	for _, c := range k.checks {
+		if c.def.Critical && !c.def.Disabled && c.effective == StateFailing {
+			if k.suppressed {
+				return false
+			}
+			k.suppressed = true
+			k.out.suppression = append(k.out.suppression, true)
+			k.refresh(now)
+			return true
+		}
+	}
+	return false
+}
+
+// paused reports whether the watchdog has missed its ticks up to now: the
+// whole process was paused, and whoever refreshes first (a check that
+// completed on waking) must not judge the results that aged meanwhile.
+func (k *core) paused(now time.Time) bool {
+	return k.running() && !k.lastWatch.IsZero() && now.Sub(k.lastWatch)-k.cfg.TickPeriod > k.cfg.PauseThreshold
+}
+
+// resumed handles the end of a pause of this process (SIGSTOP, a VM pause,
+// starvation): the results that went stale meanwhile are not a verdict.
+// Every check runs again at once, staleness counts from now, and failures
+// within ResumeGrace are not counted, so only fresh results judge the
+// node. A check that stays silent after the pause still goes stale, one
+// staleness period later.
+func (k *core) resumed(now time.Time) {
+	if !now.After(k.resumedAt) {
+		return
+	}
+	k.resumedAt = now
+	k.out.resumed = true
+	for _, c := range k.checks {
+		if !c.def.Disabled {
+			c.trigger(now)
+		}
+	}
+}
+
+func (k *core) addStall(w window) {
+	if n := len(k.stalls); n > 0 && !k.stalls[n-1].to.Before(w.from) {
+		// Contiguous starvation: one window, so a long overload does not
+		// push older windows out.
+		last := &k.stalls[n-1]
+		if w.to.After(last.to) {
+			last.to = w.to
+		}
+		last.starved = last.starved || w.starved
+		return
+	}
+	k.stalls = append(k.stalls, w)
+	if len(k.stalls) > maxStallWindows {
+		k.stalls = k.stalls[len(k.stalls)-maxStallWindows:]
+	}
+}
+
+// stalledDuring reports whether the scheduler was, or still is, late during
+// [start, end].
+func (k *core) stalledDuring(start, end time.Time) bool {
+	if k.running() && end.Sub(k.lastTick)-k.cfg.TickPeriod > k.cfg.LocalStallThreshold {
+		return true // a stall in progress: the loop has not ticked since
+	}
+	for _, w := range k.stalls {
+		if w.from.Before(end) && w.to.After(start) {
+			return true
+		}
+	}
+	// Starvation is sampled once a second, after the fact: if the last
+	// sample found it and that was under two samples ago, it is still
+	// going on, and a failure now belongs to it too.
+	if n := len(k.stalls); n > 0 && k.stalls[n-1].starved && end.Sub(k.stalls[n-1].to) < 2*starveEvery {
+		return true
+	}
+	return false
+}
+
+// lifeguard marks a failed sample taken while this process was stalled: it
+// is evidence about the local node, not about the mesh, so it does not count
+// toward the failure threshold. Panics are bugs, not starvation, and stay.
+func (k *core) lifeguard(s *sample, start time.Time) *sample {
+	if s.outcome == outcomePanic || !k.stalledDuring(start, s.at) {
+		return s
+	}
+	s.localStall = true
+	s.outcome = outcomeLocalStall
+	s.Message += " (local stall)"
+	return s
+}
+
+// warmup marks a failure of a check that has never passed, taken within
+// the startup grace: a node's first probes run before its peers, topic
+// subscriptions and routing table have arrived, and holding those failures
+// against it would start every node "degraded" (the score) or confirm
+// failures that only mean "not up yet" (as a Kubernetes startupProbe,
+// which suspends the other probes until it first succeeds). After the
+// grace, or once the check has passed, every failure counts.
+func (k *core) warmup(c *checkState, s *sample) *sample {
+	if !s.localStall && k.started && !k.resumedAt.IsZero() && s.at.Before(k.resumedAt.Add(k.cfg.ResumeGrace)) {
+		// Just back from a pause of this process: the connections, streams
+		// and timers the pause broke are being rebuilt (peers may have
+		// closed idle connections meanwhile), as at start-up. A failure now
+		// is about the pause, not about the node; it is recorded and shown,
+		// not counted. Fresh results after the grace judge as usual.
+		s.warmup = true
+		s.outcome = outcomeWarmup
+		s.Message += " (resuming after a pause: not counted)"
+		return s
+	}
+	if s.localStall || c.passedOnce || !k.started {
+		return s
+	}
+	if !s.at.Before(k.graceBase(c).Add(k.cfg.StartupGrace)) {
+		return s
+	}
+	s.warmup = true
+	s.outcome = outcomeWarmup
+	s.Message += " (starting up: not counted)"
+	return s
+}
+
+// graceBase is when a check's startup grace began: at Start, or at its
+// registration when it came later.
+func (k *core) graceBase(c *checkState) time.Time {
+	if c.registered.After(k.startTime) {
+		return c.registered
+	}
+	return k.startTime
+}
+
+// record adds a sample to a check: history, debounce, score, next run, and
+// a new snapshot.
+func (k *core) record(c *checkState, s *sample) {
+	s.inOutage = c.deb.State == StateFailing
+	c.hist.add(s)
+	c.histSnap = nil
+	c.last = s
+	c.runs++
+	k.totalRuns++
+	k.lastCheck = s.at
+	if s.counted() {
+		c.deb.observe(s.Healthy, c.def.FailureThreshold, c.def.SuccessThreshold)
+	}
+	if s.Healthy {
+		c.passedOnce = true
+	}
+	c.score, c.pace = c.windowScore(k.cfg.Window, k.cfg.ScoreHorizon, s.at)
+
+	if !s.localStall {
+		c.uncounted = 0
+	}
+	switch {
+	case c.rerun:
+		c.next, c.rerun = s.at, false
+	case s.localStall:
+		// A failure while this process is starved cannot be confirmed by
+		// retrying fast, and retrying fast anyway fed the overload: fifty
+		// starved nodes each probing twice a second. Back off from the
+		// retry interval toward the check's interval. (Warm-up failures
+		// keep the fast retry: a starting node's first pass makes it
+		// ready.)
+		c.next = s.at.Add(min(k.cfg.RetryInterval<<min(c.uncounted, 16), c.interval()))
+		c.uncounted++
+	case !s.Healthy && c.deb.State != StateFailing:
+		// Confirm (or clear) a failure fast instead of waiting intervals.
+		c.next = s.at.Add(k.cfg.RetryInterval)
+	default:
+		c.scheduledEvery = c.interval()
+		c.next = s.at.Add(k.jitter(c.scheduledEvery))
+	}
+	k.out.results = append(k.out.results, recorded{check: c.def.Name, s: s, state: c.deb.State, fails: c.deb.Fail})
+	k.refresh(s.at)
+}
+
+// jitter spreads an interval by up to Jitter of it either way.
+func (k *core) jitter(d time.Duration) time.Duration {
+	if k.cfg.Jitter == 0 {
+		return d
+	}
+	f := 1 + k.cfg.Jitter*(2*k.rnd.Float64()-1)
+	return time.Duration(float64(d) * f)
+}
+
+// view computes one check's view and its part in the status decision at
+// now. deadline is when its view would next change by time alone (zero:
+// never).
+func (k *core) view(c *checkState, now time.Time) (v CheckView, e evalCheck, deadline time.Time) {
+	d := c.def
+	v = CheckView{Name: d.Name, Component: d.Component, Description: d.Description, Critical: d.Critical,
+		State: StateUnknown, ConsecutiveFailures: c.deb.Fail, ConsecutiveSuccesses: c.deb.Succ}
+	if d.Disabled {
+		v.Disabled, v.Message = true, "disabled"
+		return v, e, deadline
+	}
+	e = evalCheck{Name: d.Name, Component: d.Component, Critical: d.Critical}
+	if s := c.last; s != nil {
+		v.Healthy, v.Message, v.Details = s.Healthy, s.Message, s.details
+		v.Latency, v.Timestamp, v.Error, v.LocalStall = s.Latency, s.Timestamp, s.errText, s.localStall
+		v.State = c.deb.State
+		e.Reason = s.Message
+		ref := s.at
+		if k.resumedAt.After(ref) {
+			ref = k.resumedAt // a result does not age while this process is paused
+		}
+		if age, limit := now.Sub(ref), c.staleAfter(); age > limit {
+			v.Stale, v.Healthy, v.State = true, false, StateFailing
+			v.Message = fmt.Sprintf("stale: no result for %s (limit %s); last: %s",
+				age.Round(time.Millisecond), limit, s.Message)
+			e.Reason = v.Message
+		} else {
+			deadline = ref.Add(limit + time.Nanosecond)
+			e.Degraded = s.Healthy && s.Degraded
+			if s.warmup {
+				// Only uncounted start-up failures so far: as good as no
+				// result, so the node stays "starting" rather than scored.
+				e.Missing = true
+			}
+		}
+	} else {
+		// A check registered after Start gets its own grace.
+		graceEnd := k.graceBase(c).Add(k.cfg.StartupGrace)
+		overdue := c.next.Add(d.Timeout + abandonGrace + k.cfg.TickPeriod)
+		switch {
+		case !k.started:
+			v.Message, e.Missing = "not started", true
+		case now.Before(graceEnd):
+			v.Message, e.Missing = "no result yet", true
+			deadline = graceEnd
+		case c.running:
+			// Its first run will end with a result by its timeout; only a
+			// check the scheduler failed to run is overdue.
+			v.Message, e.Missing = "first run in progress", true
+		case now.Before(overdue):
+			// Due, and the scheduler has had no time to run it yet.
+			v.Message, e.Missing = "first run due", true
+			deadline = overdue
+		default:
+			v.State = StateFailing
+			v.Message = fmt.Sprintf("no result within the startup grace (%s)", k.cfg.StartupGrace)
+			e.Reason = v.Message
+		}
+	}
+	e.Failing = v.State == StateFailing
+	if !e.Failing && !e.Missing {
+		v.Score = c.score
+		e.Pace = c.pace
+	}
+	e.Score = v.Score
+	v.Score = round4(v.Score)
+	return v, e, deadline
+}
+
+// refresh recomputes the snapshot at now and notes what changed:
+// transitions, critical failures to hand off, the next deadline.
+func (k *core) refresh(now time.Time) {
+	if k.paused(now) {
+		k.resumed(now)
+	}
+	views := make(map[string]CheckView, len(k.checks))
+	evals := make([]evalCheck, 0, len(k.checks))
+	history := make(map[string][]*sample, len(k.checks))
+	var next time.Time
+	for _, c := range k.checks {
+		v, e, deadline := k.view(c, now)
+		views[c.def.Name] = v
+		if c.histSnap == nil {
+			c.histSnap = c.hist.slice()
+		}
+		history[c.def.Name] = c.histSnap
+		if !c.def.Disabled {
+			evals = append(evals, e)
+		}
+		if !deadline.IsZero() && (next.IsZero() || deadline.Before(next)) {
+			next = deadline
+		}
+		if v.State != c.effective {
+			k.transition(Transition{Time: now, Kind: "check", Check: c.def.Name,
+				From: string(c.effective), To: string(v.State), Cause: v.Message})
+			c.effective = v.State
+		}
+	}
+	pastGrace := k.started && now.Sub(k.startTime) >= k.cfg.StartupGrace
+	if k.started && !pastGrace {
+		if end := k.startTime.Add(k.cfg.StartupGrace); next.IsZero() || end.Before(next) {
+			next = end
+		}
+	}
+	k.handOff(views, pastGrace)
+
+	in := evalInput{
+		Checks:            evals,
+		Weights:           k.cfg.Weights,
+		HealthyThreshold:  k.cfg.HealthyThreshold,
+		DegradedThreshold: k.cfg.DegradedThreshold,
+		Hysteresis:        k.cfg.Hysteresis,
+		PrevScoreLevel:    k.scoreLevel,
+		Stopping:          k.stopping,
+		StopReason:        k.stopReason,
+		Started:           k.started,
+		InGrace:           !pastGrace,
+		Suppressed:        k.suppressed,
+	}
+	out := evaluate(in)
+	k.scoreLevel = out.ScoreLevel
+	if out.Status != k.status {
+		from := k.status
+		if from == "" {
+			from = StatusStarting
+		}
+		if from != out.Status {
+			k.transition(Transition{Time: now, Kind: "status", From: string(from), To: string(out.Status), Cause: out.Message})
+		}
+		k.status = out.Status
+		k.out.statusSet = true
+	}
+
+	snap := &Snapshot{
+		Status:             out.Status,
+		Message:            out.Message,
+		Score:              round4(out.Score),
+		Checks:             views,
+		Components:         roundAll(out.Components),
+		StartTime:          k.startTime,
+		LastUpdate:         now,
+		Version:            k.cfg.Version,
+		NodeID:             k.cfg.NodeID,
+		Leader:             k.leader,
+		Term:               k.term,
+		LastCheck:          k.lastCheck,
+		TotalChecks:        k.totalRuns,
+		KeyMetrics:         k.keyMetrics,
+		Transitions:        k.transitions,
+		ShutdownSuppressed: k.suppressed,
+		eval:               in,
+		scoreLevel:         out.ScoreLevel,
+		history:            history,
+	}
+	if k.started {
+		snap.Uptime = now.Sub(k.startTime)
+	}
+	snap.render()
+	k.out.snap, k.out.score, k.out.components = snap, out.Score, out.Components
+	k.deadline = next
+}
+
+// handOff decides which critical failures go to the CriticalHandler: each
+// newly confirmed one, once per failing episode, once the startup grace is
+// over, and not while stopping.
+func (k *core) handOff(views map[string]CheckView, pastGrace bool) {
+	anyFailing := false
+	for _, c := range k.checks {
+		if !c.def.Critical || c.def.Disabled {
+			continue
+		}
+		if c.effective != StateFailing {
+			c.criticalHandled = false // the episode is over
+			continue
+		}
+		anyFailing = true
+		if c.criticalHandled || !pastGrace || !k.cfg.ShutdownOnCritical || k.stopping {
+			continue
+		}
+		c.criticalHandled = true
+		k.out.handOff = append(k.out.handOff, fmt.Sprintf("critical check %s: %s", c.def.Name, views[c.def.Name].Message))
+	}
+	if !anyFailing && k.suppressed {
+		k.suppressed = false
+		k.out.suppression = append(k.out.suppression, false)
+	}
+}
+
+// transition numbers and keeps one transition and passes it on.
+func (k *core) transition(t Transition) {
+	k.seq++
+	t.Seq = k.seq
+	n := min(len(k.transitions)+1, maxTransitions)
+	next := make([]Transition, 0, n)
+	next = append(next, k.transitions[len(k.transitions)+1-n:]...)
+	k.transitions = append(next, t)
+	k.out.transitions = append(k.out.transitions, t)
+}
