@@ -156,3 +156,23 @@ func TestNewRefusesAnInvalidConfig(t *testing.T) {
 		t.Fatalf("New with a bad config = %v, want the validation error", err)
 	}
 }
+
+// Two nodes that both listen on TCP and QUIC talk over TCP: the kernel, not
+// the process, acknowledges and paces a LAN mesh's many small messages.
+func TestPeersOnBothTransportsConnectOverTCP(t *testing.T) {
+	a := startLoopbackNode(t, loopbackConfig(t), nil)
+	b := startLoopbackNode(t, loopbackConfig(t), nil)
+	if !hasProtocol(b.Host.Addrs(), ma.P_QUIC_V1) || !hasProtocol(b.Host.Addrs(), ma.P_TCP) {
+		t.Fatalf("b listens on %v, want TCP and QUIC", b.Host.Addrs())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := a.Host.Connect(ctx, peer.AddrInfo{ID: b.Host.ID(), Addrs: b.Host.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range a.Host.Network().ConnsToPeer(b.Host.ID()) {
+		if _, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_TCP); err != nil {
+			t.Errorf("connected over %v, want TCP", c.RemoteMultiaddr())
+		}
+	}
+}
