@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -24,9 +23,6 @@ import (
 
 // Version is set at build time (-ldflags -X).
 var Version = "dev"
-
-// startTimeout bounds fx's start phase: binding ports, joining topics.
-const startTimeout = time.Minute
 
 // Env is what differs between a node process and a node inside a test: a
 // test mesh supplies mocknet hosts and faster GossipSub timings.
@@ -76,14 +72,16 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			func(r *prometheus.Registry) prometheus.Registerer { return r },
 			func(r *prometheus.Registry) prometheus.Gatherer { return r },
 			healthConfig,
+			health.NewManager,
 			newP2PNode,
 			newHTTPServer,
 			newFaults,
 			newMesh,
 			newElection,
 		),
-		health.Module,
-		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startElection, startMesh, registerMeshView, startHTTP),
+		// Checks, faults and pre-shutdown hooks first; lifecycle last, so
+		// that every check is registered before the health manager starts.
+		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
 	)
 }
 
@@ -128,7 +126,7 @@ func p2pConfig(c Config) p2p.Config {
 	return p
 }
 
-func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manager, log *slog.Logger) (*p2p.Node, error) {
+func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger) (*p2p.Node, error) {
 	pc := p2pConfig(c)
 	// The DHT accepts only probe records their origin signed.
 	if env.P2P.Validators == nil {
@@ -154,9 +152,6 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manag
 	if err != nil {
 		return nil, err
 	}
-	// Last to stop: everything above it publishes through it until then.
-	sm.Register(shutdown.Component{Name: "libp2p", Priority: 90, Timeout: 5 * time.Second,
-		Stop: func(context.Context) error { return n.Close() }})
 	log.Info("libp2p node started", "peer_id", n.Host.ID().String(), "addrs", fmt.Sprint(n.Host.Addrs()))
 	return n, nil
 }
@@ -194,11 +189,4 @@ func wireShutdown(hm *health.Manager, sm *shutdown.Manager) {
 		hm.SetStopping("node is shutting down")
 		return nil
 	})
-	sm.Register(shutdown.Component{Name: "health", Priority: 10, Timeout: 2 * time.Second,
-		Stop: func(context.Context) error { hm.Stop(); return nil }})
-}
-
-func startHTTP(lc fx.Lifecycle, s *HTTPServer, sm *shutdown.Manager) {
-	lc.Append(fx.StartHook(s.Start))
-	sm.Register(shutdown.Component{Name: "http", Priority: 20, Timeout: 5 * time.Second, Stop: s.Stop})
 }

@@ -8,7 +8,6 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/election"
@@ -57,10 +56,10 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 	return election.New(electionConfig(c), n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
 }
 
-// startElection runs the election, shows its leader in /health, registers
-// election-stability, and hands leadership over first when the node stops.
-func startElection(lc fx.Lifecycle, c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, f *Faults) error {
-	lc.Append(fx.StartHook(e.Start))
+// wireElection shows the election's leader in /health, registers
+// election-stability, and hands leadership over first when the node stops
+// (lifecycle starts and stops the election itself).
+func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, f *Faults) error {
 	e.Subscribe(func(s election.State) { hm.SetLeader(s.Leader, s.Term) })
 	// Resign right after readiness turns 503 and before the goodbye, so the
 	// mesh elects a successor without waiting out the heartbeat timeout.
@@ -69,8 +68,6 @@ func startElection(lc fx.Lifecycle, c Config, e *election.Election, hm *health.M
 		defer cancel()
 		return e.Resign(ctx)
 	})
-	sm.Register(shutdown.Component{Name: "election", Priority: 6, Timeout: 2 * time.Second,
-		Stop: func(context.Context) error { return e.Close() }})
 	if f != nil {
 		f.Add("election", "freeze-heartbeats", e.FreezeHeartbeats)
 	}

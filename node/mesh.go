@@ -203,14 +203,14 @@ func (m *Mesh) Stop(context.Context) error {
 	return nil
 }
 
-func startMesh(lc fx.Lifecycle, m *Mesh, sm *shutdown.Manager, f *Faults) {
-	lc.Append(fx.StartHook(m.Start))
+// wireMesh says goodbye to the peers before the node stops, and makes the
+// mesh's checks breakable by /debug/fault (lifecycle starts and stops it).
+func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
 	sm.AddHook(shutdown.PhasePreShutdown, "goodbye", func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		return m.Summary.Goodbye(ctx, "shutdown")
 	})
-	sm.Register(shutdown.Component{Name: "probes", Priority: 5, Timeout: 2 * time.Second, Stop: m.Stop})
 	if f == nil {
 		return
 	}

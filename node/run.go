@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"os"
 
-	"go.uber.org/fx"
-
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
 
@@ -41,13 +39,7 @@ func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan
 		return shutdown.ExitFatal, "start-up: " + err.Error()
 	}
 
-	app := fx.New(Options(cfg, Env{Registry: reg}, sm, log))
-	if err := app.Err(); err != nil {
-		return startFailed(sm, err)
-	}
-	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	if err := app.Start(startCtx); err != nil {
+	if _, err := StartApp(ctx, sm, Options(cfg, Env{Registry: reg}, sm, log)); err != nil {
 		return startFailed(sm, err)
 	}
 	log.Info("node started", "version", Version, "http", cfg.HTTP)

@@ -25,7 +25,6 @@ import (
 type Member struct {
 	node.Node
 	Index int
-	app   *fx.App
 }
 
 // Mesh is N nodes on one mocknet.
@@ -103,20 +102,15 @@ func New(t testing.TB, n int, tweak func(i int, c *node.Config)) *Mesh {
 		reg := node.NewRegistry()
 		sm := shutdown.New(shutdown.Config{Timeout: cfg.ShutdownTimeout, DataDir: cfg.DataDir, Exit: func(int) {}}, reg, log)
 		mem := &Member{Index: i}
-		app := fx.New(
-			node.Options(cfg, node.Env{Host: h, Registry: reg}, sm, log),
-			fx.Invoke(func(nd node.Node) { mem.Node = nd }),
-		)
-		if err := app.Err(); err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := app.Start(ctx)
+		_, err := node.StartApp(ctx, sm, node.Options(cfg, node.Env{Host: h, Registry: reg}, sm, log),
+			fx.Invoke(func(nd node.Node) { mem.Node = nd }))
 		cancel()
 		if err != nil {
-			t.Fatalf("node %d start: %v", i, err)
+			sm.Shutdown("start-up error", shutdown.ExitFatal)
+			sm.Wait()
+			t.Fatalf("node %d: %v", i, err)
 		}
-		mem.app = app
 		m.Members = append(m.Members, mem)
 	}
 	return m

@@ -1,7 +1,6 @@
 package shutdown
 
 import (
-	"context"
 	"os"
 	"time"
 )
@@ -13,8 +12,9 @@ const (
 	// PhasePreShutdown runs while the node is still fully up: mark health
 	// "stopping", resign leadership, say goodbye to peers.
 	PhasePreShutdown Phase = "pre-shutdown"
-	// PhaseShutdown runs its hooks, then stops the registered components in
-	// priority order.
+	// PhaseShutdown runs its hooks, then the components' stops: the function
+	// given to StopWith (the node's fx app.Stop, which stops the components
+	// in the reverse of their start order, each through a Step).
 	PhaseShutdown Phase = "shutdown"
 	// PhasePostShutdown runs once every component has stopped (or been
 	// abandoned).
@@ -40,8 +40,8 @@ const (
 	// (terminationGracePeriodSeconds) before SIGKILL; finishing within it
 	// means the exit code and the last log line are ours, not the kernel's.
 	DefaultTimeout = 30 * time.Second
-	// DefaultStepTimeout bounds one component or hook that sets no timeout
-	// of its own: long enough to drain HTTP or close a libp2p host on a
+	// DefaultStepTimeout bounds one component stop or hook that sets no
+	// timeout of its own: long enough to drain HTTP or close a libp2p host on a
 	// loaded machine, short enough that one stuck part leaves time for the
 	// rest.
 	DefaultStepTimeout = 5 * time.Second
@@ -55,21 +55,6 @@ const (
 	// for long.
 	DefaultGuardWindow = 15 * time.Minute
 )
-
-// Component is a part of the node the manager stops in the shutdown phase.
-type Component struct {
-	Name string
-	// Priority orders stopping: lower stops first; equal priorities stop in
-	// the order they were registered.
-	Priority int
-	// Timeout bounds Stop; 0 means DefaultStepTimeout. A Stop that overruns
-	// it is abandoned (its goroutine left running) and the next one starts.
-	Timeout time.Duration
-	// Stop is called at most once, with a context that ends at the
-	// component's timeout or when the total shutdown timeout passes,
-	// whichever comes first.
-	Stop func(ctx context.Context) error
-}
 
 // Config configures a Manager. Zero fields take their defaults.
 type Config struct {
