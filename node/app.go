@@ -94,40 +94,14 @@ func NewRegistry() *prometheus.Registry {
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {
-	h := healthConfigOf(c)
+	h := c.Health
+	h.Version = Version
 	// The node ID is the peer ID, so /health names the node as peers do.
 	h.NodeID = n.Host.ID().String()
 	return h
 }
 
-// healthConfigOf is the health manager's configuration from the node's,
-// without the node ID (Validate asks the health manager's rules with it).
-func healthConfigOf(c Config) health.Config {
-	h := health.DefaultConfig()
-	h.Version = Version
-	h.RetryInterval = c.RetryInterval
-	h.StartupGrace = c.StartupGrace
-	h.ScoreHorizon = c.ScoreHorizon
-	h.HealthyThreshold = c.HealthyThreshold
-	h.DegradedThreshold = c.DegradedThreshold
-	h.Weights = c.Weights
-	h.ShutdownOnCritical = c.ShutdownOnCritical
-	h.MaxEventStreams = c.MaxEventStreams
-	return h
-}
-
-func p2pConfig(c Config) p2p.Config {
-	p := p2p.DefaultConfig()
-	p.Listen = c.Listen
-	p.DataDir = c.DataDir
-	p.Bootstrap = c.Bootstrap
-	p.MDNS = c.MDNS
-	p.ConnLow, p.ConnHigh = c.ConnLow, c.ConnHigh
-	return p
-}
-
 func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger) (*p2p.Node, error) {
-	pc := p2pConfig(c)
 	// The DHT accepts only probe records their origin signed.
 	if env.P2P.Validators == nil {
 		env.P2P.Validators = map[string]record.Validator{}
@@ -141,13 +115,13 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger) 
 		if env.P2P.Registerer == nil {
 			env.P2P.Registerer = reg
 		}
-		n, err = p2p.Start(context.Background(), env.Host, pc, nil, env.P2P, log)
+		n, err = p2p.Start(context.Background(), env.Host, c.P2P, nil, env.P2P, log)
 	} else {
 		var key crypto.PrivKey
-		if key, err = p2p.LoadOrCreateIdentity(c.DataDir); err != nil {
+		if key, err = p2p.LoadOrCreateIdentity(c.P2P.DataDir); err != nil {
 			return nil, err
 		}
-		n, err = p2p.New(pc, key, reg, env.P2P, log)
+		n, err = p2p.New(c.P2P, key, reg, env.P2P, log)
 	}
 	if err != nil {
 		return nil, err

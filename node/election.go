@@ -18,17 +18,6 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
-func electionConfig(c Config) election.Config {
-	e := election.DefaultConfig()
-	e.HeartbeatInterval = c.Election.HeartbeatInterval
-	e.HeartbeatTimeout = c.Election.HeartbeatTimeout
-	e.BootstrapWait = c.Election.BootstrapWait
-	e.ElectionWindow = c.Election.ElectionWindow
-	e.MemberTTL = c.Election.MemberTTL
-	e.MaxLeaderChanges = c.Election.MaxLeaderChanges
-	return e
-}
-
 // localView is what the election reads of its own node: the published
 // health snapshot (never a running check) and the peer count.
 type localView struct {
@@ -53,7 +42,7 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 	// The leader's heartbeat is the most frequent message in the mesh: the
 	// silence watch must hear it like every other topic's traffic.
 	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, m.Peers.Wrap(v)) })
-	return election.New(electionConfig(c), n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
+	return election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
 }
 
 // wireElection shows the election's leader in /health, registers

@@ -19,7 +19,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (code int, reason st
 // shutdown.CatchSignals (nil: caught from now on).
 func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan os.Signal) (code int, reason string) {
 	reg := NewRegistry()
-	sm := shutdown.New(shutdownConfig(cfg), reg, log)
+	sm := shutdown.New(cfg.ShutdownConfig(), reg, log)
 	if sigs == nil {
 		sigs = shutdown.CatchSignals()
 	}
@@ -27,12 +27,12 @@ func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan
 
 	// Nothing has started yet, so a failure here stops nothing: it is the
 	// one line main logs.
-	release, err := lockDataDir(cfg.DataDir)
+	release, err := lockDataDir(cfg.P2P.DataDir)
 	if err != nil {
 		return shutdown.ExitFatal, "start-up: " + err.Error()
 	}
 	defer release()
-	if err := checkWritable(cfg.DataDir); err != nil {
+	if err := checkWritable(cfg.P2P.DataDir); err != nil {
 		return shutdown.ExitFatal, "start-up: " + err.Error()
 	}
 	if err := sm.CheckGuard(); err != nil {
@@ -59,9 +59,10 @@ func startFailed(sm *shutdown.Manager, err error) (int, string) {
 	return code, "start-up: " + StartupError(err)
 }
 
-func shutdownConfig(c Config) shutdown.Config {
-	s := shutdown.DefaultConfig()
-	s.Timeout = c.ShutdownTimeout
-	s.DataDir = c.DataDir
+// ShutdownConfig is the shutdown manager's section, with the data
+// directory it keeps the restart-loop guard's history in.
+func (c Config) ShutdownConfig() shutdown.Config {
+	s := c.Shutdown
+	s.DataDir = c.P2P.DataDir
 	return s
 }

@@ -56,43 +56,44 @@ const (
 	DefaultGuardWindow = 15 * time.Minute
 )
 
-// Config configures a Manager. Zero fields take their defaults.
+// Config configures a Manager. Zero fields take their defaults. The yaml,
+// flag and usage tags make Timeout a setting of the node's configuration
+// (node.Config); fields tagged "-" are set by the node or by tests.
 type Config struct {
 	// Timeout bounds the whole shutdown, every phase included; 0 means
 	// DefaultTimeout. When it passes, the steps not yet run are skipped and
 	// reported, and Done closes.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"shutdown_timeout" flag:"shutdown-timeout" usage:"bound on the whole graceful shutdown"`
 	// HookTimeout bounds each hook; 0 means DefaultStepTimeout.
-	HookTimeout time.Duration
+	HookTimeout time.Duration `yaml:"-" flag:"-"`
 	// DataDir is where the restart-loop guard keeps its history
 	// (shutdown-history.json), so it survives the restarts it counts. ""
 	// keeps the history in memory only, which guards nothing across
 	// processes: fine for tests, wrong for a node under a supervisor.
-	DataDir string
+	DataDir string `yaml:"-" flag:"-"`
 	// GuardMax is how many health-triggered shutdowns within GuardWindow
 	// suppress the next one; 0 means DefaultGuardMax, negative disables the
 	// guard.
-	GuardMax int
+	GuardMax int `yaml:"-" flag:"-"`
 	// GuardWindow is how far back the guard counts; 0 means
 	// DefaultGuardWindow.
-	GuardWindow time.Duration
+	GuardWindow time.Duration `yaml:"-" flag:"-"`
 	// Now is the guard's clock (nil means time.Now). The history outlives the
 	// process, so it is kept in wall-clock time.
-	Now func() time.Time
+	Now func() time.Time `yaml:"-" flag:"-"`
 	// Exit ends the process on a second signal (nil means os.Exit).
-	Exit func(code int)
+	Exit func(code int) `yaml:"-" flag:"-"`
 }
 
 // DefaultConfig returns the defaults, with the guard in memory only: set
-// DataDir to make it survive restarts.
+// DataDir to make it survive restarts. Now and Exit are left nil (New uses
+// time.Now and os.Exit), so a Config holds only values.
 func DefaultConfig() Config {
 	return Config{
 		Timeout:     DefaultTimeout,
 		HookTimeout: DefaultStepTimeout,
 		GuardMax:    DefaultGuardMax,
 		GuardWindow: DefaultGuardWindow,
-		Now:         time.Now,
-		Exit:        os.Exit,
 	}
 }
 
@@ -112,10 +113,10 @@ func (c Config) withDefaults() Config {
 		c.GuardWindow = d.GuardWindow
 	}
 	if c.Now == nil {
-		c.Now = d.Now
+		c.Now = time.Now
 	}
 	if c.Exit == nil {
-		c.Exit = d.Exit
+		c.Exit = os.Exit
 	}
 	return c
 }
