@@ -49,9 +49,10 @@ type Node struct {
 	Registry *prometheus.Registry
 }
 
-// Options composes every package's module into one node. sm is built
-// outside fx so that a failure while the graph is being constructed can
-// still stop what was already started.
+// Options composes every package's parts into one node; StartApp builds
+// and starts it. sm is built outside fx so that a signal that arrives while
+// the graph is being built or started is not lost, and so that the app's
+// stop can be handed to it.
 func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Option {
 	reg := env.Registry
 	if reg == nil {
