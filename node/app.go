@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -24,9 +23,6 @@ import (
 
 // Version is set at build time (-ldflags -X).
 var Version = "dev"
-
-// startTimeout bounds fx's start phase: binding ports, joining topics.
-const startTimeout = time.Minute
 
 // Env is what differs between a node process and a node inside a test: a
 // test mesh supplies mocknet hosts and faster GossipSub timings.
@@ -53,9 +49,10 @@ type Node struct {
 	Registry *prometheus.Registry
 }
 
-// Options composes every package's module into one node. sm is built
-// outside fx so that a failure while the graph is being constructed can
-// still stop what was already started.
+// Options composes every package's parts into one node; StartApp builds
+// and starts it. sm is built outside fx so that a signal that arrives while
+// the graph is being built or started is not lost, and so that the app's
+// stop can be handed to it.
 func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Option {
 	reg := env.Registry
 	if reg == nil {
@@ -76,14 +73,16 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			func(r *prometheus.Registry) prometheus.Registerer { return r },
 			func(r *prometheus.Registry) prometheus.Gatherer { return r },
 			healthConfig,
+			health.NewManager,
 			newP2PNode,
 			newHTTPServer,
 			newFaults,
 			newMesh,
 			newElection,
 		),
-		health.Module,
-		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, startElection, startMesh, registerMeshView, startHTTP),
+		// Checks, faults and pre-shutdown hooks first; lifecycle last, so
+		// that every check is registered before the health manager starts.
+		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
 	)
 }
 
@@ -96,40 +95,14 @@ func NewRegistry() *prometheus.Registry {
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {
-	h := healthConfigOf(c)
+	h := c.Health
+	h.Version = Version
 	// The node ID is the peer ID, so /health names the node as peers do.
 	h.NodeID = n.Host.ID().String()
 	return h
 }
 
-// healthConfigOf is the health manager's configuration from the node's,
-// without the node ID (Validate asks the health manager's rules with it).
-func healthConfigOf(c Config) health.Config {
-	h := health.DefaultConfig()
-	h.Version = Version
-	h.RetryInterval = c.RetryInterval
-	h.StartupGrace = c.StartupGrace
-	h.ScoreHorizon = c.ScoreHorizon
-	h.HealthyThreshold = c.HealthyThreshold
-	h.DegradedThreshold = c.DegradedThreshold
-	h.Weights = c.Weights
-	h.ShutdownOnCritical = c.ShutdownOnCritical
-	h.MaxEventStreams = c.MaxEventStreams
-	return h
-}
-
-func p2pConfig(c Config) p2p.Config {
-	p := p2p.DefaultConfig()
-	p.Listen = c.Listen
-	p.DataDir = c.DataDir
-	p.Bootstrap = c.Bootstrap
-	p.MDNS = c.MDNS
-	p.ConnLow, p.ConnHigh = c.ConnLow, c.ConnHigh
-	return p
-}
-
-func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manager, log *slog.Logger) (*p2p.Node, error) {
-	pc := p2pConfig(c)
+func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger) (*p2p.Node, error) {
 	// The DHT accepts only probe records their origin signed.
 	if env.P2P.Validators == nil {
 		env.P2P.Validators = map[string]record.Validator{}
@@ -143,20 +116,17 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, sm *shutdown.Manag
 		if env.P2P.Registerer == nil {
 			env.P2P.Registerer = reg
 		}
-		n, err = p2p.Start(context.Background(), env.Host, pc, nil, env.P2P, log)
+		n, err = p2p.Start(context.Background(), env.Host, c.P2P, nil, env.P2P, log)
 	} else {
 		var key crypto.PrivKey
-		if key, err = p2p.LoadOrCreateIdentity(c.DataDir); err != nil {
+		if key, err = p2p.LoadOrCreateIdentity(c.P2P.DataDir); err != nil {
 			return nil, err
 		}
-		n, err = p2p.New(pc, key, reg, env.P2P, log)
+		n, err = p2p.New(c.P2P, key, reg, env.P2P, log)
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Last to stop: everything above it publishes through it until then.
-	sm.Register(shutdown.Component{Name: "libp2p", Priority: 90, Timeout: 5 * time.Second,
-		Stop: func(context.Context) error { return n.Close() }})
 	log.Info("libp2p node started", "peer_id", n.Host.ID().String(), "addrs", fmt.Sprint(n.Host.Addrs()))
 	return n, nil
 }
@@ -194,11 +164,4 @@ func wireShutdown(hm *health.Manager, sm *shutdown.Manager) {
 		hm.SetStopping("node is shutting down")
 		return nil
 	})
-	sm.Register(shutdown.Component{Name: "health", Priority: 10, Timeout: 2 * time.Second,
-		Stop: func(context.Context) error { hm.Stop(); return nil }})
-}
-
-func startHTTP(lc fx.Lifecycle, s *HTTPServer, sm *shutdown.Manager) {
-	lc.Append(fx.StartHook(s.Start))
-	sm.Register(shutdown.Component{Name: "http", Priority: 20, Timeout: 5 * time.Second, Stop: s.Stop})
 }

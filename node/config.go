@@ -45,39 +45,24 @@ type Probes struct {
 	Resources    Probe `yaml:"resources" flag:"probe-resources"`
 }
 
-// Election holds the election's timing; see pkg/election for what each trades off.
-type Election struct {
-	HeartbeatInterval time.Duration `yaml:"heartbeat_interval" flag:"election-heartbeat-interval" usage:"leader heartbeat period"`
-	HeartbeatTimeout  time.Duration `yaml:"heartbeat_timeout" flag:"election-heartbeat-timeout" usage:"silence after which a follower stands (randomised up to +50%)"`
-	BootstrapWait     time.Duration `yaml:"bootstrap_wait" flag:"election-bootstrap-wait" usage:"wait for a leader at start before standing"`
-	ElectionWindow    time.Duration `yaml:"election_window" flag:"election-window" usage:"time a voter collects candidates before voting"`
-	MemberTTL         time.Duration `yaml:"member_ttl" flag:"election-member-ttl" usage:"a member unheard this long no longer counts toward the majority"`
-	MaxLeaderChanges  int           `yaml:"max_leader_changes" flag:"election-max-leader-changes" usage:"leadership changes in 10 min above which election-stability fails"`
-}
-
 // Config is everything a node can be told. The zero value is not useful;
 // start from Default.
 //
-// Each field is declared once, here: its yaml tag is its key in the file
-// and in --print-config, its flag tag its flag (and so its MESHHEALTH_*
-// variable), its usage tag the flag's help (flagtree.go binds them).
-// Nested structs without a flag tag add no prefix; with one, their flags
-// are <prefix>-<flag>.
+// Each setting is declared once: the node's own here, every package's in
+// that package's Config type, which Config holds as a section. A field's
+// yaml tag is its key in the file and in --print-config, its flag tag its
+// flag (and so its MESHHEALTH_* variable), its usage tag the flag's help
+// (flagtree.go binds them); a field tagged "-" is not a setting. A section
+// without a flag tag adds no prefix to its flags, and with yaml ",inline"
+// none to its keys: the p2p, health, shutdown and summary settings sit at
+// the file's top level, the election's under election:, as they always
+// have. With a flag tag, a section's flags are <prefix>-<flag> (probes).
 type Config struct {
-	Listen               []string      `yaml:"listen" flag:"listen" usage:"libp2p listen multiaddr (repeatable or comma-separated)"`
-	HTTP                 string        `yaml:"http" flag:"http" usage:"HTTP address for /health, /metrics and /debug/fault"`
-	DataDir              string        `yaml:"data_dir" flag:"data-dir" usage:"directory for the identity key and the restart-loop guard"`
-	Bootstrap            []string      `yaml:"bootstrap,omitempty" flag:"bootstrap" usage:"bootstrap peer multiaddr with /p2p/<id> (repeatable or comma-separated); never a public peer"`
-	MDNS                 bool          `yaml:"mdns" flag:"mdns" usage:"discover peers on the LAN by mDNS"`
-	MinPeers             int           `yaml:"min_peers" flag:"min-peers" usage:"connected peers below which p2p-connectivity fails (0 to run alone)"`
-	ConnLow              int           `yaml:"conn_low" flag:"conn-low" usage:"connection manager low watermark"`
-	ConnHigh             int           `yaml:"conn_high" flag:"conn-high" usage:"connection manager high watermark"`
-	StartupGrace         time.Duration `yaml:"startup_grace" flag:"startup-grace" usage:"time before missing results count as failures and a critical failure may stop the node"`
-	ShutdownOnCritical   bool          `yaml:"shutdown_on_critical" flag:"shutdown-on-critical" usage:"exit with code 3 when a critical check is confirmed failing"`
-	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout" flag:"shutdown-timeout" usage:"bound on the whole graceful shutdown"`
-	LogLevel             string        `yaml:"log_level" flag:"log-level" usage:"debug, info, warn or error"`
-	LogFormat            string        `yaml:"log_format" flag:"log-format" usage:"text or json"`
-	EnableFaultInjection bool          `yaml:"enable_fault_injection" flag:"enable-fault-injection" usage:"serve POST /debug/fault (only on a loopback or testnet HTTP address)"`
+	HTTP                 string `yaml:"http" flag:"http" usage:"HTTP address for /health, /metrics and /debug/fault"`
+	MinPeers             int    `yaml:"min_peers" flag:"min-peers" usage:"connected peers below which p2p-connectivity fails (0 to run alone)"`
+	LogLevel             string `yaml:"log_level" flag:"log-level" usage:"debug, info, warn or error"`
+	LogFormat            string `yaml:"log_format" flag:"log-format" usage:"text or json"`
+	EnableFaultInjection bool   `yaml:"enable_fault_injection" flag:"enable-fault-injection" usage:"serve POST /debug/fault (only on a loopback or testnet HTTP address)"`
 	// FaultToken is the bearer token POST /debug/fault requires; empty
 	// means a random one per start. Either way the token in use is written
 	// to <data-dir>/fault-token (0600) for local tools such as the testnet.
@@ -88,29 +73,27 @@ type Config struct {
 	// are closed. 256: dozens of probers and scrapers with room to spare,
 	// far below the file descriptors libp2p shares the process with.
 	MaxHTTPConnections int `yaml:"max_http_connections" flag:"max-http-connections" usage:"open HTTP connections beyond which requests get 503 with Retry-After"`
-	// MaxEventStreams caps concurrent event streams, /health/events and
-	// /health/mesh/events together (each holds a goroutine, a connection
-	// and a buffer while it lasts); beyond it a new stream gets 503 with
-	// Retry-After. 64: a handful of dashboards and
-	// watchers per node, with headroom.
-	MaxEventStreams int `yaml:"max_event_streams" flag:"max-event-streams" usage:"concurrent event streams (/health/events and /health/mesh/events together) beyond which a new one gets 503 with Retry-After"`
 
-	FailureThreshold  int           `yaml:"failure_threshold" flag:"failure-threshold" usage:"consecutive failures before a check is failing"`
-	SuccessThreshold  int           `yaml:"success_threshold" flag:"success-threshold" usage:"consecutive successes before a failing check passes again"`
-	RetryInterval     time.Duration `yaml:"retry_interval" flag:"retry-interval" usage:"re-run delay after a failed check"`
-	ScoreHorizon      time.Duration `yaml:"score_horizon" flag:"score-horizon" usage:"results older than this no longer count toward a check's score (0: only the 20-result window)"`
-	HealthyThreshold  float64       `yaml:"healthy_threshold" flag:"healthy-threshold" usage:"system score below which the node is degraded"`
-	DegradedThreshold float64       `yaml:"degraded_threshold" flag:"degraded-threshold" usage:"system score below which the node is unhealthy"`
-	// Weights of the components in the system score, one flag each:
-	// --weight-<component>. An unknown component is a configuration error.
-	Weights map[string]float64 `yaml:"weights" flag:"weight-{component}" usage:"weight of the {component} component in the system score"`
+	// The debounce, applied to every check the node registers.
+	FailureThreshold int `yaml:"failure_threshold" flag:"failure-threshold" usage:"consecutive failures before a check is failing"`
+	SuccessThreshold int `yaml:"success_threshold" flag:"success-threshold" usage:"consecutive successes before a failing check passes again"`
 
-	// SummaryInterval is how often the node publishes its summary on
+	// P2P is the libp2p host: listen addresses, the data directory (the
+	// identity key; the restart-loop guard and the fault token live there
+	// too), bootstrap peers, mDNS, the connection manager's watermarks.
+	P2P p2p.Config `yaml:",inline"`
+	// Health is the health manager: grace periods, thresholds, weights,
+	// the exit on a critical failure, the event-stream cap. Its NodeID and
+	// Version are the node's, set when it is built.
+	Health health.Config `yaml:",inline"`
+	// Shutdown bounds the graceful shutdown; its DataDir is P2P.DataDir.
+	Shutdown shutdown.Config `yaml:",inline"`
+	// Summary is how often the node publishes its summary on
 	// meshhealth/summary/v1 (peers keep the latest for 3 intervals).
-	SummaryInterval time.Duration `yaml:"summary_interval" flag:"summary-interval" usage:"how often the node publishes its summary to its peers"`
+	Summary summary.Config `yaml:",inline"`
 
 	Probes    Probes                `yaml:"probes"`
-	Election  Election              `yaml:"election"`
+	Election  election.Config       `yaml:"election"`
 	Resources probes.ResourceLimits `yaml:"resources"`
 }
 
@@ -118,38 +101,24 @@ type Config struct {
 // seconds (docs/ARCHITECTURE.md, "A partitioned node") while a loaded
 // machine, whose slow answers stretch the adaptive timeouts, does not raise
 // false alarms.
+//
+// Each package's section is its DefaultConfig, whose values are stated
+// once there with their reasons; the node sets only what is its own (the
+// HTTP address and caps, logging, the debounce, the probes' schedules) and
+// the few package values a node wants otherwise (below, each with why).
 func Default() Config {
-	// Each package's defaults, stated once there with their reasons; the
-	// node adds only what is its own (addresses, logging, the HTTP caps,
-	// the probes' schedules).
-	hc, ec, pc, sc := health.DefaultConfig(), election.DefaultConfig(), p2p.DefaultConfig(), shutdown.DefaultConfig()
-	dataDir := pc.DataDir
-	if home, err := os.UserHomeDir(); err == nil {
-		dataDir = filepath.Join(home, ".meshhealth")
-	}
-	return Config{
-		Listen:             slices.Clone(pc.Listen),
+	c := Config{
 		HTTP:               "127.0.0.1:8081",
-		DataDir:            dataDir,
-		MDNS:               pc.MDNS,
 		MinPeers:           1,
-		ConnLow:            pc.ConnLow,
-		ConnHigh:           pc.ConnHigh,
-		StartupGrace:       hc.StartupGrace,
-		ShutdownOnCritical: hc.ShutdownOnCritical,
-		ShutdownTimeout:    sc.Timeout,
 		LogLevel:           "info",
 		LogFormat:          "text",
 		MaxHTTPConnections: 256,
-		MaxEventStreams:    health.DefaultMaxEventStreams,
 		FailureThreshold:   health.DefaultFailureThreshold,
 		SuccessThreshold:   health.DefaultSuccessThreshold,
-		RetryInterval:      hc.RetryInterval,
-		ScoreHorizon:       hc.ScoreHorizon,
-		HealthyThreshold:   hc.HealthyThreshold,
-		DegradedThreshold:  hc.DegradedThreshold,
-		Weights:            maps.Clone(hc.Weights),
-		SummaryInterval:    summary.DefaultInterval,
+		P2P:                p2p.DefaultConfig(),
+		Health:             health.DefaultConfig(),
+		Shutdown:           shutdown.DefaultConfig(),
+		Summary:            summary.Config{Interval: summary.DefaultInterval},
 		Probes: Probes{
 			PubSub:       Probe{Enabled: true, Interval: 10 * time.Second, Timeout: 3 * time.Second},
 			DHT:          Probe{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second},
@@ -157,16 +126,17 @@ func Default() Config {
 			Connectivity: Probe{Enabled: true, Interval: 5 * time.Second, Timeout: time.Second},
 			Resources:    Probe{Enabled: true, Interval: 15 * time.Second, Timeout: 2 * time.Second},
 		},
-		Election: Election{
-			HeartbeatInterval: ec.HeartbeatInterval,
-			HeartbeatTimeout:  ec.HeartbeatTimeout,
-			BootstrapWait:     ec.BootstrapWait,
-			ElectionWindow:    ec.ElectionWindow,
-			MemberTTL:         ec.MemberTTL,
-			MaxLeaderChanges:  ec.MaxLeaderChanges,
-		},
+		Election:  election.DefaultConfig(),
 		Resources: probes.DefaultResourceLimits(),
 	}
+	// A node run by hand keeps its identity in the home directory, not in
+	// whatever directory it was started from.
+	if home, err := os.UserHomeDir(); err == nil {
+		c.P2P.DataDir = filepath.Join(home, ".meshhealth")
+	}
+	// The cap is shown as the number it is (0 would mean the same).
+	c.Health.MaxEventStreams = health.DefaultMaxEventStreams
+	return c
 }
 
 // Validate returns one error per problem, each a line an operator can act on.
@@ -174,15 +144,15 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
-	if len(c.Listen) == 0 {
+	if len(c.P2P.Listen) == 0 {
 		bad("listen: at least one multiaddr is needed")
 	}
-	for _, l := range c.Listen {
+	for _, l := range c.P2P.Listen {
 		if _, err := ma.NewMultiaddr(l); err != nil {
 			bad("listen %q: %v", l, err)
 		}
 	}
-	for _, b := range c.Bootstrap {
+	for _, b := range c.P2P.Bootstrap {
 		a, err := ma.NewMultiaddr(b)
 		if err != nil {
 			bad("bootstrap %q: %v", b, err)
@@ -199,18 +169,19 @@ func (c Config) Validate() error {
 	if c.EnableFaultInjection && err == nil && !faultInjectionAllowed(httpHost) {
 		bad("enable-fault-injection: refused because http %q is neither loopback nor a testnet address (198.18.0.0/15)", c.HTTP)
 	}
-	if c.DataDir == "" {
+	if c.P2P.DataDir == "" {
 		bad("data-dir: must not be empty (the identity key lives there)")
 	}
 	if c.MinPeers < 0 {
 		bad("min-peers: %d is negative", c.MinPeers)
 	}
-	if c.ConnLow < 1 || c.ConnHigh < c.ConnLow {
-		bad("conn-low/conn-high: need 1 <= conn-low (%d) <= conn-high (%d)", c.ConnLow, c.ConnHigh)
+	if c.P2P.ConnLow < 1 || c.P2P.ConnHigh < c.P2P.ConnLow {
+		bad("conn-low/conn-high: need 1 <= conn-low (%d) <= conn-high (%d)", c.P2P.ConnLow, c.P2P.ConnHigh)
 	}
+	h := c.Health
 	positive := map[string]time.Duration{
-		"startup-grace": c.StartupGrace, "shutdown-timeout": c.ShutdownTimeout, "retry-interval": c.RetryInterval,
-		"summary-interval": c.SummaryInterval,
+		"startup-grace": h.StartupGrace, "shutdown-timeout": c.Shutdown.Timeout, "retry-interval": h.RetryInterval,
+		"summary-interval": c.Summary.Interval,
 	}
 	for _, name := range []string{"startup-grace", "shutdown-timeout", "retry-interval", "summary-interval"} {
 		if positive[name] <= 0 {
@@ -224,8 +195,8 @@ func (c Config) Validate() error {
 			bad("probe-%s: timeout %v exceeds interval %v", p.name, p.Timeout, p.Interval)
 		}
 	}
-	if c.ScoreHorizon < 0 {
-		bad("score-horizon: must be >= 0, got %v", c.ScoreHorizon)
+	if h.ScoreHorizon < 0 {
+		bad("score-horizon: must be >= 0, got %v", h.ScoreHorizon)
 	}
 	if c.FailureThreshold < 1 {
 		bad("failure-threshold: must be >= 1, got %d", c.FailureThreshold)
@@ -233,16 +204,16 @@ func (c Config) Validate() error {
 	if c.SuccessThreshold < 1 {
 		bad("success-threshold: must be >= 1, got %d", c.SuccessThreshold)
 	}
-	if !(c.DegradedThreshold > 0 && c.DegradedThreshold <= c.HealthyThreshold && c.HealthyThreshold <= 1) {
-		bad("thresholds: need 0 < degraded-threshold (%v) <= healthy-threshold (%v) <= 1", c.DegradedThreshold, c.HealthyThreshold)
-	} else if h := health.DefaultConfig().Hysteresis; c.HealthyThreshold+h > 1 {
+	if !(h.DegradedThreshold > 0 && h.DegradedThreshold <= h.HealthyThreshold && h.HealthyThreshold <= 1) {
+		bad("thresholds: need 0 < degraded-threshold (%v) <= healthy-threshold (%v) <= 1", h.DegradedThreshold, h.HealthyThreshold)
+	} else if h.HealthyThreshold+h.Hysteresis > 1 {
 		// A node that fell below the threshold must climb the hysteresis
 		// above it to be healthy again: above 1-h it never could.
-		bad("healthy-threshold: %v leaves no room for the %v hysteresis above it: at most %v", c.HealthyThreshold, h, 1-h)
+		bad("healthy-threshold: %v leaves no room for the %v hysteresis above it: at most %v", h.HealthyThreshold, h.Hysteresis, 1-h.Hysteresis)
 	}
 	sum := 0.0
-	for _, comp := range slices.Sorted(maps.Keys(c.Weights)) {
-		w := c.Weights[comp]
+	for _, comp := range slices.Sorted(maps.Keys(h.Weights)) {
+		w := h.Weights[comp]
 		switch {
 		case !slices.Contains(components, comp):
 			// A misspelt component would otherwise weigh nothing, and the
@@ -260,7 +231,7 @@ func (c Config) Validate() error {
 		bad("weights: must sum to more than 0")
 	}
 	// The election owns its timing rules (and says why each holds).
-	if err := electionConfig(c).Validate(); err != nil {
+	if err := c.Election.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Resources.Validate(); err != nil {
@@ -282,14 +253,14 @@ func (c Config) Validate() error {
 	for _, cp := range []struct {
 		name string
 		v    int
-	}{{"max-http-connections", c.MaxHTTPConnections}, {"max-event-streams", c.MaxEventStreams}} {
+	}{{"max-http-connections", c.MaxHTTPConnections}, {"max-event-streams", h.MaxEventStreams}} {
 		if cp.v < 1 {
 			bad("%s: must be >= 1, got %d", cp.name, cp.v)
 		}
 	}
-	if c.MaxEventStreams >= c.MaxHTTPConnections && c.MaxHTTPConnections >= 1 {
+	if h.MaxEventStreams >= c.MaxHTTPConnections && c.MaxHTTPConnections >= 1 {
 		bad("max-event-streams (%d) must be below max-http-connections (%d), or streams could hold every connection and starve the probes",
-			c.MaxEventStreams, c.MaxHTTPConnections)
+			h.MaxEventStreams, c.MaxHTTPConnections)
 	}
 	// The health manager and the libp2p node have rules of their own (the
 	// hysteresis above the healthy threshold; conn-high strictly above
@@ -300,7 +271,7 @@ func (c Config) Validate() error {
 		for _, part := range []struct {
 			name string
 			err  error
-		}{{"health", healthConfigOf(c).Validate()}, {"p2p", p2pConfig(c).Validate()}} {
+		}{{"health", c.Health.Validate()}, {"p2p", c.P2P.Validate()}} {
 			if part.err != nil {
 				for _, e := range unjoin(part.err) {
 					bad("%s: %v", part.name, e)
@@ -311,7 +282,7 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// components are the system score's components, the keys of Weights.
+// components are the system score's components, the keys of the weights.
 var components = func() []string {
 	var out []string
 	for _, c := range status.Components() {

@@ -97,7 +97,7 @@ func TestEveryValidConfigIsOneTheHealthManagerAccepts(t *testing.T) {
 		if err != nil {
 			continue // refused up front: fine
 		}
-		if err := healthConfigOf(cfg).Validate(); err != nil {
+		if err := cfg.Health.Validate(); err != nil {
 			t.Errorf("%v passes node validation but the health manager refuses it: %v", args, err)
 		}
 	}

@@ -34,8 +34,8 @@ func TestPrecedenceFileThenEnvThenFlags(t *testing.T) {
 	if cfg.MinPeers != 5 {
 		t.Errorf("env should beat file: min_peers = %d", cfg.MinPeers)
 	}
-	if cfg.StartupGrace != 7*time.Second || cfg.Probes.DHT.Interval != 45*time.Second {
-		t.Errorf("file values lost: grace %v dht interval %v", cfg.StartupGrace, cfg.Probes.DHT.Interval)
+	if cfg.Health.StartupGrace != 7*time.Second || cfg.Probes.DHT.Interval != 45*time.Second {
+		t.Errorf("file values lost: grace %v dht interval %v", cfg.Health.StartupGrace, cfg.Probes.DHT.Interval)
 	}
 	if cfg.Probes.DHT.Timeout != 10*time.Second {
 		t.Errorf("a file setting one field must keep the others' defaults: dht timeout %v", cfg.Probes.DHT.Timeout)
@@ -49,8 +49,8 @@ func TestListFlagsReplaceDefaultsAndRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/udp/1/quic-v1", "/ip4/127.0.0.1/tcp/2"}
-	if !reflect.DeepEqual(cfg.Listen, want) {
-		t.Fatalf("listen = %v, want %v", cfg.Listen, want)
+	if !reflect.DeepEqual(cfg.P2P.Listen, want) {
+		t.Fatalf("listen = %v, want %v", cfg.P2P.Listen, want)
 	}
 }
 
@@ -59,19 +59,19 @@ func TestWeightFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Weights["dht"] != 0.5 || cfg.Weights["pubsub"] != 0.30 {
-		t.Fatalf("weights %v", cfg.Weights)
+	if cfg.Health.Weights["dht"] != 0.5 || cfg.Health.Weights["pubsub"] != 0.30 {
+		t.Fatalf("weights %v", cfg.Health.Weights)
 	}
 }
 
 func TestValidateReportsOneLinePerProblem(t *testing.T) {
 	c := Default()
-	c.Listen = []string{"/ip4/nope/tcp/1"}
-	c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/4001"}
+	c.P2P.Listen = []string{"/ip4/nope/tcp/1"}
+	c.P2P.Bootstrap = []string{"/ip4/127.0.0.1/tcp/4001"}
 	c.HTTP = "127.0.0.1:70000"
 	c.FailureThreshold = 0
 	c.Probes.PubSub.Timeout = 20 * time.Second
-	c.DegradedThreshold = 0.99
+	c.Health.DegradedThreshold = 0.99
 	c.Election.HeartbeatTimeout = 2 * time.Second
 	c.LogLevel = "loud"
 	err := c.Validate()

@@ -8,7 +8,6 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/election"
@@ -18,17 +17,6 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 	"github.com/meshhealth/meshhealth/pkg/status"
 )
-
-func electionConfig(c Config) election.Config {
-	e := election.DefaultConfig()
-	e.HeartbeatInterval = c.Election.HeartbeatInterval
-	e.HeartbeatTimeout = c.Election.HeartbeatTimeout
-	e.BootstrapWait = c.Election.BootstrapWait
-	e.ElectionWindow = c.Election.ElectionWindow
-	e.MemberTTL = c.Election.MemberTTL
-	e.MaxLeaderChanges = c.Election.MaxLeaderChanges
-	return e
-}
 
 // localView is what the election reads of its own node: the published
 // health snapshot (never a running check) and the peer count.
@@ -54,13 +42,13 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 	// The leader's heartbeat is the most frequent message in the mesh: the
 	// silence watch must hear it like every other topic's traffic.
 	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, m.Peers.Wrap(v)) })
-	return election.New(electionConfig(c), n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
+	return election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
 }
 
-// startElection runs the election, shows its leader in /health, registers
-// election-stability, and hands leadership over first when the node stops.
-func startElection(lc fx.Lifecycle, c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, f *Faults) error {
-	lc.Append(fx.StartHook(e.Start))
+// wireElection shows the election's leader in /health, registers
+// election-stability, and hands leadership over first when the node stops
+// (lifecycle starts and stops the election itself).
+func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, f *Faults) error {
 	e.Subscribe(func(s election.State) { hm.SetLeader(s.Leader, s.Term) })
 	// Resign right after readiness turns 503 and before the goodbye, so the
 	// mesh elects a successor without waiting out the heartbeat timeout.
@@ -69,8 +57,6 @@ func startElection(lc fx.Lifecycle, c Config, e *election.Election, hm *health.M
 		defer cancel()
 		return e.Resign(ctx)
 	})
-	sm.Register(shutdown.Component{Name: "election", Priority: 6, Timeout: 2 * time.Second,
-		Stop: func(context.Context) error { return e.Close() }})
 	if f != nil {
 		f.Add("election", "freeze-heartbeats", e.FreezeHeartbeats)
 	}

@@ -36,10 +36,10 @@ func writeFaultToken(c Config) (string, error) {
 		_, _ = rand.Read(b) // crypto/rand.Read does not fail (Go 1.24+)
 		token = hex.EncodeToString(b)
 	}
-	path := filepath.Join(c.DataDir, FaultTokenFile)
+	path := filepath.Join(c.P2P.DataDir, FaultTokenFile)
 	// Written beside and renamed over, so a reader never sees half a token;
 	// CreateTemp makes the file 0600.
-	f, err := os.CreateTemp(c.DataDir, "."+FaultTokenFile+".tmp-*")
+	f, err := os.CreateTemp(c.P2P.DataDir, "."+FaultTokenFile+".tmp-*")
 	if err != nil {
 		return "", fmt.Errorf("fault token: %w", err)
 	}

@@ -85,7 +85,7 @@ func TestFaultEndpointRefusesWhatAWebPageOrAStrangerCanSend(t *testing.T) {
 func TestFaultTokenIsWrittenPrivateAndFreshAtEachStart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Default()
-	cfg.DataDir = dir
+	cfg.P2P.DataDir = dir
 	first, err := writeFaultToken(cfg)
 	if err != nil {
 		t.Fatal(err)

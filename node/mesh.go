@@ -103,7 +103,8 @@ func newMesh(in meshIn) (*Mesh, error) {
 			Peers: n.ConnectedPeers(), Leader: leader, Term: s.Term, Version: Version,
 		}
 	}
-	scfg := summary.Config{Interval: c.SummaryInterval, Every: m.Peers.Every(c.SummaryInterval, summaryBudget)}
+	scfg := c.Summary
+	scfg.Every = m.Peers.Every(scfg.Interval, summaryBudget)
 	if m.Summary, err = summary.New(m.summaryTopic, self, source, scfg, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	// long enough that a quiet healthy peer is never accused, and frozen
 	// peers that nobody asks are still found.
 	m.Peers.SilenceFor(func(members int) time.Duration {
-		return 3 * liveness.BudgetInterval(c.SummaryInterval, members, summaryBudget)
+		return 3 * liveness.BudgetInterval(c.Summary.Interval, members, summaryBudget)
 	})
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
@@ -203,14 +204,14 @@ func (m *Mesh) Stop(context.Context) error {
 	return nil
 }
 
-func startMesh(lc fx.Lifecycle, m *Mesh, sm *shutdown.Manager, f *Faults) {
-	lc.Append(fx.StartHook(m.Start))
+// wireMesh says goodbye to the peers before the node stops, and makes the
+// mesh's checks breakable by /debug/fault (lifecycle starts and stops it).
+func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
 	sm.AddHook(shutdown.PhasePreShutdown, "goodbye", func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		return m.Summary.Goodbye(ctx, "shutdown")
 	})
-	sm.Register(shutdown.Component{Name: "probes", Priority: 5, Timeout: 2 * time.Second, Stop: m.Stop})
 	if f == nil {
 		return
 	}

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"os"
 
-	"go.uber.org/fx"
-
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
 
@@ -21,7 +19,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (code int, reason st
 // shutdown.CatchSignals (nil: caught from now on).
 func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan os.Signal) (code int, reason string) {
 	reg := NewRegistry()
-	sm := shutdown.New(shutdownConfig(cfg), reg, log)
+	sm := shutdown.New(cfg.ShutdownConfig(), reg, log)
 	if sigs == nil {
 		sigs = shutdown.CatchSignals()
 	}
@@ -29,34 +27,29 @@ func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan
 
 	// Nothing has started yet, so a failure here stops nothing: it is the
 	// one line main logs.
-	release, err := lockDataDir(cfg.DataDir)
+	release, err := lockDataDir(cfg.P2P.DataDir)
 	if err != nil {
 		return shutdown.ExitFatal, "start-up: " + err.Error()
 	}
 	defer release()
-	if err := checkWritable(cfg.DataDir); err != nil {
+	if err := checkWritable(cfg.P2P.DataDir); err != nil {
 		return shutdown.ExitFatal, "start-up: " + err.Error()
 	}
 	if err := sm.CheckGuard(); err != nil {
 		return shutdown.ExitFatal, "start-up: " + err.Error()
 	}
 
-	app := fx.New(Options(cfg, Env{Registry: reg}, sm, log))
-	if err := app.Err(); err != nil {
-		return startFailed(sm, err)
-	}
-	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	if err := app.Start(startCtx); err != nil {
+	if _, err := StartApp(ctx, sm, Options(cfg, Env{Registry: reg}, sm, log)); err != nil {
 		return startFailed(sm, err)
 	}
 	log.Info("node started", "version", Version, "http", cfg.HTTP)
 	return sm.Wait()
 }
 
-// startFailed stops what had started before err, and returns err as one
-// line for main's "node stopped" line: the shutdown is told only "start-up
-// error", so the cause is logged once, not once per line.
+// startFailed runs the shutdown for err (fx has already stopped the parts
+// a failed start had started) and returns err as one line for main's
+// "node stopped" line: the shutdown is told only "start-up error", so the
+// cause is logged once, not once per line.
 func startFailed(sm *shutdown.Manager, err error) (int, string) {
 	sm.Shutdown("start-up error", shutdown.ExitFatal)
 	code, reason := sm.Wait()
@@ -67,9 +60,10 @@ func startFailed(sm *shutdown.Manager, err error) (int, string) {
 	return code, "start-up: " + StartupError(err)
 }
 
-func shutdownConfig(c Config) shutdown.Config {
-	s := shutdown.DefaultConfig()
-	s.Timeout = c.ShutdownTimeout
-	s.DataDir = c.DataDir
+// ShutdownConfig is the shutdown manager's section, with the data
+// directory it keeps the restart-loop guard's history in.
+func (c Config) ShutdownConfig() shutdown.Config {
+	s := c.Shutdown
+	s.DataDir = c.P2P.DataDir
 	return s
 }

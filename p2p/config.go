@@ -19,30 +19,34 @@ import (
 const MaxRedialBackoff = 10 * time.Second
 
 // Config is the libp2p part of the node configuration.
+//
+// The yaml, flag and usage tags make a field a setting of the node's
+// configuration (node.Config binds them; the flag also names its
+// MESHHEALTH_* variable); a field tagged "-" is not one.
 type Config struct {
 	// Listen holds the multiaddrs the host listens on. Only TCP and QUIC v1
 	// are built in; port 4001 on every interface by default, as IPFS does, so
 	// firewall rules written for libp2p apply.
-	Listen []string
+	Listen []string `yaml:"listen" flag:"listen" usage:"libp2p listen multiaddr (repeatable or comma-separated)"`
 
 	// DataDir keeps the identity key (IdentityFile), so the node's peer ID
 	// survives restarts and peers, dashboards and the election keep knowing
 	// it.
-	DataDir string
+	DataDir string `yaml:"data_dir" flag:"data-dir" usage:"directory for the identity key and the restart-loop guard"`
 
 	// Bootstrap holds multiaddrs ending in /p2p/<peer-id>. They are dialled
 	// at start and redialled whenever they are not connected, for as long as
 	// the node runs; they also seed the DHT. There is deliberately no default.
-	Bootstrap []string
+	Bootstrap []string `yaml:"bootstrap,omitempty" flag:"bootstrap" usage:"bootstrap peer multiaddr with /p2p/<id> (repeatable or comma-separated); never a public peer"`
 
 	// MDNS finds peers on the local link by multicast DNS: what a LAN (and
 	// the testnet's netns mode) needs with no configuration at all. Turn it
 	// off where multicast is not wanted (cloud networks, tests).
-	MDNS bool
+	MDNS bool `yaml:"mdns" flag:"mdns" usage:"discover peers on the LAN by mDNS"`
 
 	// MDNSService is the mDNS service name; only nodes announcing the same
 	// name find each other, so two meshes can share a LAN.
-	MDNSService string
+	MDNSService string `yaml:"-" flag:"-"`
 
 	// MDNSDegree is how many connected peers a node seeks among those mDNS
 	// finds: a sighting is dialled (and kept) only while the node has fewer
@@ -52,18 +56,19 @@ type Config struct {
 	// connections to keep per node. Sixteen links leave GossipSub's mesh
 	// (D=6..12) room to choose, and peers that others dial come on top.
 	// 0 dials every sighting.
-	MDNSDegree int
+	MDNSDegree int `yaml:"-" flag:"-"`
 
 	// ConnLow and ConnHigh are the connection manager's watermarks: above
 	// ConnHigh connections it trims back to ConnLow, sparing protected
 	// (bootstrap) peers and young connections. 64/128 leaves room for
 	// GossipSub's mesh (D=6..12) and the DHT's buckets on a mesh of hundreds.
-	ConnLow, ConnHigh int
+	ConnLow  int `yaml:"conn_low" flag:"conn-low" usage:"connection manager low watermark"`
+	ConnHigh int `yaml:"conn_high" flag:"conn-high" usage:"connection manager high watermark"`
 
 	// BootstrapInterval is the first wait before redialling a peer that
 	// failed; it doubles on every failure up to MaxRedialBackoff, with
 	// jitter so a restarted bootstrap node is not hit by every peer at once.
-	BootstrapInterval time.Duration
+	BootstrapInterval time.Duration `yaml:"-" flag:"-"`
 }
 
 // DefaultConfig returns the configuration of a LAN node: TCP and QUIC on port

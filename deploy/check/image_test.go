@@ -97,10 +97,10 @@ func TestImageBinaryStartsFromAnEmptyDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Dockerfile ENV %v: %v", d.env, err)
 	}
-	if !slices.Contains(d.volumes, cfg.DataDir) {
-		t.Errorf("Dockerfile: VOLUME %v does not hold the data dir %s", d.volumes, cfg.DataDir)
+	if !slices.Contains(d.volumes, cfg.P2P.DataDir) {
+		t.Errorf("Dockerfile: VOLUME %v does not hold the data dir %s", d.volumes, cfg.P2P.DataDir)
 	}
-	if cfg.MDNS {
+	if cfg.P2P.MDNS {
 		t.Error("Dockerfile: mDNS on by default")
 	}
 	if len(d.healthcheck) != 2 || !strings.HasSuffix(d.healthcheck[1], "/health/live") {
@@ -125,7 +125,7 @@ func TestImageBinaryStartsFromAnEmptyDirectory(t *testing.T) {
 	// The image's root, with only the data dir, as the image has it. Paths
 	// and the listen addresses move to the test's own (loopback, free).
 	root := t.TempDir()
-	dataDir := filepath.Join(root, strings.TrimPrefix(cfg.DataDir, "/"))
+	dataDir := filepath.Join(root, strings.TrimPrefix(cfg.P2P.DataDir, "/"))
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

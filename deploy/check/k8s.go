@@ -173,7 +173,7 @@ func (o *Objects) Verify() ([]Probe, error) {
 	if err := cfg.Validate(); err != nil {
 		bad("container args %q: the node refuses them: %v", c.Args, err)
 	}
-	if cfg.MDNS {
+	if cfg.P2P.MDNS {
 		bad("container: mDNS is on; pass --mdns=false (multicast does not cross Kubernetes nodes)")
 	}
 
@@ -209,7 +209,7 @@ func (o *Objects) Verify() ([]Probe, error) {
 	if p, ok := ports["http"]; !ok || int(p.ContainerPort) != httpPort || p.Protocol != corev1.ProtocolTCP {
 		bad("container port http %+v does not match --http %s", p, cfg.HTTP)
 	}
-	for _, l := range cfg.Listen {
+	for _, l := range cfg.P2P.Listen {
 		proto, lp, err := listenPort(l)
 		if err != nil {
 			bad("--listen %q: %v", l, err)
@@ -257,13 +257,13 @@ func (o *Objects) Verify() ([]Probe, error) {
 
 	// The data dir must be the pod's own volume (peer ID and guard history
 	// survive a reschedule) with room above the resources check's floor.
-	mount := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == cfg.DataDir })
+	mount := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == cfg.P2P.DataDir })
 	if mount < 0 {
-		bad("container: nothing mounted at --data-dir %s", cfg.DataDir)
+		bad("container: nothing mounted at --data-dir %s", cfg.P2P.DataDir)
 	} else {
 		vct := slices.IndexFunc(sts.Spec.VolumeClaimTemplates, func(p corev1.PersistentVolumeClaim) bool { return p.Name == c.VolumeMounts[mount].Name })
 		if vct < 0 {
-			bad("container: --data-dir %s is not on a volumeClaimTemplate: the peer ID would not survive a reschedule", cfg.DataDir)
+			bad("container: --data-dir %s is not on a volumeClaimTemplate: the peer ID would not survive a reschedule", cfg.P2P.DataDir)
 		} else if s := sts.Spec.VolumeClaimTemplates[vct].Spec.Resources.Requests[corev1.ResourceStorage]; s.CmpInt64(int64(2*cfg.Resources.MinFreeDiskBytes)) < 0 {
 			bad("volumeClaimTemplate %s: %s is too close to the resources check's free-space floor (%d bytes)", c.VolumeMounts[mount].Name, s.String(), cfg.Resources.MinFreeDiskBytes)
 		}
@@ -284,8 +284,8 @@ func (o *Objects) Verify() ([]Probe, error) {
 			bad("container: no %s request", r)
 		}
 	}
-	if g := sts.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || float64(*g) <= cfg.ShutdownTimeout.Seconds() {
-		bad("terminationGracePeriodSeconds must exceed --shutdown-timeout %v, or the kubelet kills the node mid-shutdown", cfg.ShutdownTimeout)
+	if g := sts.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || float64(*g) <= cfg.Shutdown.Timeout.Seconds() {
+		bad("terminationGracePeriodSeconds must exceed --shutdown-timeout %v, or the kubelet kills the node mid-shutdown", cfg.Shutdown.Timeout)
 	}
 	return paths, errors.Join(errs...)
 }

@@ -33,13 +33,13 @@ func TestSeedsAreNodeIdentitiesAndAValidBootstrapList(t *testing.T) {
 		}
 		return ""
 	}, io.Discard)
-	if err != nil || len(cfg.Bootstrap) != 3 {
-		t.Fatalf("the node read %v from %s: %v", cfg.Bootstrap, env, err)
+	if err != nil || len(cfg.P2P.Bootstrap) != 3 {
+		t.Fatalf("the node read %v from %s: %v", cfg.P2P.Bootstrap, env, err)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the node refuses the bootstrap list: %v", err)
 	}
-	for i, b := range cfg.Bootstrap {
+	for i, b := range cfg.P2P.Bootstrap {
 		pod := fmt.Sprintf("meshhealth-%d", i)
 		if !strings.HasPrefix(b, "/dns4/"+pod+".meshhealth/tcp/4001/p2p/12D3") {
 			t.Errorf("bootstrap %d = %s", i, b)

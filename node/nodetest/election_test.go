@@ -2,6 +2,7 @@ package nodetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,6 +66,16 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 		t.Fatalf("leader %s is not a member", leader)
 	}
 	old.Stop() // graceful: resigns first
+	// One lifecycle: the pre-shutdown hooks, then fx stops the parts in the
+	// reverse of their start order, each a step of the shutdown.
+	var steps []string
+	for _, r := range old.Shutdown.Report() {
+		steps = append(steps, r.Kind+" "+r.Name)
+	}
+	if want := []string{"hook health-stopping", "hook resign", "hook goodbye", "hook mesh-streams",
+		"component probes", "component election", "component health", "component http", "component libp2p"}; !slices.Equal(steps, want) {
+		t.Errorf("shutdown steps %v, want %v", steps, want)
+	}
 	testkit.Eventually(t, 30*time.Second, "a new leader with a higher term", func() (bool, string) {
 		l, tm, seen := m.agreedLeader(rest)
 		return l != "" && l != leader && tm > term, seen

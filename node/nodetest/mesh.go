@@ -25,7 +25,6 @@ import (
 type Member struct {
 	node.Node
 	Index int
-	app   *fx.App
 }
 
 // Mesh is N nodes on one mocknet.
@@ -39,13 +38,13 @@ type Mesh struct {
 // and no exit on a critical failure (the test process must survive it).
 func FastConfig(dataDir string) node.Config {
 	c := node.Default()
-	c.DataDir = dataDir
+	c.P2P.DataDir = dataDir
 	c.HTTP = "127.0.0.1:0"
-	c.Listen = []string{"/ip4/127.0.0.1/tcp/0"} // unused: the host is mocknet's
-	c.MDNS = false
-	c.StartupGrace = 2 * time.Second
-	c.ShutdownOnCritical = false
-	c.ShutdownTimeout = 5 * time.Second
+	c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"} // unused: the host is mocknet's
+	c.P2P.MDNS = false
+	c.Health.StartupGrace = 2 * time.Second
+	c.Health.ShutdownOnCritical = false
+	c.Shutdown.Timeout = 5 * time.Second
 	c.Probes.Connectivity.Interval = 500 * time.Millisecond
 	c.Probes.Connectivity.Timeout = 250 * time.Millisecond
 	c.Probes.PubSub.Interval = time.Second
@@ -56,9 +55,9 @@ func FastConfig(dataDir string) node.Config {
 	c.Probes.Election.Timeout = 250 * time.Millisecond
 	c.Probes.Resources.Interval = 2 * time.Second
 	c.Probes.Resources.Timeout = time.Second
-	c.RetryInterval = 200 * time.Millisecond
-	c.ScoreHorizon = 5 * time.Second
-	c.SummaryInterval = time.Second
+	c.Health.RetryInterval = 200 * time.Millisecond
+	c.Health.ScoreHorizon = 5 * time.Second
+	c.Summary.Interval = time.Second
 	c.Election.HeartbeatInterval = 200 * time.Millisecond
 	c.Election.HeartbeatTimeout = 600 * time.Millisecond
 	c.Election.BootstrapWait = 500 * time.Millisecond
@@ -101,22 +100,19 @@ func New(t testing.TB, n int, tweak func(i int, c *node.Config)) *Mesh {
 		}
 		log := testLogger(t, i)
 		reg := node.NewRegistry()
-		sm := shutdown.New(shutdown.Config{Timeout: cfg.ShutdownTimeout, DataDir: cfg.DataDir, Exit: func(int) {}}, reg, log)
+		sc := cfg.ShutdownConfig()
+		sc.Exit = func(int) {} // the test process must survive a second signal
+		sm := shutdown.New(sc, reg, log)
 		mem := &Member{Index: i}
-		app := fx.New(
-			node.Options(cfg, node.Env{Host: h, Registry: reg}, sm, log),
-			fx.Invoke(func(nd node.Node) { mem.Node = nd }),
-		)
-		if err := app.Err(); err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := app.Start(ctx)
+		_, err := node.StartApp(ctx, sm, node.Options(cfg, node.Env{Host: h, Registry: reg}, sm, log),
+			fx.Invoke(func(nd node.Node) { mem.Node = nd }))
 		cancel()
 		if err != nil {
-			t.Fatalf("node %d start: %v", i, err)
+			sm.Shutdown("start-up error", shutdown.ExitFatal)
+			sm.Wait()
+			t.Fatalf("node %d: %v", i, err)
 		}
-		mem.app = app
 		m.Members = append(m.Members, mem)
 	}
 	return m

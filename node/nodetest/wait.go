@@ -87,7 +87,7 @@ func clearFaults(t testing.TB, mem *Member) {
 
 func postFault(t testing.TB, mem *Member, body string) {
 	t.Helper()
-	token, err := os.ReadFile(filepath.Join(mem.Config.DataDir, node.FaultTokenFile))
+	token, err := os.ReadFile(filepath.Join(mem.Config.P2P.DataDir, node.FaultTokenFile))
 	if err != nil {
 		t.Fatal(err)
 	}

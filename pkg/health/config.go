@@ -12,35 +12,39 @@ import (
 // Config tunes the health manager. DefaultConfig holds the defaults
 // docs/ARCHITECTURE.md explains ("Defaults and why"); each field says what
 // it trades off.
+//
+// The yaml, flag and usage tags make a field a setting of the node's
+// configuration (node.Config binds them; the flag also names its
+// MESHHEALTH_* variable); a field tagged "-" is not one.
 type Config struct {
 	// NodeID and Version identify the node in every response and in
 	// meshhealth_build_info.
-	NodeID, Version string
+	NodeID, Version string `yaml:"-" flag:"-"`
 
 	// RetryInterval is how soon a check runs again after a failed sample,
 	// until it passes or is confirmed failing. Short, so a failure is
 	// confirmed in about a second instead of FailureThreshold full intervals;
 	// not so short that a struggling peer is hammered.
-	RetryInterval time.Duration
+	RetryInterval time.Duration `yaml:"retry_interval" flag:"retry-interval" usage:"re-run delay after a failed check"`
 
 	// StartupGrace is how long the node may report "starting" while checks
 	// deliver their first results, and how long a critical failure is not
 	// handed to the shutdown manager (a node that has not met its peers yet
 	// must not shut itself down).
-	StartupGrace time.Duration
+	StartupGrace time.Duration `yaml:"startup_grace" flag:"startup-grace" usage:"time before missing results count as failures and a critical failure may stop the node"`
 	// ResumeGrace is how long after a pause of this process (SIGSTOP, a VM
 	// pause, starvation) failures are recorded but not counted, as in the
 	// startup grace: long enough for redials and a first round of probes
 	// to rebuild what the pause broke. Default 10s.
-	ResumeGrace time.Duration
+	ResumeGrace time.Duration `yaml:"-" flag:"-"`
 
 	// History is how many results per check are kept for
 	// /health/checks/{name}. Memory grows linearly with it.
-	History int
+	History int `yaml:"-" flag:"-"`
 
 	// Window is how many recent results feed a check's score. A larger window
 	// is steadier and slower to reflect a change.
-	Window int
+	Window int `yaml:"-" flag:"-"`
 
 	// ScoreHorizon also bounds the window in time: a result older than this
 	// no longer counts toward the score. Twenty results span 100 s for a 5 s
@@ -48,36 +52,36 @@ type Config struct {
 	// hold the node below "healthy" for ten minutes after a glitch that is
 	// long over; a minute is "recently flaky" for every check alike. 0
 	// removes the limit.
-	ScoreHorizon time.Duration
+	ScoreHorizon time.Duration `yaml:"score_horizon" flag:"score-horizon" usage:"results older than this no longer count toward a check's score (0: only the 20-result window)"`
 
 	// HealthyThreshold and DegradedThreshold split the system score into
 	// healthy / degraded / unhealthy.
-	HealthyThreshold  float64
-	DegradedThreshold float64
+	HealthyThreshold  float64 `yaml:"healthy_threshold" flag:"healthy-threshold" usage:"system score below which the node is degraded"`
+	DegradedThreshold float64 `yaml:"degraded_threshold" flag:"degraded-threshold" usage:"system score below which the node is unhealthy"`
 
 	// Hysteresis is how far above a threshold the score must climb to leave
 	// a status entered because the score fell below it, so a score hovering
 	// at a boundary cannot flap.
-	Hysteresis float64
+	Hysteresis float64 `yaml:"-" flag:"-"`
 
 	// Weights of each component in the system score. Components not listed
 	// (custom ones) weigh 0: they are shown but do not move the score.
-	Weights map[string]float64
+	Weights map[string]float64 `yaml:"weights" flag:"weight-{component}" usage:"weight of the {component} component in the system score"`
 
 	// ShutdownOnCritical hands a confirmed critical failure (after
 	// StartupGrace) to the CriticalHandler. Off, the node only reports
 	// unhealthy.
-	ShutdownOnCritical bool
+	ShutdownOnCritical bool `yaml:"shutdown_on_critical" flag:"shutdown-on-critical" usage:"exit with code 3 when a critical check is confirmed failing"`
 
 	// Jitter spreads each check's runs by up to this fraction of its interval
 	// either way, so checks of many nodes (and of one node) do not beat in
 	// step. 0 runs exactly on the interval (tests).
-	Jitter float64
+	Jitter float64 `yaml:"-" flag:"-"`
 
 	// TickPeriod is the scheduler's heartbeat. /health/live answers 503 when
 	// the scheduler has not ticked for 3 periods (a deadlock detector), and
 	// the watchdog looks for stale results this often.
-	TickPeriod time.Duration
+	TickPeriod time.Duration `yaml:"-" flag:"-"`
 
 	// LocalStallThreshold is how late a tick may be before the process
 	// counts as stalled (Lifeguard): a failed sample taken during such a
@@ -87,18 +91,18 @@ type Config struct {
 	// on two cores) delays ticks by hundreds of milliseconds, and its
 	// failed probes say more about the machine than about the mesh:
 	// overload is not a reason to die.
-	LocalStallThreshold time.Duration
+	LocalStallThreshold time.Duration `yaml:"-" flag:"-"`
 
 	// PauseThreshold is how late the watchdog's own tick may be before the
 	// whole process counts as paused (SIGSTOP, a VM pause): its stale
 	// results are then not judged and every check runs again. Longer than
 	// LocalStallThreshold, so that mere starvation does not re-run every
 	// check and add load.
-	PauseThreshold time.Duration
+	PauseThreshold time.Duration `yaml:"-" flag:"-"`
 
 	// MaxEventStreams caps concurrent /health/events streams; beyond it a
 	// new one gets 503 with Retry-After. 0 means DefaultMaxEventStreams.
-	MaxEventStreams int
+	MaxEventStreams int `yaml:"max_event_streams" flag:"max-event-streams" usage:"concurrent event streams (/health/events and /health/mesh/events together) beyond which a new one gets 503 with Retry-After"`
 }
 
 // DefaultConfig returns the LAN defaults (docs/ARCHITECTURE.md, "Defaults and

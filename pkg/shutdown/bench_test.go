@@ -3,6 +3,7 @@ package shutdown
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -15,9 +16,16 @@ func BenchmarkShutdown(b *testing.B) {
 		for _, p := range phases {
 			m.AddHook(p, string(p), noop)
 		}
+		var stops []func(context.Context) error
 		for i := range 8 {
-			m.Register(Component{Name: fmt.Sprint(i), Priority: i, Stop: noop})
+			stops = append(stops, m.Step(fmt.Sprint(i), 0, noop))
 		}
+		m.StopWith(func(ctx context.Context) error {
+			for _, stop := range slices.Backward(stops) {
+				_ = stop(ctx)
+			}
+			return nil
+		})
 		m.Shutdown("bench", ExitOK)
 		<-m.Done()
 	}

@@ -1,7 +1,6 @@
 package shutdown
 
 import (
-	"context"
 	"os"
 	"time"
 )
@@ -13,8 +12,9 @@ const (
 	// PhasePreShutdown runs while the node is still fully up: mark health
 	// "stopping", resign leadership, say goodbye to peers.
 	PhasePreShutdown Phase = "pre-shutdown"
-	// PhaseShutdown runs its hooks, then stops the registered components in
-	// priority order.
+	// PhaseShutdown runs its hooks, then the components' stops: the function
+	// given to StopWith (the node's fx app.Stop, which stops the components
+	// in the reverse of their start order, each through a Step).
 	PhaseShutdown Phase = "shutdown"
 	// PhasePostShutdown runs once every component has stopped (or been
 	// abandoned).
@@ -40,8 +40,8 @@ const (
 	// (terminationGracePeriodSeconds) before SIGKILL; finishing within it
 	// means the exit code and the last log line are ours, not the kernel's.
 	DefaultTimeout = 30 * time.Second
-	// DefaultStepTimeout bounds one component or hook that sets no timeout
-	// of its own: long enough to drain HTTP or close a libp2p host on a
+	// DefaultStepTimeout bounds one component stop or hook that sets no
+	// timeout of its own: long enough to drain HTTP or close a libp2p host on a
 	// loaded machine, short enough that one stuck part leaves time for the
 	// rest.
 	DefaultStepTimeout = 5 * time.Second
@@ -56,58 +56,44 @@ const (
 	DefaultGuardWindow = 15 * time.Minute
 )
 
-// Component is a part of the node the manager stops in the shutdown phase.
-type Component struct {
-	Name string
-	// Priority orders stopping: lower stops first; equal priorities stop in
-	// the order they were registered.
-	Priority int
-	// Timeout bounds Stop; 0 means DefaultStepTimeout. A Stop that overruns
-	// it is abandoned (its goroutine left running) and the next one starts.
-	Timeout time.Duration
-	// Stop is called at most once, with a context that ends at the
-	// component's timeout or when the total shutdown timeout passes,
-	// whichever comes first.
-	Stop func(ctx context.Context) error
-}
-
-// Config configures a Manager. Zero fields take their defaults.
+// Config configures a Manager. Zero fields take their defaults. The yaml,
+// flag and usage tags make Timeout a setting of the node's configuration
+// (node.Config); fields tagged "-" are set by the node or by tests.
 type Config struct {
 	// Timeout bounds the whole shutdown, every phase included; 0 means
 	// DefaultTimeout. When it passes, the steps not yet run are skipped and
 	// reported, and Done closes.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"shutdown_timeout" flag:"shutdown-timeout" usage:"bound on the whole graceful shutdown"`
 	// HookTimeout bounds each hook; 0 means DefaultStepTimeout.
-	HookTimeout time.Duration
+	HookTimeout time.Duration `yaml:"-" flag:"-"`
 	// DataDir is where the restart-loop guard keeps its history
 	// (shutdown-history.json), so it survives the restarts it counts. ""
 	// keeps the history in memory only, which guards nothing across
 	// processes: fine for tests, wrong for a node under a supervisor.
-	DataDir string
+	DataDir string `yaml:"-" flag:"-"`
 	// GuardMax is how many health-triggered shutdowns within GuardWindow
 	// suppress the next one; 0 means DefaultGuardMax, negative disables the
 	// guard.
-	GuardMax int
+	GuardMax int `yaml:"-" flag:"-"`
 	// GuardWindow is how far back the guard counts; 0 means
 	// DefaultGuardWindow.
-	GuardWindow time.Duration
+	GuardWindow time.Duration `yaml:"-" flag:"-"`
 	// Now is the guard's clock (nil means time.Now). The history outlives the
 	// process, so it is kept in wall-clock time.
-	Now func() time.Time
+	Now func() time.Time `yaml:"-" flag:"-"`
 	// Exit ends the process on a second signal (nil means os.Exit).
-	Exit func(code int)
+	Exit func(code int) `yaml:"-" flag:"-"`
 }
 
 // DefaultConfig returns the defaults, with the guard in memory only: set
-// DataDir to make it survive restarts.
+// DataDir to make it survive restarts. Now and Exit are left nil (New uses
+// time.Now and os.Exit), so a Config holds only values.
 func DefaultConfig() Config {
 	return Config{
 		Timeout:     DefaultTimeout,
 		HookTimeout: DefaultStepTimeout,
 		GuardMax:    DefaultGuardMax,
 		GuardWindow: DefaultGuardWindow,
-		Now:         time.Now,
-		Exit:        os.Exit,
 	}
 }
 
@@ -127,10 +113,10 @@ func (c Config) withDefaults() Config {
 		c.GuardWindow = d.GuardWindow
 	}
 	if c.Now == nil {
-		c.Now = d.Now
+		c.Now = time.Now
 	}
 	if c.Exit == nil {
-		c.Exit = d.Exit
+		c.Exit = os.Exit
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package shutdown
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -39,14 +40,39 @@ type fixture struct {
 	m   *Manager
 	reg *prometheus.Registry
 	log *logBuffer
+	lc  *lifecycle
 }
 
 func newFixture(t *testing.T, cfg Config) fixture {
 	t.Helper()
-	f := fixture{reg: prometheus.NewRegistry(), log: &logBuffer{}}
+	f := fixture{reg: prometheus.NewRegistry(), log: &logBuffer{}, lc: &lifecycle{}}
 	h := slog.NewTextHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug})
 	f.m = New(cfg, f.reg, slog.New(h))
+	f.m.StopWith(f.lc.stop)
 	return f
+}
+
+// component appends a component to the fixture's lifecycle: components
+// are appended in start order and stop in reverse, as fx's do.
+func (f fixture) component(name string, timeout time.Duration, stop func(context.Context) error) {
+	f.lc.stops = append(f.lc.stops, f.m.Step(name, timeout, stop))
+}
+
+// lifecycle stands in for fx's: it calls the stops in reverse, keeps going
+// after errors, and gives up once its context ends.
+type lifecycle struct{ stops []func(context.Context) error }
+
+func (lc *lifecycle) stop(ctx context.Context) error {
+	var errs []error
+	for i := len(lc.stops) - 1; i >= 0; i-- {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := lc.stops[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // recorder records the order in which steps run.

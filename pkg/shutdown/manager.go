@@ -1,7 +1,6 @@
 package shutdown
 
 import (
-	"cmp"
 	"context"
 	"log/slog"
 	"path/filepath"
@@ -22,17 +21,17 @@ type Manager struct {
 	metrics *metrics
 	guard   *guard
 
-	mu         sync.Mutex
-	components []Component
-	names      map[string]bool
-	hooks      map[Phase][]step
-	taken      map[Phase]bool // hooks of this phase handed to the run
-	compsTaken bool
-	stopping   bool
-	reason     string
-	code       int
-	reports    []StepReport
-	done       chan struct{}
+	mu        sync.Mutex
+	stop      func(ctx context.Context) error // the components' stop (StopWith)
+	stopTaken bool
+	hooks     map[Phase][]step
+	taken     map[Phase]bool // hooks of this phase handed to the run
+	stopping  bool
+	deadline  time.Time // the total timeout's end, once stopping
+	reason    string
+	code      int
+	reports   []StepReport
+	done      chan struct{}
 }
 
 // New returns a Manager. reg may be nil (no metrics exported) and log may be
@@ -52,7 +51,6 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) *Manager {
 		log:     log,
 		metrics: met,
 		guard:   g,
-		names:   map[string]bool{},
 		hooks:   map[Phase][]step{},
 		taken:   map[Phase]bool{},
 		done:    make(chan struct{}),
@@ -69,27 +67,63 @@ func (m *Manager) CheckGuard() error {
 	return m.guard.check()
 }
 
-// Register adds a component to stop in the shutdown phase. A second
-// component with the same name is refused (logged), so nothing is stopped
-// twice; one registered after components have begun stopping is never
-// called, and is reported as skipped.
-func (m *Manager) Register(c Component) {
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultStepTimeout
-	}
+// StopWith sets how the components stop: the shutdown phase calls stop
+// after its own hooks (the node passes its fx app's Stop, which stops the
+// components in the reverse of their start order). stop is given a context
+// that ends a moment after the total timeout; the components' stops keep
+// to it themselves (see Step), so past it the rest are reported skipped.
+// Set it once, before any shutdown: one set after the shutdown phase has
+// begun is never called, and is reported as skipped.
+func (m *Manager) StopWith(stop func(ctx context.Context) error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
-	case c.Stop == nil:
-		m.log.Warn("shutdown: component without a stop function ignored", "component", c.Name)
-	case m.names[c.Name]:
-		m.log.Warn("shutdown: component registered twice; keeping the first", "component", c.Name)
-	case m.compsTaken:
-		m.late(step{phase: PhaseShutdown, kind: KindComponent, name: c.Name})
+	case stop == nil:
+		m.log.Warn("shutdown: StopWith without a function ignored")
+	case m.stopTaken:
+		m.late(step{phase: PhaseShutdown, kind: KindComponent, name: "components"})
 	default:
-		m.names[c.Name] = true
-		m.components = append(m.components, c)
+		m.stop = stop
 	}
+}
+
+// Step wraps one component's stop for the lifecycle that stops it
+// (fx.Hook.OnStop). The returned function runs stop at most once, under
+// timeout (0 means DefaultStepTimeout) and within what is left of the
+// shutdown's total timeout, abandons it when it overruns, turns a panic
+// into an error, and logs, reports and measures it as a component step of
+// the shutdown phase. Past the total timeout it skips stop and reports it
+// skipped. Called outside a shutdown (fx undoing a failed start), it is
+// bounded by its timeout and the caller's deadline alone.
+func (m *Manager) Step(name string, timeout time.Duration, stop func(ctx context.Context) error) func(ctx context.Context) error {
+	if timeout <= 0 {
+		timeout = DefaultStepTimeout
+	}
+	s := step{phase: PhaseShutdown, kind: KindComponent, name: name, timeout: timeout, fn: stop}
+	var once sync.Once
+	return func(ctx context.Context) error {
+		var err error
+		once.Do(func() {
+			r := s.run(m.stepDeadline(ctx, timeout))
+			m.record(r)
+			err = r.Err
+		})
+		return err
+	}
+}
+
+// stepDeadline is the bound a component's stop runs within: the shutdown's
+// total deadline, or outside a shutdown the caller's deadline, if any.
+func (m *Manager) stepDeadline(ctx context.Context, timeout time.Duration) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopping {
+		return m.deadline
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(timeout)
 }
 
 // AddHook adds fn to run in phase p, after the hooks already added to it.
@@ -163,24 +197,23 @@ func (m *Manager) startLocked(reason string, code int) bool {
 			"ignored_reason", reason, "ignored_code", code, "reason", m.reason, "exit_code", m.code)
 		return false
 	}
+	begin := time.Now()
 	m.stopping, m.reason, m.code = true, reason, code
+	m.deadline = begin.Add(m.cfg.Timeout)
 	m.log.Info("shutting down", "reason", reason, "exit_code", code, "timeout", m.cfg.Timeout)
 	m.metrics.started(reason, code)
-	go m.run(time.Now())
+	go m.run(begin, m.deadline)
 	return true
 }
 
 // run is the shutdown itself: every phase in order, under one deadline.
-func (m *Manager) run(begin time.Time) {
-	deadline := begin.Add(m.cfg.Timeout)
+func (m *Manager) run(begin, deadline time.Time) {
 	for _, p := range phases {
 		for _, s := range m.takeHooks(p) {
 			m.record(s.run(deadline))
 		}
 		if p == PhaseShutdown {
-			for _, s := range m.takeComponents() {
-				m.record(s.run(deadline))
-			}
+			m.stopComponents(deadline)
 		}
 	}
 	elapsed := time.Since(begin)
@@ -207,17 +240,35 @@ func (m *Manager) takeHooks(p Phase) []step {
 	return m.hooks[p]
 }
 
-func (m *Manager) takeComponents() []step {
+// stopGrace is how long past the total deadline the components' stop may
+// take to return: long enough for the stops not yet run to report
+// themselves skipped, which they do at once.
+const stopGrace = 250 * time.Millisecond
+
+// stopComponents calls the function given to StopWith, if any, and waits
+// for it until a moment past the deadline.
+func (m *Manager) stopComponents(deadline time.Time) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.compsTaken = true
-	cs := slices.Clone(m.components)
-	slices.SortStableFunc(cs, func(a, b Component) int { return cmp.Compare(a.Priority, b.Priority) })
-	steps := make([]step, len(cs))
-	for i, c := range cs {
-		steps[i] = step{phase: PhaseShutdown, kind: KindComponent, name: c.Name, timeout: c.Timeout, fn: c.Stop}
+	stop := m.stop
+	m.stopTaken = true
+	m.mu.Unlock()
+	if stop == nil {
+		return
 	}
-	return steps
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(stopGrace))
+	defer cancel()
+	// Buffered, so an abandoned stop can still finish and exit.
+	done := make(chan error, 1)
+	go func() { done <- call(ctx, stop) }()
+	select {
+	case err := <-done:
+		// Each component's error is already logged and reported by its Step.
+		if err != nil {
+			m.log.Debug("shutdown: components stopped with errors", "err", err)
+		}
+	case <-ctx.Done():
+		m.log.Warn("shutdown: components still stopping after the shutdown timeout; not waiting for them")
+	}
 }
 
 func (m *Manager) record(r StepReport) {

@@ -50,7 +50,7 @@ func TestMetricsExportReasonCodeProgressAndDurations(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, Config{})
 		release := make(chan struct{})
-		f.m.Register(Component{Name: "http", Stop: func(context.Context) error { <-release; return nil }})
+		f.component("http", 0, func(context.Context) error { <-release; return nil })
 
 		type series struct {
 			name   string
@@ -96,7 +96,7 @@ func TestMetricsExportReasonCodeProgressAndDurations(t *testing.T) {
 
 func TestMetricsPassPromlint(t *testing.T) {
 	f := newFixture(t, Config{})
-	f.m.Register(Component{Name: "http", Stop: func(context.Context) error { return nil }})
+	f.component("http", 0, func(context.Context) error { return nil })
 	f.m.Shutdown("test", ExitOK)
 	waitDone(t, f.m)
 	testkit.Lint(t, f.reg)

@@ -18,11 +18,11 @@ func TestSignalShutsDownGracefullyAndASecondOneForcesExit(t *testing.T) {
 
 	stopping := make(chan struct{})
 	release := make(chan struct{})
-	f.m.Register(Component{Name: "slow", Timeout: time.Minute, Stop: func(context.Context) error {
+	f.component("slow", time.Minute, func(context.Context) error {
 		close(stopping)
 		<-release
 		return nil
-	}})
+	})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -14,9 +14,10 @@ func TestOverrunningComponentIsSkippedReportedAndTheRestStillStop(t *testing.T) 
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t, Config{Timeout: 30 * time.Second})
 		var rec recorder
-		f.m.Register(Component{Name: "a", Priority: 1, Stop: rec.step("a")})
-		f.m.Register(Component{Name: "stuck", Priority: 2, Timeout: 2 * time.Second, Stop: ignoresContext(t)})
-		f.m.Register(Component{Name: "c", Priority: 3, Stop: rec.step("c")})
+		// In start order: they stop in reverse.
+		f.component("c", 0, rec.step("c"))
+		f.component("stuck", 2*time.Second, ignoresContext(t))
+		f.component("a", 0, rec.step("a"))
 		f.m.AddHook(PhaseCleanup, "cleanup", rec.step("cleanup"))
 
 		begin := time.Now()
@@ -48,9 +49,10 @@ func TestTotalTimeoutBoundsTheWholeShutdownAndSkipsTheRest(t *testing.T) {
 		f := newFixture(t, Config{Timeout: 3 * time.Second, HookTimeout: time.Second})
 		var rec recorder
 		f.m.AddHook(PhasePreShutdown, "slow-hook", ignoresContext(t)) // 1s
-		f.m.Register(Component{Name: "a", Priority: 1, Timeout: time.Second, Stop: ignoresContext(t)})
-		f.m.Register(Component{Name: "b", Priority: 2, Timeout: 5 * time.Second, Stop: ignoresContext(t)})
-		f.m.Register(Component{Name: "c", Priority: 3, Stop: rec.step("c")})
+		// In start order: they stop in reverse.
+		f.component("c", 0, rec.step("c"))
+		f.component("b", 5*time.Second, ignoresContext(t))
+		f.component("a", time.Second, ignoresContext(t))
 		f.m.AddHook(PhaseCleanup, "cleanup", rec.step("cleanup"))
 
 		begin := time.Now()
@@ -111,9 +113,10 @@ func TestStepContextEndsAtTheSmallerOfOwnAndRemainingTimeout(t *testing.T) {
 			<-ctx.Done() // a well-behaved stop that needs all its time
 			return ctx.Err()
 		}
-		f.m.Register(Component{Name: "a", Priority: 1, Timeout: 4 * time.Second, Stop: stop})
-		f.m.Register(Component{Name: "b", Priority: 2, Timeout: 4 * time.Second, Stop: stop})
-		f.m.Register(Component{Name: "c", Priority: 3, Timeout: 4 * time.Second, Stop: stop})
+		// In start order: they stop in reverse.
+		f.component("c", 4*time.Second, stop)
+		f.component("b", 4*time.Second, stop)
+		f.component("a", 4*time.Second, stop)
 		f.m.Shutdown("test", ExitOK)
 		<-f.m.Done()
 
@@ -135,9 +138,10 @@ func TestFailingAndPanickingStopsAreReportedAndShutdownGoesOn(t *testing.T) {
 		f := newFixture(t, Config{})
 		var rec recorder
 		boom := errors.New("close listener: boom")
-		f.m.Register(Component{Name: "fails", Priority: 1, Stop: func(context.Context) error { return boom }})
-		f.m.Register(Component{Name: "panics", Priority: 2, Stop: func(context.Context) error { panic("nil map") }})
-		f.m.Register(Component{Name: "after", Priority: 3, Stop: rec.step("after")})
+		// In start order: they stop in reverse.
+		f.component("after", 0, rec.step("after"))
+		f.component("panics", 0, func(context.Context) error { panic("nil map") })
+		f.component("fails", 0, func(context.Context) error { return boom })
 		f.m.Shutdown("test", ExitCritical)
 		code, _ := f.m.Wait()
 

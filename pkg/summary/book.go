@@ -51,19 +51,23 @@ type Values struct {
 type Source func() Values
 
 // Config configures a Book.
+//
+// The yaml, flag and usage tags make a field a setting of the node's
+// configuration (node.Config binds them; the flag also names its
+// MESHHEALTH_* variable); a field tagged "-" is not one.
 type Config struct {
 	// Interval between summaries; default DefaultInterval.
-	Interval time.Duration
+	Interval time.Duration `yaml:"summary_interval" flag:"summary-interval" usage:"how often the node publishes its summary to its peers"`
 	// TTL is how long a peer's last summary stands without a newer one;
 	// default 3 x Interval, so one lost summary does not drop a peer. With
 	// Every set it is 3 x the current interval.
-	TTL time.Duration
+	TTL time.Duration `yaml:"-" flag:"-"`
 	// Every, when set, is the interval the mesh's message budget allows
 	// now (it stretches with the number of members); never below Interval.
-	Every func() time.Duration
+	Every func() time.Duration `yaml:"-" flag:"-"`
 	// MinGap is the shortest gap between two summaries when Nudge asks for
 	// one early (a status change); default Interval / 2.
-	MinGap time.Duration
+	MinGap time.Duration `yaml:"-" flag:"-"`
 }
 
 // Entry is the latest summary heard from one peer.

@@ -1,0 +1,76 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/election"
+	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/shutdown"
+)
+
+// startTimeout bounds fx's start phase: binding ports, joining topics.
+const startTimeout = time.Minute
+
+// part is one component of the node's lifecycle: how it starts, and how it
+// stops within its timeout.
+type part struct {
+	name    string // its step in the shutdown's logs and metrics
+	start   func(context.Context) error
+	stop    func(context.Context) error
+	timeout time.Duration
+}
+
+// lifecycle gives every component's start and stop to fx, once, in start
+// order: fx starts them in this order and stops them in reverse, each stop
+// wrapped as a step of the shutdown (its timeout, log line and metrics).
+// The shutdown manager drives that stop (StartApp), after its pre-shutdown
+// phase has turned /health to 503, resigned leadership and said goodbye.
+//
+// Stopping in reverse: probing and the summaries first, so nothing new is
+// published; then the election; then the health manager; then the HTTP
+// server, which answered 503 throughout; libp2p last, since everything
+// above it publishes through it until then.
+func lifecycle(lc fx.Lifecycle, sm *shutdown.Manager, n *p2p.Node, s *HTTPServer, hm *health.Manager, e *election.Election, m *Mesh) {
+	for _, p := range []part{
+		// Started by its constructor: the others are built on it.
+		{"libp2p", nil, func(context.Context) error { return n.Close() }, 5 * time.Second},
+		{"http", func(context.Context) error { return s.Start() }, s.Stop, 5 * time.Second},
+		{"health", hm.Start, func(context.Context) error { hm.Stop(); return nil }, 2 * time.Second},
+		{"election", e.Start, func(context.Context) error { return e.Close() }, 2 * time.Second},
+		{"probes", m.Start, m.Stop, 2 * time.Second},
+	} {
+		lc.Append(fx.Hook{OnStart: p.start, OnStop: sm.Step(p.name, p.timeout, p.stop)})
+	}
+}
+
+// StartApp builds the node's fx app from opts and starts it, having first
+// given its stop to sm: every stop, whatever its reason, goes through the
+// shutdown manager, which calls app.Stop in its shutdown phase. A stop
+// asked for while the app is still being built or started waits for that
+// to end, so it stops whatever started. On an error nothing is left
+// running that fx started (fx undoes a failed start itself); the caller
+// still shuts sm down, for its reason and exit code.
+func StartApp(ctx context.Context, sm *shutdown.Manager, opts ...fx.Option) (*fx.App, error) {
+	var app *fx.App
+	ready := make(chan struct{})
+	sm.StopWith(func(ctx context.Context) error {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return app.Stop(ctx)
+	})
+	defer close(ready)
+	app = fx.New(opts...)
+	if err := app.Err(); err != nil {
+		return app, err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	return app, app.Start(startCtx)
+}
