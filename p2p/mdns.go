@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
@@ -96,6 +98,7 @@ type mdnsNotifee struct {
 	h      host.Host
 	redial *redialer
 	degree int // dial new sightings only below this many connections; 0: always
+	rand   func() float64
 	log    *slog.Logger
 }
 
@@ -107,10 +110,31 @@ func (m *mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	// The peerstore keeps the freshest addresses: the redialer's copy of
 	// ai is from the first sighting.
 	m.h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.TempAddrTTL)
-	if m.degree > 0 && len(m.h.Network().Peers()) >= m.degree && !m.redial.has(ai.ID) {
+	if conns := len(m.h.Network().Peers()); m.degree > 0 && conns >= m.degree && !m.redial.has(ai.ID) {
 		// Enough links; the mesh reaches this peer through them. A node
-		// that loses its peers picks new ones at the next sightings.
-		return
+		// that loses its peers picks new ones at the next sightings. But
+		// a peer this node is not connected to may be a newcomer with no
+		// link at all, whose own questions went unanswered (a loaded
+		// machine drops multicast): if every node with its degree
+		// ignored its announcements, it would stay alone, and a late
+		// node of a 50-node start did. So each such node dials it with
+		// probability newcomerDials/conns, about newcomerDials dials in
+		// all whatever the mesh's size; a newcomer re-announces every
+		// rediscoverEvery while alone, so one unlucky round costs seconds.
+		if m.h.Network().Connectedness(ai.ID) == network.Connected || m.random() >= newcomerDials/float64(conns) {
+			return
+		}
 	}
 	m.redial.add(ai, false)
+}
+
+// newcomerDials is how many nodes that already have their degree of links
+// dial an unconnected peer's sighting, in expectation.
+const newcomerDials = 4
+
+func (m *mdnsNotifee) random() float64 {
+	if m.rand != nil {
+		return m.rand()
+	}
+	return rand.Float64()
 }

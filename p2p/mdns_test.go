@@ -82,3 +82,48 @@ func TestMDNSDialsNewSightingsOnlyBelowItsDegree(t *testing.T) {
 	cancel()
 	r.wait()
 }
+
+// A node with its degree of links still dials, now and then, a sighting of
+// a peer it is not connected to: that may be a newcomer nobody answered.
+func TestMDNSSometimesDialsAnUnconnectedNewcomerAboveItsDegree(t *testing.T) {
+	mn, err := mocknet.FullMeshLinked(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mn.Close()
+	hs := mn.Hosts()
+	self, newcomer := hs[0], hs[7]
+	for _, h := range hs[1:7] {
+		if _, err := mn.ConnectPeers(self.ID(), h.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer func() { cancel() }()
+	r := newRedialer(ctx, slog.New(slog.DiscardHandler), MaxRedialBackoff, MaxRedialBackoff)
+	r.dial = func(context.Context, peer.AddrInfo) error { return nil }
+	r.connected = func(peer.ID) bool { return true }
+	r.isolated = func() bool { return false }
+	var draw float64
+	notifee := &mdnsNotifee{h: self, redial: r, degree: 2, log: slog.New(slog.DiscardHandler), rand: func() float64 { return draw }}
+
+	// Connected peers are never redialled from a sighting, whatever the draw.
+	notifee.HandlePeerFound(peer.AddrInfo{ID: hs[1].ID(), Addrs: hs[1].Addrs()})
+	if r.has(hs[1].ID()) {
+		t.Fatal("a sighting of a connected peer was kept above the degree")
+	}
+	// An unconnected one is dialled when the draw falls under
+	// newcomerDials/conns (4/6), not otherwise.
+	draw = 0.9
+	notifee.HandlePeerFound(peer.AddrInfo{ID: newcomer.ID(), Addrs: newcomer.Addrs()})
+	if r.has(newcomer.ID()) {
+		t.Fatal("an unconnected sighting was kept although the draw was above newcomerDials/conns")
+	}
+	draw = 0.5
+	notifee.HandlePeerFound(peer.AddrInfo{ID: newcomer.ID(), Addrs: newcomer.Addrs()})
+	if !r.has(newcomer.ID()) {
+		t.Fatal("an unconnected sighting was not dialled although the draw was under newcomerDials/conns")
+	}
+	cancel()
+	r.wait()
+}

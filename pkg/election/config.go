@@ -27,8 +27,10 @@ type Config struct {
 	// instead of all of them at once.
 	TimeoutJitter float64 `yaml:"-" json:"timeout_jitter" flag:"-"`
 	// BootstrapWait is how long a starting node listens for an existing
-	// leader before it stands. Two heartbeat intervals: long enough to hear
-	// a live leader, short enough that a new mesh elects quickly.
+	// leader before it stands, counted from its first connected peer and
+	// randomised like the timeout (a node with no peer at all stands after
+	// five of these). Two heartbeat intervals: long enough to hear a live
+	// leader, short enough that a new mesh elects quickly.
 	BootstrapWait time.Duration `yaml:"bootstrap_wait" json:"bootstrap_wait" flag:"election-bootstrap-wait" usage:"wait for a leader at start before standing"`
 	// ElectionWindow is how long a node collects candidates of a term
 	// before voting for the best one. It must cover the spread of the
