@@ -54,6 +54,40 @@ func (o netns) run(ctx context.Context, cmds [][]string) error {
 	return nil
 }
 
+// neighDir holds the kernel's IPv4 neighbour (ARP) table limits.
+var neighDir = "/proc/sys/net/ipv4/neigh/default"
+
+// raiseNeighbourLimits makes room in the kernel's ARP table for a testnet
+// of n nodes. The table is the kernel's, shared by every namespace, and
+// each node resolves about every other: n² entries. With the default hard
+// limit of 1,024, a 50-node testnet overflowed it ("neighbor table
+// overflow!" in dmesg) and the kernel could not resolve some pairs at all,
+// so some nodes never reached some peers: dials hung in SYN-SENT, a late
+// node stayed alone, and the retries loaded every node. The limits are only
+// ever raised (a host's own higher settings stay), and left raised: other
+// testnets may be using them.
+func raiseNeighbourLimits(dir string, n int) error {
+	want := (n + 1) * (n + 1)
+	for i, min := range []int{want, 2 * want, 4 * want} { // gc_thresh1, 2, 3
+		path := fmt.Sprintf("%s/gc_thresh%d", dir, i+1)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("neighbour table limits: %w", err)
+		}
+		cur, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return fmt.Errorf("neighbour table limits: %s: %w", path, err)
+		}
+		if cur >= min {
+			continue
+		}
+		if err := os.WriteFile(path, []byte(strconv.Itoa(min)), 0o644); err != nil {
+			return fmt.Errorf("neighbour table limits: raise %s to %d: %w", path, min, err)
+		}
+	}
+	return nil
+}
+
 // setupBridge creates the bridge with the host's address on it, so the host
 // reaches every node's HTTP endpoint.
 func (o netns) setupBridge(ctx context.Context) error {

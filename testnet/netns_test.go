@@ -2,6 +2,9 @@ package testnet
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -113,5 +116,47 @@ func TestSubnetIsOneNoInterfaceUses(t *testing.T) {
 	}
 	if plan, err := chooseSubnet(ctx, ip.run, "198.18.9.0/24"); err != nil || plan.Bridge().String() != "198.18.9.254" {
 		t.Errorf("a free subnet: %v, %v", plan, err)
+	}
+}
+
+// The kernel's ARP table is shared by every namespace: a testnet of n nodes
+// needs about n² entries, more than the default hard limit of 1,024 at 50.
+func TestNeighbourLimitsAreRaisedForTheTestnetAndNeverLowered(t *testing.T) {
+	dir := t.TempDir()
+	write := func(vals ...string) {
+		for i, v := range vals {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("gc_thresh%d", i+1)), []byte(v+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	read := func() []string {
+		var out []string
+		for i := 1; i <= 3; i++ {
+			b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("gc_thresh%d", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.TrimSpace(string(b)))
+		}
+		return out
+	}
+	write("128", "512", "1024") // the kernel's defaults
+	if err := raiseNeighbourLimits(dir, 50); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), []string{"2601", "5202", "10404"}; !slices.Equal(got, want) {
+		t.Fatalf("limits for 50 nodes: %v, want %v", got, want)
+	}
+	// A smaller testnet, or a host set higher, keeps what is there.
+	write("128", "99999", "200000")
+	if err := raiseNeighbourLimits(dir, 5); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(), []string{"128", "99999", "200000"}; !slices.Equal(got, want) {
+		t.Fatalf("limits after a 5-node testnet: %v, want %v", got, want)
+	}
+	if err := raiseNeighbourLimits(filepath.Join(dir, "missing"), 5); err == nil {
+		t.Fatal("no error without the limits' files")
 	}
 }

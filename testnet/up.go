@@ -190,6 +190,9 @@ func (t *Testnet) plan(ctx context.Context, st *State, o UpOptions) error {
 		// Leftovers of an earlier run in the same directory would make
 		// every create below fail.
 		_ = ns.teardown(ctx)
+		if err := raiseNeighbourLimits(neighDir, o.N); err != nil {
+			return err
+		}
 		if err := ns.setupBridge(ctx); err != nil {
 			return err
 		}
