@@ -30,10 +30,18 @@ func TestMeshConvergesOnOneLeader(t *testing.T) {
 
 func TestStaggeredStartsConvergeWithoutDeposingTheFirstLeader(t *testing.T) {
 	s := newSim(t, 5, DefaultConfig(), 3)
+	// A node is connected to the nodes started so far.
+	connect := func(started int) {
+		for _, nd := range s.nodes[:started] {
+			nd.in.ConnectedPeers = started - 1
+		}
+	}
+	connect(1)
 	s.start(s.nodes[0])
-	s.runUntil(10*time.Second, "the first node leading itself", func() bool { return s.nodes[0].m.isLeader() })
-	for _, nd := range s.nodes[1:] {
+	s.runUntil(15*time.Second, "the first node leading itself", func() bool { return s.nodes[0].m.isLeader() })
+	for i, nd := range s.nodes[1:] {
 		s.run(700 * time.Millisecond)
+		connect(i + 2)
 		s.start(nd)
 	}
 	s.runUntil(10*time.Second, "agreement", func() bool { return s.agreed() })
@@ -474,4 +482,27 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 	if term := s.leader().m.state(s.now).Term; term > 3 {
 		t.Fatalf("agreed in term %d, want at most 3: the start churned\n%s", term, s.dump())
 	}
+}
+
+// A starting node connected to peers whose election traffic it has not
+// heard yet (GossipSub's mesh still forming) must not win its bootstrap
+// candidacy with its own vote: its quorum counts the peers it is connected
+// to. Once the messages flow, the mesh agrees on one leader.
+func TestBootstrapCandidateNeedsAMajorityOfItsConnectedPeers(t *testing.T) {
+	s := newSim(t, 5, DefaultConfig(), 31)
+	for i, nd := range s.nodes {
+		s.group[nd.id] = i + 1 // connected, but nothing delivered yet
+	}
+	s.start()
+	s.run(5 * time.Second)
+	for _, nd := range s.nodes {
+		if nd.evs[eventCandidacy+"/"+standBootstrap] == 0 {
+			t.Fatalf("%s did not stand: the test tests nothing", s.name(nd.id))
+		}
+		if nd.m.isLeader() {
+			t.Fatalf("%s won its bootstrap candidacy alone\n%s", s.name(nd.id), s.dump())
+		}
+	}
+	s.heal()
+	s.runUntil(40*time.Second, "agreement once messages flow", func() bool { return s.agreed() })
 }

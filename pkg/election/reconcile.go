@@ -29,7 +29,7 @@ func (m *machine) reconcile(now time.Time) {
 	tally := m.tally()
 	n := len(m.members)
 	for s, c := range tally {
-		if 2*c > n && m.fresh(s, now) {
+		if 2*c > m.quorumFor(s, n) && m.fresh(s, now) {
 			if !m.following(s) {
 				m.adopt(now, s)
 			}
@@ -63,6 +63,20 @@ func (m *machine) reconcile(now time.Time) {
 			return
 		}
 	}
+}
+
+// quorumFor is the count whose majority s needs. It is the members heard,
+// except for this node's own bootstrap candidacy: a starting node has heard
+// almost no one yet, and counting only those let it win with its own vote
+// alone. Every node of a 50-node start did, and merging fifty term-1
+// leaders took a dozen terms. So a bootstrap candidacy needs a majority of
+// the peers it is connected to as well; a later one (a timeout, a resign)
+// comes from a node that has heard the mesh for a while.
+func (m *machine) quorumFor(s support, members int) int {
+	if s.cand == m.self && s.term == m.bootTerm && !m.following(s) {
+		return max(members, m.in.ConnectedPeers+1)
+	}
+	return members
 }
 
 // claim is a peer's live claim to lead a term, with the score it announced.

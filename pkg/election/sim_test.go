@@ -81,6 +81,10 @@ func newSim(t testing.TB, n int, cfg Config, seed uint64) *sim {
 	for i := range n {
 		s.add(cfg, uint64(i+1))
 	}
+	// Connected to every other node, as on a LAN.
+	for _, nd := range s.nodes {
+		nd.in.ConnectedPeers = max(n-1, 1)
+	}
 	return s
 }
 
