@@ -125,7 +125,11 @@ type machine struct {
 	gaps          []time.Duration // its recent inter-arrival times
 	lastAdopted   support
 	changes       []time.Time // adoptions within the change window
-	changesTotal  uint64
+	// settled is set once a leadership this node followed lasted
+	// settleAfter: changes before that are the mesh converging, not
+	// flapping.
+	settled      bool
+	changesTotal uint64
 
 	out    []wire.Message
 	events []event
@@ -531,6 +535,7 @@ func (m *machine) castVote(now time.Time) {
 // loseLeader forgets a leader that timed out or resigned and schedules a
 // candidacy at once: the randomised timeout already spread the nodes out.
 func (m *machine) loseLeader(now time.Time, why string) {
+	m.noteSettled(now)
 	m.haveLeader = false
 	m.setOwnVote(support{}, now)
 	m.nextStand, m.standWhy = now, why
@@ -549,6 +554,7 @@ func (m *machine) stepDown(now time.Time, why string) {
 	if m.leaderTerm > m.steppedDown {
 		m.steppedDown = m.leaderTerm
 	}
+	m.noteSettled(now)
 	m.haveLeader = false
 	m.lostSince = time.Time{}
 	m.setOwnVote(support{}, now)

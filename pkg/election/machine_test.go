@@ -2,8 +2,11 @@ package election
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
@@ -505,4 +508,33 @@ func TestBootstrapCandidateNeedsAMajorityOfItsConnectedPeers(t *testing.T) {
 	}
 	s.heal()
 	s.runUntil(40*time.Second, "agreement once messages flow", func() bool { return s.agreed() })
+}
+
+// Leaders that come and go while the mesh converges are not flapping; once
+// one leadership has lasted, every unplanned change counts.
+func TestConvergenceChangesAreNotFlapping(t *testing.T) {
+	cfg := DefaultConfig()
+	m := newMachine(cfg, simPeer(t, 1), rand.New(rand.NewPCG(1, 2)))
+	m.setInputs(healthy())
+	now := simEpoch
+	m.start(now)
+	leaders := []peer.ID{simPeer(t, 2), simPeer(t, 3), simPeer(t, 4), simPeer(t, 5), simPeer(t, 6)}
+	for i, l := range leaders {
+		m.adopt(now, support{uint64(i + 1), l})
+		now = now.Add(2 * time.Second)
+	}
+	if got := m.state(now).ChangesRecent; got != 0 {
+		t.Fatalf("%d recent changes while converging, want 0", got)
+	}
+	// The last leader lasts; the next two changes are flapping.
+	now = now.Add(settleAfter(cfg))
+	m.adopt(now, support{10, leaders[0]})
+	now = now.Add(2 * time.Second)
+	m.adopt(now, support{11, leaders[1]})
+	if got := m.state(now).ChangesRecent; got != 2 {
+		t.Fatalf("%d recent changes after a settled leadership, want 2", got)
+	}
+	if got := m.state(now).ChangesTotal; got != 6 {
+		t.Fatalf("%d changes in all, want 6 (the first leader is not one)", got)
+	}
 }

@@ -144,6 +144,7 @@ func (m *machine) following(s support) bool {
 
 // adopt makes s.cand our leader for s.term (ourselves included).
 func (m *machine) adopt(now time.Time, s support) {
+	m.noteSettled(now)
 	if m.isLeader() && s.cand != m.self {
 		m.stepDown(now, downOutranked)
 	}
@@ -175,12 +176,28 @@ func (m *machine) adopt(now time.Time, s support) {
 		// unplanned changes count toward the recent-changes window.
 		if !prev.none() && prev.cand != s.cand {
 			m.changesTotal++
-			if !m.resignedFrom(prev) {
+			if !m.resignedFrom(prev) && m.settled {
 				m.changes = append(m.changes, now)
 				m.pruneChanges(now)
 			}
 		}
 		m.note(eventChange, "")
+	}
+}
+
+// settleAfter is how long a leadership must last before this node counts
+// later changes as flapping. A mesh starting at once converges through a
+// few short-lived leaders (a 50-node start saw nodes change leader four
+// times in its first minute), and counting those failed election-stability
+// for the ten minutes after a healthy start. Three heartbeat timeouts: no
+// convergence leader lasts that long, and a real flap after a settled
+// period counts from its first change.
+func settleAfter(c Config) time.Duration { return 3 * c.HeartbeatTimeout }
+
+// noteSettled is called as a leadership ends or is replaced.
+func (m *machine) noteSettled(now time.Time) {
+	if m.haveLeader && now.Sub(m.leaderSince) >= settleAfter(m.cfg) {
+		m.settled = true
 	}
 }
 

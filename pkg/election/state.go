@@ -30,8 +30,10 @@ type State struct {
 	// is not a change, nor is the same leader in a new term.
 	ChangesTotal uint64
 	// ChangesRecent counts, within the change window (10 min), the
-	// unplanned changes: those whose previous leader did not resign. It
-	// measures flapping; a graceful handover is not flapping.
+	// unplanned changes: those whose previous leader did not resign, once
+	// a leadership has lasted three heartbeat timeouts (before that the
+	// mesh is converging). It measures flapping; a graceful handover is
+	// not flapping.
 	ChangesRecent int
 	// LeaderSince is when this node adopted the current leader; the
 	// leader's uptime as seen here.

@@ -42,6 +42,8 @@ func TestRecentChangesForgetTheOldWindow(t *testing.T) {
 	if s.leader() == nd {
 		nd = s.nodes[1]
 	}
+	// A leadership that lasted: its loss is a change that counts.
+	s.run(settleAfter(DefaultConfig()))
 	s.kill(s.leader())
 	s.runUntil(20*time.Second, "a new leader", func() bool { return s.agreed() })
 	if st := nd.m.state(s.now); st.ChangesRecent != 1 || st.ChangesTotal != 1 {
