@@ -61,12 +61,8 @@ func TestMDNSDialsNewSightingsOnlyBelowItsDegree(t *testing.T) {
 	}
 	defer mn.Close()
 	self, a, b := mn.Hosts()[0], mn.Hosts()[1], mn.Hosts()[2]
-	ctx, cancel := context.WithCancel(t.Context())
-	defer func() { cancel() }()
-	r := newRedialer(ctx, slog.New(slog.DiscardHandler), MaxRedialBackoff, MaxRedialBackoff)
-	r.dial = func(context.Context, peer.AddrInfo) error { return nil }
-	r.connected = func(peer.ID) bool { return true }
-	r.isolated = func() bool { return false }
+	r, stop := fakeRedialer(t)
+	defer stop()
 	// Two connections already, a degree of two: enough links.
 	notifee := &mdnsNotifee{h: self, redial: r, degree: 2, log: slog.New(slog.DiscardHandler)}
 	notifee.HandlePeerFound(peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
@@ -79,8 +75,6 @@ func TestMDNSDialsNewSightingsOnlyBelowItsDegree(t *testing.T) {
 	if !r.has(a.ID()) {
 		t.Fatal("a sighting below the degree was not kept")
 	}
-	cancel()
-	r.wait()
 }
 
 // A node with its degree of links still dials, now and then, a sighting of
@@ -98,12 +92,8 @@ func TestMDNSSometimesDialsAnUnconnectedNewcomerAboveItsDegree(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer func() { cancel() }()
-	r := newRedialer(ctx, slog.New(slog.DiscardHandler), MaxRedialBackoff, MaxRedialBackoff)
-	r.dial = func(context.Context, peer.AddrInfo) error { return nil }
-	r.connected = func(peer.ID) bool { return true }
-	r.isolated = func() bool { return false }
+	r, stop := fakeRedialer(t)
+	defer stop()
 	var draw float64
 	notifee := &mdnsNotifee{h: self, redial: r, degree: 2, log: slog.New(slog.DiscardHandler), rand: func() float64 { return draw }}
 
@@ -124,6 +114,15 @@ func TestMDNSSometimesDialsAnUnconnectedNewcomerAboveItsDegree(t *testing.T) {
 	if !r.has(newcomer.ID()) {
 		t.Fatal("an unconnected sighting was not dialled although the draw was under newcomerDials/conns")
 	}
-	cancel()
-	r.wait()
+}
+
+// fakeRedialer is a redialer whose dials succeed at once; stop ends it and
+// waits for its goroutines.
+func fakeRedialer(t *testing.T) (*redialer, func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	r := newRedialer(ctx, slog.New(slog.DiscardHandler), MaxRedialBackoff, MaxRedialBackoff)
+	r.dial = func(context.Context, peer.AddrInfo) error { return nil }
+	r.connected = func(peer.ID) bool { return true }
+	r.isolated = func() bool { return false }
+	return r, func() { cancel(); r.wait() }
 }

@@ -257,19 +257,19 @@ func curveSection(in *Input) section {
 	return section{targets: targets, render: render}
 }
 
-// curveMisses says, for each missed target, what would close it: the
-// directions of issue 11.
+// curveMisses says, for each missed target, where to look: measured
+// columns and the architecture's sections, not restated design constants.
 func curveMisses(d *doc, targets []targetRow) {
 	why := []struct{ key, text string }{
-		{"1.5 ×", "per-node intake still grows with N. Every probe, ack, vote and summary is flooded to every subscriber, " +
-			"so each node takes in what all others publish. What would close it: intervals that stretch with the member count " +
-			"so each topic's total rate stays bounded (a mesh-wide budget), one ack instead of three, no re-sent standing votes."},
-		{"≤ 10 at", "intake at the worst N is above the per-node budget; the remedies above bound it."},
-		{"CPU", "each received message is signature-checked, decoded and forwarded, so CPU follows intake; the node ÷ bare " +
-			"column is the health layer's share. Bounding intake bounds this."},
-		{"≤ 30 s", "start-up at this size is CPU-bound on 2 cores, and elections add messages while nodes are still " +
-			"starting; a bounded intake and a quieter start-up (no standing endorsements) would shorten it."},
-		{"≤ 60 s", "as for 50 nodes, at twice the size."},
+		{"1.5 ×", "per-node intake still grows with N beyond the message budget (docs/ARCHITECTURE.md, \"Flat cost: the " +
+			"message budget\"); the \"by topic\" column shows which topic."},
+		{"≤ 10 at", "intake at the worst N is above the per-node budget; the \"by topic\" column shows which topic."},
+		{"CPU", "the node ÷ bare column is the health layer's share: the bare hosts exchange no messages, the nodes a few a " +
+			"second, each received once per GossipSub mesh peer and acknowledged by the transport. What is left is per-packet " +
+			"work and timers (docs/ARCHITECTURE.md, \"Connections\")."},
+		{"≤ 30 s", "start-up at this size is CPU-bound on 2 cores (each node does tens of handshakes, identify and DHT " +
+			"bootstrap), and the election climbs terms while the mesh forms: compare the load average columns."},
+		{"≤ 60 s", "as for 50 nodes, at twice the size: nodes that did not answer /health in time are the starved ones."},
 		{"false alarms", "a change without a fault on a loaded machine is starvation (late heartbeats start elections); " +
 			"the changes are listed above."},
 	}
