@@ -50,12 +50,13 @@ type Config struct {
 
 	// MDNSDegree is how many connected peers a node seeks among those mDNS
 	// finds: a sighting is dialled (and kept) only while the node has fewer
-	// connections than this. mDNS on a LAN of hundreds would otherwise have
-	// every node dial every other: N x (N-1) handshakes at start-up, which
-	// on two cores starved a 50-node mesh for its first minute, and N-1
-	// connections to keep per node. Sixteen links leave GossipSub's mesh
-	// (D=6..12) room to choose, and peers that others dial come on top.
-	// 0 dials every sighting.
+	// connections than this, and the node stops asking (browsing) once it
+	// has them, until it has lost half. mDNS on a LAN of hundreds would
+	// otherwise have every node dial every other (N x (N-1) handshakes at
+	// start-up) and every question draw an answer from every node, which
+	// every node parses. Sixteen links leave GossipSub's mesh (D=3..6) room
+	// to choose; peers that others dial come on top. 0 dials every sighting
+	// and never stops asking.
 	MDNSDegree int `yaml:"-" flag:"-"`
 
 	// ConnLow and ConnHigh are the connection manager's watermarks: above

@@ -5,9 +5,12 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/zeroconf/v2"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 func TestMDNSSightingsAreDialledAndKeptButNeverSelf(t *testing.T) {
@@ -77,42 +80,160 @@ func TestMDNSDialsNewSightingsOnlyBelowItsDegree(t *testing.T) {
 	}
 }
 
-// A node with its degree of links still dials, now and then, a sighting of
-// a peer it is not connected to: that may be a newcomer nobody answered.
-func TestMDNSSometimesDialsAnUnconnectedNewcomerAboveItsDegree(t *testing.T) {
-	mn, err := mocknet.FullMeshLinked(8)
+func TestWantBrowseAsksUntilTheDegreeAndAgainBelowHalfOfIt(t *testing.T) {
+	for _, c := range []struct {
+		browsing      bool
+		conns, degree int
+		want          bool
+	}{
+		{false, 0, 16, true},
+		{true, 15, 16, true},
+		{true, 16, 16, false}, // its degree reached: silent
+		{false, 12, 16, false},
+		{false, 8, 16, false},
+		{false, 7, 16, true}, // lost more than half: asks again
+		{false, 0, 1, true},
+		{false, 1, 1, false},
+		{true, 40, 0, true}, // degree 0: always asks
+	} {
+		if got := wantBrowse(c.browsing, c.conns, c.degree); got != c.want {
+			t.Errorf("wantBrowse(browsing %v, %d conns, degree %d) = %v, want %v", c.browsing, c.conns, c.degree, got, c.want)
+		}
+	}
+}
+
+// fakeBrowse stands in for zeroconf: it counts the browses started and
+// reports whether one is running.
+type fakeBrowse struct {
+	mu      sync.Mutex
+	started int
+	running int
+}
+
+func (f *fakeBrowse) browse(ctx context.Context, _ func(peer.AddrInfo)) {
+	f.mu.Lock()
+	f.started++
+	f.running++
+	f.mu.Unlock()
+	<-ctx.Done()
+	f.mu.Lock()
+	f.running--
+	f.mu.Unlock()
+}
+
+func (f *fakeBrowse) state() (started, running int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.started, f.running
+}
+
+// waitRunning waits for the browse goroutine to have started (or ended).
+func (f *fakeBrowse) waitRunning(t *testing.T, want int) int {
+	t.Helper()
+	for range 5000 {
+		if started, running := f.state(); running == want {
+			return started
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("browses running: want %d", want)
+	return 0
+}
+
+func TestMDNSDiscoveryIsSilentOnceItHasItsLinks(t *testing.T) {
+	f := &fakeBrowse{}
+	d := &mdnsDiscovery{degree: 16, browse: f.browse, wake: make(chan struct{}, 1)}
+	defer d.Close()
+
+	d.startBrowsing() // as at start
+	f.waitRunning(t, 1)
+	d.step(16)
+	if _, running := f.state(); running != 0 {
+		t.Fatal("still asking with 16 links, the degree")
+	}
+	d.step(9)
+	if _, running := f.state(); running != 0 {
+		t.Fatal("asking again with 9 links, more than half the degree")
+	}
+	d.step(7)
+	if started := f.waitRunning(t, 1); started != 2 {
+		t.Fatalf("browses started = %d, want 2 after losing more than half the links", started)
+	}
+	d.step(10) // between the thresholds: keeps asking until the degree
+	if started, running := f.state(); started != 2 || running != 1 {
+		t.Fatalf("started %d, running %d: want the same browse to go on", started, running)
+	}
+	// Alone, it asks afresh at every step: its earlier questions may have
+	// been lost, and the browser's own retries have backed off.
+	d.step(0)
+	d.step(0)
+	if started := f.waitRunning(t, 1); started != 4 {
+		t.Fatalf("browses started = %d, want 4 after two steps alone", started)
+	}
+	d.Close()
+	if _, running := f.state(); running != 0 {
+		t.Fatal("still asking after Close")
+	}
+	d.startBrowsing()
+	if started, _ := f.state(); started != 4 {
+		t.Fatal("a closed discovery started asking again")
+	}
+}
+
+// A sighting that arrives once the degree is reached wakes the control
+// loop, so the node stops asking at once rather than at its next step.
+func TestMDNSSightingAtTheDegreeWakesTheControlLoop(t *testing.T) {
+	mn, err := mocknet.FullMeshConnected(3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mn.Close()
-	hs := mn.Hosts()
-	self, newcomer := hs[0], hs[7]
-	for _, h := range hs[1:7] {
-		if _, err := mn.ConnectPeers(self.ID(), h.ID()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	self, other := mn.Hosts()[0], mn.Hosts()[1]
 	r, stop := fakeRedialer(t)
 	defer stop()
-	var draw float64
-	notifee := &mdnsNotifee{h: self, redial: r, degree: 2, log: slog.New(slog.DiscardHandler), rand: func() float64 { return draw }}
+	conns := 1
+	d := &mdnsDiscovery{
+		conns: func() int { return conns }, degree: 2, wake: make(chan struct{}, 1),
+		notifee: &mdnsNotifee{h: self, redial: r, degree: 2, log: slog.New(slog.DiscardHandler)},
+	}
+	d.found(peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()})
+	if len(d.wake) != 0 {
+		t.Fatal("woke the control loop below the degree")
+	}
+	conns = 2
+	d.found(peer.AddrInfo{ID: other.ID(), Addrs: other.Addrs()})
+	if len(d.wake) != 1 {
+		t.Fatal("a sighting at the degree did not wake the control loop")
+	}
+}
 
-	// Connected peers are never redialled from a sighting, whatever the draw.
-	notifee.HandlePeerFound(peer.AddrInfo{ID: hs[1].ID(), Addrs: hs[1].Addrs()})
-	if r.has(hs[1].ID()) {
-		t.Fatal("a sighting of a connected peer was kept above the degree")
+func TestMDNSRecordsRoundTripToSightings(t *testing.T) {
+	id, err := peer.Decode("12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// An unconnected one is dialled when the draw falls under
-	// newcomerDials/conns (4/6), not otherwise.
-	draw = 0.9
-	notifee.HandlePeerFound(peer.AddrInfo{ID: newcomer.ID(), Addrs: newcomer.Addrs()})
-	if r.has(newcomer.ID()) {
-		t.Fatal("an unconnected sighting was kept although the draw was above newcomerDials/conns")
+	addrs := []ma.Multiaddr{
+		ma.StringCast("/ip4/198.18.0.7/tcp/4001"),
+		ma.StringCast("/ip4/198.18.0.7/udp/4001/quic-v1"),
+		ma.StringCast("/ip4/198.18.0.7/tcp/4002/ws"),           // not announced
+		ma.StringCast("/ip4/198.18.0.9/tcp/4001/p2p-circuit"), // not announced
 	}
-	draw = 0.5
-	notifee.HandlePeerFound(peer.AddrInfo{ID: newcomer.ID(), Addrs: newcomer.Addrs()})
-	if !r.has(newcomer.ID()) {
-		t.Fatal("an unconnected sighting was not dialled although the draw was under newcomerDials/conns")
+	ips, txt, families := mdnsRecords(id, addrs)
+	if len(ips) != 1 || ips[0] != "198.18.0.7" {
+		t.Errorf("ips = %v, want the first IPv4 only", ips)
+	}
+	if families != zeroconf.IPv4 {
+		t.Errorf("families = %v, want IPv4 only (no IPv6 listen address)", families)
+	}
+	if len(txt) != 2 {
+		t.Fatalf("txt = %v, want the TCP and QUIC addresses", txt)
+	}
+	got := mdnsSightings(append(txt, "other=record", mdnsTXTPrefix+"/not/a/multiaddr"))
+	if len(got) != 1 || got[0].ID != id || len(got[0].Addrs) != 2 || !got[0].Addrs[0].Equal(addrs[0]) {
+		t.Fatalf("sightings = %v, want %s at its two LAN addresses", got, id)
+	}
+	if _, _, families := mdnsRecords(id, []ma.Multiaddr{ma.StringCast("/ip6/fe80::1/tcp/4001"), addrs[0]}); families != zeroconf.IPv4|zeroconf.IPv6 {
+		t.Errorf("families = %v, want both with an IPv6 address", families)
 	}
 }
 

@@ -169,7 +169,7 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 			log.Warn("mDNS discovery unavailable", "err", err)
 		} else {
 			n.mdns = d
-			n.wg.Go(func() { d.rediscover(ctx) })
+			n.wg.Go(func() { d.run(ctx) })
 		}
 	}
 	if err := n.DHT.Bootstrap(ctx); err != nil {
