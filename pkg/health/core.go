@@ -283,7 +283,12 @@ func (k *core) finished(name string, start, end time.Time, res Result, outcome s
 func (k *core) abandoned(name string, start, now time.Time) bool {
 	c := k.byName[name]
 	c.running = false
-	c.stuckSince = start
+	// The two goroutines that report a run's abandonment and its return
+	// race for the manager's lock: on a loaded machine the return can
+	// come first, and the run must not then stay stuck for good.
+	if !c.returnedRun.Equal(start) {
+		c.stuckSince = start
+	}
 	if k.stopped {
 		return false
 	}
@@ -296,8 +301,15 @@ func (k *core) abandoned(name string, start, now time.Time) bool {
 	return true
 }
 
-// returned frees a check whose abandoned run finally returned.
-func (k *core) returned(name string) { k.byName[name].stuckSince = time.Time{} }
+// returned frees a check whose abandoned run (started at start) finally
+// returned, whether or not its abandonment was recorded yet.
+func (k *core) returned(name string, start time.Time) {
+	c := k.byName[name]
+	c.returnedRun = start
+	if c.stuckSince.Equal(start) {
+		c.stuckSince = time.Time{}
+	}
+}
 
 // declined is the hand-off's answer "not stopping" (the restart-loop
 // guard): while a critical check still fails, the node stays up unhealthy

@@ -24,7 +24,7 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // time), wake (the watchdog's first tick after a pause of the process),
 // stopping, decline (the hand-off said no), register (check, at at),
 // trigger, abandon (the run that started at at-lat ignored its timeout),
-// return (that abandoned run returned).
+// return (the abandoned run that started at at-lat returned).
 type step struct {
 	at    time.Duration
 	kind  string
@@ -179,7 +179,7 @@ func runScript(t *testing.T, cfg Config, checks []Check, steps []step) *coreLog 
 		case "abandon":
 			k.abandoned(name, now.Add(-s.lat), now)
 		case "return":
-			k.returned(name)
+			k.returned(name, now.Add(-s.lat))
 		default:
 			t.Fatalf("unknown step %q", s.kind)
 		}
@@ -621,7 +621,13 @@ func TestCoreSchedule(t *testing.T) {
 			ticks(1250*time.Millisecond, 2250*time.Millisecond)),
 			1, []string{outcomeTimeout, outcomeTimeout, outcomeTimeout}},
 		{"a returned stuck run frees the check", script(ticks(0, time.Second), []step{{at: 1050 * time.Millisecond, kind: "abandon", lat: 1050 * time.Millisecond},
-			at(1300*time.Millisecond, "return")}, ticks(1500*time.Millisecond, 1750*time.Millisecond)),
+			{at: 1300 * time.Millisecond, kind: "return", lat: 1300 * time.Millisecond}}, ticks(1500*time.Millisecond, 1750*time.Millisecond)),
+			2, []string{outcomeTimeout}},
+		// On a loaded machine the run's return can reach the core before
+		// its abandonment (two goroutines racing for the lock).
+		{"a run that returned before its abandonment was recorded is not stuck", script(ticks(0, time.Second),
+			[]step{{at: 1060 * time.Millisecond, kind: "return", lat: 1060 * time.Millisecond}, {at: 1070 * time.Millisecond, kind: "abandon", lat: 1070 * time.Millisecond}},
+			ticks(1250*time.Millisecond, 1750*time.Millisecond)),
 			2, []string{outcomeTimeout}},
 	}
 	for _, tc := range tests {

@@ -142,7 +142,7 @@ func (m *Manager) watchRun(r *run) {
 // its next run may start.
 func (m *Manager) abandonedReturned(r *run, end time.Time) {
 	m.mu.Lock()
-	m.core.returned(r.def.Name)
+	m.core.returned(r.def.Name, r.start)
 	m.mu.Unlock()
 	m.log.Info("abandoned health check returned", "check", r.def.Name, "after", end.Sub(r.start).Round(time.Millisecond))
 	m.poke()

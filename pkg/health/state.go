@@ -172,8 +172,9 @@ type checkState struct {
 	rerun          bool // triggered while running: run again as soon as it ends
 	// uncounted is the streak of failures taken while this process was
 	// starved: each doubles the wait before the next run.
-	uncounted  uint
-	stuckSince time.Time // start of an abandoned run that has not returned yet; zero: none
+	uncounted   uint
+	stuckSince  time.Time // start of an abandoned run that has not returned yet; zero: none
+	returnedRun time.Time // start of the last abandoned run that returned
 
 	criticalHandled bool // the hand-off ran for the current failing episode
 }
