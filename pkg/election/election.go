@@ -153,7 +153,7 @@ func (e *Election) Start(ctx context.Context) error {
 	seed := fnv.New64a()
 	seed.Write([]byte(e.self))
 	m := newMachine(e.cfg, e.self, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed.Sum64())))
-	m.setInputs(e.inputs())
+	m.setInputs(e.inputs(m))
 	now := e.startedAt
 	m.start(now)
 	e.publishState(m, now)
@@ -212,7 +212,7 @@ func (e *Election) run(ctx context.Context, m *machine, inbox <-chan inbound) {
 			return
 		case in := <-inbox:
 			now := time.Now()
-			m.setInputs(e.inputs())
+			m.setInputs(e.inputs(m))
 			m.step(now, in.from, in.msg)
 		case <-timer.C:
 		case <-e.wake:
@@ -220,7 +220,7 @@ func (e *Election) run(ctx context.Context, m *machine, inbox <-chan inbound) {
 			req = &r
 		}
 		now := time.Now()
-		m.setInputs(e.inputs())
+		m.setInputs(e.inputs(m))
 		m.freeze(e.frozen.Load())
 		if req != nil {
 			if m.withdraw(now) {
@@ -275,7 +275,7 @@ func (e *Election) flush(ctx context.Context, m *machine) error {
 	return first
 }
 
-func (e *Election) inputs() inputs {
+func (e *Election) inputs(m *machine) inputs {
 	in := inputs{
 		Status:         e.view.HealthStatus(),
 		HealthScore:    e.view.HealthScore(),
@@ -287,6 +287,9 @@ func (e *Election) inputs() inputs {
 	}
 	if g, ok := e.view.(GoneView); ok {
 		in.Gone = g.Gone
+	}
+	if m.neverLed() {
+		in.TopicPeers = len(e.topic.ListPeers())
 	}
 	return in
 }

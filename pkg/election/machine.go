@@ -89,7 +89,6 @@ type machine struct {
 	maxTerm   uint64          // highest term seen anywhere
 	lastVoted uint64          // highest term this node voted (or declined to vote) in
 	stoodTerm uint64          // highest term this node stood in
-	bootTerm  uint64          // the term this node stood in at bootstrap, if it did
 	stood     map[uint64]bool // recent terms this node stood in
 	pending   *pendingElection
 
@@ -329,8 +328,14 @@ func (m *machine) onCandidate(now time.Time, from peer.ID, c *wire.Candidate) {
 	}
 	m.pending.cands[from] = c.Score
 	// Join as a candidate if we would be the better leader and have no
-	// live leader to be loyal to.
-	if !m.canStand() || m.stoodTerm >= c.Term || m.leaderAlive(now, m.cfg.HeartbeatTimeout) {
+	// live leader to be loyal to. A node that never had a leader does
+	// not: at start the scores move with every check that passes for the
+	// first time (the health term alone is worth 0.3), so a candidate that
+	// stood a second earlier looks worse than it is, and 59
+	// counter-candidacies at one 50-node start split the votes term after
+	// term. Any healthy first leader will do; a weak one resigns or loses
+	// its majority.
+	if !m.canStand() || m.neverLed() || m.stoodTerm >= c.Term || m.leaderAlive(now, m.cfg.HeartbeatTimeout) {
 		return
 	}
 	mine := m.score(now)
@@ -422,6 +427,10 @@ func (m *machine) bootstrapOver(now time.Time) bool {
 	return !m.firstPeer.IsZero() || now.Sub(m.started) >= aloneFactor*m.cfg.BootstrapWait
 }
 
+// neverLed reports whether the node has never had a leader (itself
+// included).
+func (m *machine) neverLed() bool { return m.lastAdopted.none() }
+
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -472,9 +481,6 @@ func (m *machine) standIn(now time.Time, term uint64, why string) {
 	}
 	m.seeTerm(term)
 	m.stoodTerm = term
-	if why == standBootstrap {
-		m.bootTerm = term
-	}
 	m.stood[term] = true
 	for t := range m.stood {
 		// A term this far back can no longer be won: its candidacy

@@ -3,6 +3,7 @@ package election
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestStaggeredStartsConvergeWithoutDeposingTheFirstLeader(t *testing.T) {
 	// A node is connected to the nodes started so far.
 	connect := func(started int) {
 		for _, nd := range s.nodes[:started] {
-			nd.in.ConnectedPeers = started - 1
+			nd.in.ConnectedPeers, nd.in.TopicPeers = started-1, started-1
 		}
 	}
 	connect(1)
@@ -459,7 +460,7 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 	s := newSim(t, n, cfg, 21)
 	found := make([]time.Duration, n)
 	for i, nd := range s.nodes {
-		nd.in.ConnectedPeers = 0
+		nd.in.ConnectedPeers, nd.in.TopicPeers = 0, 0
 		s.group[nd.id] = i + 1 // alone until discovered
 		found[i] = time.Second + time.Duration(s.rnd.Int64N(int64(5*time.Second)))
 	}
@@ -475,7 +476,7 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 	for s.now.Sub(start) < 6*time.Second {
 		for i, nd := range s.nodes {
 			if nd.in.ConnectedPeers == 0 && s.now.Sub(start) >= found[i] {
-				nd.in.ConnectedPeers = 5
+				nd.in.ConnectedPeers, nd.in.TopicPeers = 5, 5
 				delete(s.group, nd.id)
 			}
 		}
@@ -489,8 +490,8 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 
 // A starting node connected to peers whose election traffic it has not
 // heard yet (GossipSub's mesh still forming) must not win its bootstrap
-// candidacy with its own vote: its quorum counts the peers it is connected
-// to. Once the messages flow, the mesh agrees on one leader.
+// candidacy, nor its retries, with its own vote: its quorum counts the
+// peers it is connected to that take part in the election. Once the messages flow, the mesh agrees on one leader.
 func TestBootstrapCandidateNeedsAMajorityOfItsConnectedPeers(t *testing.T) {
 	s := newSim(t, 5, DefaultConfig(), 31)
 	for i, nd := range s.nodes {
@@ -503,7 +504,7 @@ func TestBootstrapCandidateNeedsAMajorityOfItsConnectedPeers(t *testing.T) {
 			t.Fatalf("%s did not stand: the test tests nothing", s.name(nd.id))
 		}
 		if nd.m.isLeader() {
-			t.Fatalf("%s won its bootstrap candidacy alone\n%s", s.name(nd.id), s.dump())
+			t.Fatalf("%s won a candidacy alone\n%s", s.name(nd.id), s.dump())
 		}
 	}
 	s.heal()
@@ -536,5 +537,30 @@ func TestConvergenceChangesAreNotFlapping(t *testing.T) {
 	}
 	if got := m.state(now).ChangesTotal; got != 6 {
 		t.Fatalf("%d changes in all, want 6 (the first leader is not one)", got)
+	}
+}
+
+// A node that has never had a leader votes for the candidate it hears
+// rather than standing against it, however much better it scores: at
+// start the scores move with every check that passes for the first time.
+// Once it has had a leader, a clearly better node stands again.
+func TestNoCounterCandidacyBeforeTheFirstLeader(t *testing.T) {
+	weak := simPeer(t, 2)
+	for _, hadLeader := range []bool{false, true} {
+		m := newMachine(DefaultConfig(), simPeer(t, 1), rand.New(rand.NewPCG(1, 2)))
+		m.setInputs(healthy())
+		now := simEpoch
+		m.start(now)
+		if hadLeader {
+			m.lastAdopted = support{1, weak}
+		}
+		now = now.Add(time.Second)
+		m.tick(now)
+		m.step(now, weak, &wire.Candidate{Term: 2, Score: 0.05})
+		_, evs := m.ready()
+		stood := slices.Contains(evs, event{eventCandidacy, standCounter})
+		if stood != hadLeader {
+			t.Errorf("had a leader before: %v; stood against a candidate scoring 0.05: %v, want %v", hadLeader, stood, hadLeader)
+		}
 	}
 }

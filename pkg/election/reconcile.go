@@ -66,15 +66,16 @@ func (m *machine) reconcile(now time.Time) {
 }
 
 // quorumFor is the count whose majority s needs. It is the members heard,
-// except for this node's own bootstrap candidacy: a starting node has heard
-// almost no one yet, and counting only those let it win with its own vote
-// alone. Every node of a 50-node start did, and merging fifty term-1
-// leaders took a dozen terms. So a bootstrap candidacy needs a majority of
-// the peers it is connected to as well; a later one (a timeout, a resign)
-// comes from a node that has heard the mesh for a while.
+// except for this node's own candidacies until it first has a leader: a
+// starting node has heard almost no one yet, and counting only those let
+// it win with its own vote alone. Every node of a 50-node start did, at
+// its bootstrap candidacy or at a retry (two nodes won term 2 that way),
+// and merging the leaders took a dozen terms. So until then its candidacy
+// needs a majority of the connected peers that take part in the election
+// as well. A node whose peers do not (or that has none) leads itself.
 func (m *machine) quorumFor(s support, members int) int {
-	if s.cand == m.self && s.term == m.bootTerm && !m.following(s) {
-		return max(members, m.in.ConnectedPeers+1)
+	if s.cand == m.self && m.neverLed() && !m.following(s) {
+		return max(members, m.in.TopicPeers+1)
 	}
 	return members
 }

@@ -32,6 +32,9 @@ type inputs struct {
 	HealthScore    float64       // system health score in [0, 1]
 	ConnectedPeers int
 	Headroom       float64 // resource headroom in [0, 1]
+	// TopicPeers is how many connected peers take part in the election
+	// (subscribed to its topic), counted until the node first has a leader.
+	TopicPeers int
 	// Gone reports the peers the node's liveness view holds dead or
 	// departed; nil when the node has no such view.
 	Gone func(peer.ID) bool

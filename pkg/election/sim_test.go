@@ -83,7 +83,7 @@ func newSim(t testing.TB, n int, cfg Config, seed uint64) *sim {
 	}
 	// Connected to every other node, as on a LAN.
 	for _, nd := range s.nodes {
-		nd.in.ConnectedPeers = max(n-1, 1)
+		nd.in.ConnectedPeers, nd.in.TopicPeers = max(n-1, 1), n-1
 	}
 	return s
 }
