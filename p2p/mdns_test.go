@@ -215,7 +215,7 @@ func TestMDNSRecordsRoundTripToSightings(t *testing.T) {
 	addrs := []ma.Multiaddr{
 		ma.StringCast("/ip4/198.18.0.7/tcp/4001"),
 		ma.StringCast("/ip4/198.18.0.7/udp/4001/quic-v1"),
-		ma.StringCast("/ip4/198.18.0.7/tcp/4002/ws"),           // not announced
+		ma.StringCast("/ip4/198.18.0.7/tcp/4002/ws"),          // not announced
 		ma.StringCast("/ip4/198.18.0.9/tcp/4001/p2p-circuit"), // not announced
 	}
 	ips, txt, families := mdnsRecords(id, addrs)
