@@ -47,6 +47,7 @@ const (
 	eventCandidacy = "candidacy" // this node stood, by trigger
 	eventStepDown  = "step_down" // this node stopped leading, by cause
 	eventChange    = "change"    // a new (leader, term) was adopted
+	eventBacked    = "backed"    // due to stand, this node voted for a live claimant instead
 )
 
 // Ignore reasons, values of meshhealth_election_ignored_total{reason}.
@@ -397,8 +398,51 @@ func (m *machine) tick(now time.Time) {
 	m.noteFirstPeer(now)
 	if !m.haveLeader && m.pending == nil && m.canStand() && !m.nextStand.IsZero() && !now.Before(m.nextStand) &&
 		(m.standWhy != standBootstrap || m.bootstrapOver(now)) {
-		m.standIn(now, m.maxTerm+1, m.standWhy)
+		if c, ok := m.backedClaimant(now); ok {
+			m.back(now, c)
+		} else {
+			m.standIn(now, m.maxTerm+1, m.standWhy)
+		}
 	}
+}
+
+// backedClaimant is the best live claimant (heartbeats within the timeout)
+// that at least two other members back. A node without a leader whose turn
+// to stand comes backs such a claimant instead of opening a new term: on a
+// loaded machine votes arrive late, so a leader can lead with a plurality
+// for seconds before each node counts a majority, and every node that
+// stood meanwhile took its support away (a candidate backs no one). At one
+// 50-node start the first leader lost its majority that way, and a dozen
+// terms followed. Two backers besides itself: a forged heartbeat alone
+// still gains nothing.
+func (m *machine) backedClaimant(now time.Time) (support, bool) {
+	tally := m.tally()
+	own := m.members[m.self].vote
+	for _, c := range m.claimants(now) {
+		backers := tally[c.s]
+		if mb := m.members[c.s.cand]; mb != nil && mb.vote == c.s {
+			backers-- // its own heartbeat
+		}
+		if own == c.s {
+			backers--
+		}
+		if backers >= 2 {
+			return c.s, true
+		}
+	}
+	return support{}, false
+}
+
+// back votes for a live claimant and gives it a timeout to gather its
+// majority before this node stands.
+func (m *machine) back(now time.Time, s support) {
+	m.emit(now, &wire.Vote{Term: s.term, Candidate: s.cand})
+	m.setOwnVote(s, now)
+	m.lastEndorse = now
+	m.lastVoted = max(m.lastVoted, s.term)
+	m.note(eventBacked, "")
+	m.nextStand = now.Add(m.randomTimeout())
+	m.reconcile(now)
 }
 
 // noteFirstPeer starts the bootstrap wait over when the node first has a

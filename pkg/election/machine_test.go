@@ -564,3 +564,53 @@ func TestNoCounterCandidacyBeforeTheFirstLeader(t *testing.T) {
 		}
 	}
 }
+
+// A leaderless node whose turn to stand comes while a live leader leads
+// with a plurality (its majority not yet counted everywhere) votes for it
+// instead of opening a new term, and so completes its majority. A claimant
+// nobody else backs (a forged heartbeat) gets a candidacy instead.
+func TestDueNodeBacksALiveLeaderInsteadOfStanding(t *testing.T) {
+	for _, backers := range []int{2, 1} {
+		self, leader := simPeer(t, 1), simPeer(t, 2)
+		m := newMachine(DefaultConfig(), self, rand.New(rand.NewPCG(1, 2)))
+		m.setInputs(healthy())
+		now := simEpoch
+		m.start(now)
+		send := func(from peer.ID, msg wire.Message) {
+			msg.Head().Stamp(from, now)
+			m.step(now, from, msg)
+		}
+		// Nine members: the leader, its backers, the rest not backing it
+		// (yet), too many for this node's vote alone to make a majority.
+		for i := range 7 {
+			var msg wire.Message = &wire.Vote{Term: 0}
+			if i < backers {
+				msg = &wire.Vote{Term: 1, Candidate: leader}
+			}
+			send(simPeer(t, uint64(10+i)), msg)
+		}
+		send(leader, &wire.Heartbeat{Term: 1, Seq: 1, Score: 0.5})
+		if m.haveLeader {
+			t.Fatalf("%d backers: adopted the leader before its majority", backers)
+		}
+		m.ready()
+		// The bootstrap wait ends; the leader keeps beating.
+		for range 40 {
+			now = now.Add(100 * time.Millisecond)
+			if now.Sub(simEpoch)%time.Second == 0 {
+				send(leader, &wire.Heartbeat{Term: 1, Seq: uint64(now.Sub(simEpoch) / time.Second), Score: 0.5})
+			}
+			m.tick(now)
+		}
+		out, evs := m.ready()
+		stood := slices.ContainsFunc(out, func(msg wire.Message) bool { _, ok := msg.(*wire.Candidate); return ok })
+		voted := slices.ContainsFunc(out, func(msg wire.Message) bool { v, ok := msg.(*wire.Vote); return ok && v.Candidate == leader })
+		backed := slices.Contains(evs, event{eventBacked, ""})
+		switch {
+		case backers >= 2 && (stood || !backed || !voted):
+			t.Errorf("%d backers: stood %v, backed %v, voted for it %v; want a vote for the leader and no candidacy", backers, stood, backed, voted)
+		case backers < 2 && (!stood || backed):
+			t.Errorf("%d backer: stood %v, backed %v; want a candidacy", backers, stood, backed)
+		}
+	}
+}

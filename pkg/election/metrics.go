@@ -19,6 +19,7 @@ type metrics struct {
 	ignored       *prometheus.CounterVec
 	candidacies   *prometheus.CounterVec
 	stepDowns     *prometheus.CounterVec
+	backings      prometheus.Counter
 	publishErrors prometheus.Counter
 	lastChanges   uint64
 }
@@ -37,11 +38,12 @@ func newMetrics(reg prometheus.Registerer, state func() State) (*metrics, error)
 		[]string{"reason"})
 	m.candidacies = prometheus.NewCounterVec(prometheus.CounterOpts(opts("candidacies_total", "Times this node stood for leader, by trigger.")), []string{"trigger"})
 	m.stepDowns = prometheus.NewCounterVec(prometheus.CounterOpts(opts("step_downs_total", "Times this node stopped leading, by cause.")), []string{"cause"})
+	m.backings = prometheus.NewCounter(prometheus.CounterOpts(opts("backings_total", "Times this node, due to stand, voted for a live leader that others back instead of opening a new term.")))
 	m.publishErrors = prometheus.NewCounter(prometheus.CounterOpts(opts("publish_errors_total", "Election messages this node failed to publish.")))
 	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("heartbeat_age_seconds",
 		"Seconds since the last heartbeat of a leader was counted (sent, on the leader); since start before the first.")),
 		func() float64 { return state().HeartbeatAge.Seconds() })
-	m.collectors = []prometheus.Collector{m.term, m.isLeader, m.changes, m.members, m.ignored, m.candidacies, m.stepDowns, m.publishErrors, age}
+	m.collectors = []prometheus.Collector{m.term, m.isLeader, m.changes, m.members, m.ignored, m.candidacies, m.stepDowns, m.backings, m.publishErrors, age}
 	if err := regmetrics.Register(reg, m.collectors...); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
@@ -60,6 +62,8 @@ func (m *metrics) event(ev event) {
 		m.candidacies.WithLabelValues(ev.reason).Inc()
 	case eventStepDown:
 		m.stepDowns.WithLabelValues(ev.reason).Inc()
+	case eventBacked:
+		m.backings.Inc()
 	}
 }
 
