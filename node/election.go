@@ -33,6 +33,7 @@ func (v localView) Gone(id peer.ID) bool { return v.peers.Gone(id) }
 func (v localView) HealthStatus() status.Status { return v.hm.Status() }
 func (v localView) HealthScore() float64        { return v.hm.Snapshot().Score }
 func (v localView) ConnectedPeers() int         { return v.n.ConnectedPeers() }
+func (v localView) ConnectedPeerIDs() []peer.ID { return v.n.Host.Network().Peers() }
 func (v localView) ResourceHeadroom() float64 {
 	return v.hm.Snapshot().Components[health.ComponentResources]
 }

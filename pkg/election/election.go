@@ -36,6 +36,13 @@ type HeadroomView interface {
 	ResourceHeadroom() float64
 }
 
+// PeersView is an optional extension of LocalView: the peers the node is
+// connected to, which decide who stands first in a mesh starting at once.
+// Without it every starting node stands at its bootstrap deadline.
+type PeersView interface {
+	ConnectedPeerIDs() []peer.ID
+}
+
 // GoneView is an optional extension of LocalView: the node's liveness view
 // of its peers. A member it holds dead or departed leaves the quorum at
 // once instead of after the member TTL.
@@ -290,6 +297,9 @@ func (e *Election) inputs(m *machine) inputs {
 	}
 	if m.neverLed() {
 		in.TopicPeers = len(e.topic.ListPeers())
+	}
+	if p, ok := e.view.(PeersView); ok && m.starting() {
+		in.Outranked = outranked(e.self, p.ConnectedPeerIDs())
 	}
 	return in
 }

@@ -397,7 +397,7 @@ func (m *machine) tick(now time.Time) {
 
 	m.noteFirstPeer(now)
 	if !m.haveLeader && m.pending == nil && m.canStand() && !m.nextStand.IsZero() && !now.Before(m.nextStand) &&
-		(m.standWhy != standBootstrap || m.bootstrapOver(now)) {
+		(m.standWhy != standBootstrap || m.bootstrapOver(now) && m.turnToStand(now)) {
 		if c, ok := m.backedClaimant(now); ok {
 			m.back(now, c)
 		} else {
@@ -470,6 +470,28 @@ func (m *machine) noteFirstPeer(now time.Time) {
 func (m *machine) bootstrapOver(now time.Time) bool {
 	return !m.firstPeer.IsZero() || now.Sub(m.started) >= aloneFactor*m.cfg.BootstrapWait
 }
+
+// starting reports whether the node is still in its bootstrap wait: it
+// has never followed a leader nor stood.
+func (m *machine) starting() bool {
+	return !m.haveLeader && m.standWhy == standBootstrap
+}
+
+// turnToStand lets the starting node that no connected peer outranks stand
+// at its bootstrap deadline, and the others rankDelay later: a mesh
+// starting at once then sees one candidacy first, which its peers vote
+// for, and the others back the leader it makes (backedClaimant) instead of
+// standing too. Without the order every node of a 50-node start stood at
+// its deadline, within a second or two of each other. If the best-placed
+// node is slow or gone, the rest stand a few seconds later, as before.
+func (m *machine) turnToStand(now time.Time) bool {
+	return m.in.Outranked == 0 || !now.Before(m.nextStand.Add(rankDelay(m.cfg)))
+}
+
+// rankDelay is how much longer than the best-placed node the others wait
+// at start: its candidacy's window and the votes' way back, with room for
+// a loaded machine's delays.
+func rankDelay(c Config) time.Duration { return c.ElectionWindow + c.HeartbeatTimeout }
 
 // neverLed reports whether the node has never had a leader (itself
 // included).

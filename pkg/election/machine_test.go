@@ -498,7 +498,8 @@ func TestBootstrapCandidateNeedsAMajorityOfItsConnectedPeers(t *testing.T) {
 		s.group[nd.id] = i + 1 // connected, but nothing delivered yet
 	}
 	s.start()
-	s.run(5 * time.Second)
+	// Outranked nodes stand rankDelay after their bootstrap deadline.
+	s.run(3*time.Second + rankDelay(DefaultConfig()) + time.Second)
 	for _, nd := range s.nodes {
 		if nd.evs[eventCandidacy+"/"+standBootstrap] == 0 {
 			t.Fatalf("%s did not stand: the test tests nothing", s.name(nd.id))
@@ -611,6 +612,25 @@ func TestDueNodeBacksALiveLeaderInsteadOfStanding(t *testing.T) {
 			t.Errorf("%d backers: stood %v, backed %v, voted for it %v; want a vote for the leader and no candidacy", backers, stood, backed, voted)
 		case backers < 2 && (!stood || backed):
 			t.Errorf("%d backer: stood %v, backed %v; want a candidacy", backers, stood, backed)
+		}
+	}
+}
+
+// Nodes starting at once stand in rank order: the node no peer outranks
+// stands at its bootstrap deadline and the others, rankDelay later, find
+// it leading. Without the order the node with the earliest (random)
+// deadline stood first, and on a loaded machine nearly all of them did.
+func TestStartingMeshStandsInRankOrder(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		s := newSim(t, 9, DefaultConfig(), seed)
+		s.start()
+		s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+		for _, nd := range s.nodes {
+			stood := nd.evs[eventCandidacy+"/"+standBootstrap]
+			if best := nd.in.Outranked == 0; stood != map[bool]int{true: 1, false: 0}[best] {
+				t.Fatalf("seed %d: %s (outranked by %d) stood %d times at bootstrap; want only the best-placed node, once\n%s",
+					seed, s.name(nd.id), nd.in.Outranked, stood, s.dump())
+			}
 		}
 	}
 }

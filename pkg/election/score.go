@@ -35,6 +35,10 @@ type inputs struct {
 	// TopicPeers is how many connected peers take part in the election
 	// (subscribed to its topic), counted until the node first has a leader.
 	TopicPeers int
+	// Outranked is how many connected peers have a better tie-break than
+	// this node: 0 for the node best placed to stand first at start.
+	// Counted only while the node is starting (machine.starting).
+	Outranked int
 	// Gone reports the peers the node's liveness view holds dead or
 	// departed; nil when the node has no such view.
 	Gone func(peer.ID) bool
@@ -58,6 +62,17 @@ func tieBreak(id peer.ID) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+// outranked counts the peers whose tie-break beats self's.
+func outranked(self peer.ID, peers []peer.ID) int {
+	mine, n := tieBreak(self), 0
+	for _, p := range peers {
+		if p != self && tieBreak(p) > mine {
+			n++
+		}
+	}
+	return n
 }
 
 func clamp01(v float64) float64 {

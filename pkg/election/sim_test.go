@@ -84,8 +84,17 @@ func newSim(t testing.TB, n int, cfg Config, seed uint64) *sim {
 	// Connected to every other node, as on a LAN.
 	for _, nd := range s.nodes {
 		nd.in.ConnectedPeers, nd.in.TopicPeers = max(n-1, 1), n-1
+		nd.in.Outranked = outranked(nd.id, s.ids())
 	}
 	return s
+}
+
+func (s *sim) ids() []peer.ID {
+	out := make([]peer.ID, len(s.nodes))
+	for i, nd := range s.nodes {
+		out[i] = nd.id
+	}
+	return out
 }
 
 func (s *sim) add(cfg Config, seed uint64) *simNode {
