@@ -454,7 +454,7 @@ func (m *machine) back(now time.Time, s support) {
 // like the heartbeat timeout, so the nodes of a starting mesh do not all
 // stand in the same instant.
 func (m *machine) noteFirstPeer(now time.Time) {
-	if !m.firstPeer.IsZero() || m.in.ConnectedPeers == 0 {
+	if !m.firstPeer.IsZero() || m.in.TopicPeers == 0 {
 		return
 	}
 	m.firstPeer = now

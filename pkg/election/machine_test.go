@@ -372,7 +372,9 @@ func TestLoneHealthyNodeLeadsItself(t *testing.T) {
 	s := newSim(t, 1, DefaultConfig(), 1)
 	s.start()
 	cfg := DefaultConfig()
-	took := s.runUntil(10*time.Second, "a one-node leader", func() bool { return s.agreed() })
+	// No peer on the election topic: it leads itself after aloneFactor
+	// bootstrap waits.
+	took := s.runUntil(aloneFactor*cfg.BootstrapWait+5*time.Second, "a one-node leader", func() bool { return s.agreed() })
 	if took < cfg.BootstrapWait {
 		t.Fatalf("led after %v, before the bootstrap wait %v", took, cfg.BootstrapWait)
 	}

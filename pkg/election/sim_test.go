@@ -71,7 +71,7 @@ func simPeer(t testing.TB, seed uint64) peer.ID {
 }
 
 func healthy() inputs {
-	return inputs{Status: "healthy", HealthScore: 1, ConnectedPeers: 8, Headroom: 1}
+	return inputs{Status: "healthy", HealthScore: 1, ConnectedPeers: 8, TopicPeers: 8, Headroom: 1}
 }
 
 // newSim makes n nodes (not started) with the default configuration.
