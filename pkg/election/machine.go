@@ -446,11 +446,13 @@ func (m *machine) back(now time.Time, s support) {
 }
 
 // noteFirstPeer starts the bootstrap wait over when the node first has a
-// peer. The wait is for hearing an existing leader, and nothing can be
-// heard before a connection: when many nodes start at once on a loaded
-// machine, discovery takes longer than the wait, and counting it from the
-// process start made every node lead itself alone at term 1 (fifty
-// leaders, then a dozen terms of merging them). The wait is randomised
+// peer on the election topic. The wait is for hearing an existing leader,
+// and nothing can be heard before then: when many nodes start at once on
+// a loaded machine, discovery takes longer than the wait, and counting it
+// from the process start made every node lead itself alone at term 1
+// (fifty leaders, then a dozen terms of merging them). A connection is not
+// enough either: GossipSub exchanges subscriptions after it, and on a
+// loaded machine seconds after. The wait is randomised
 // like the heartbeat timeout, so the nodes of a starting mesh do not all
 // stand in the same instant.
 func (m *machine) noteFirstPeer(now time.Time) {
