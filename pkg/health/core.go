@@ -392,6 +392,18 @@ func (k *core) stalledDuring(start, end time.Time) bool {
 	return false
 }
 
+// starvedDuring reports whether the run-queue sampler found this process
+// starved of CPU during [start, end], or still finds it so.
+func (k *core) starvedDuring(start, end time.Time) bool {
+	for _, w := range k.stalls {
+		if w.starved && w.from.Before(end) && w.to.After(start) {
+			return true
+		}
+	}
+	n := len(k.stalls)
+	return n > 0 && k.stalls[n-1].starved && end.Sub(k.stalls[n-1].to) < 2*starveEvery
+}
+
 // lifeguard marks a failed sample taken while this process was stalled: it
 // is evidence about the local node, not about the mesh, so it does not count
 // toward the failure threshold. Panics are bugs, not starvation, and stay.
@@ -519,7 +531,20 @@ func (k *core) view(c *checkState, now time.Time) (v CheckView, e evalCheck, dea
 		if k.resumedAt.After(ref) {
 			ref = k.resumedAt // a result does not age while this process is paused
 		}
-		if age, limit := now.Sub(ref), c.staleAfter(); age > limit {
+		if age, limit := now.Sub(ref), c.staleAfter(); age > limit && k.starvedDuring(now.Add(-c.interval()-d.Timeout), now) {
+			// No result because this process gets too little CPU to run
+			// the check (100 nodes on two cores), not because the check
+			// hangs: it was starved within the span its last run should
+			// have taken (an interval and a timeout). Degraded, never a
+			// critical failure. Overload is not
+			// a reason to die; a scheduler that stops ticking still fails
+			// /health/live.
+			v.Stale, v.Healthy, v.LocalStall = true, false, true
+			v.Message = fmt.Sprintf("stale: no result for %s (limit %s) while this process is starved of CPU; last: %s",
+				age.Round(time.Millisecond), limit, s.Message)
+			e.Reason, e.Degraded = v.Message, true
+			deadline = now.Add(starveEvery) // judged again when the starvation may be over
+		} else if age > limit {
 			v.Stale, v.Healthy, v.State = true, false, StateFailing
 			v.Message = fmt.Sprintf("stale: no result for %s (limit %s); last: %s",
 				age.Round(time.Millisecond), limit, s.Message)

@@ -336,6 +336,12 @@ func TestCoreStaleness(t *testing.T) {
 		{"fresh at the limit", []step{at(time.Second, "pass"), at(12*time.Second, "watch")}, false, StatePassing},
 		{"stale just past the limit", []step{at(time.Second, "pass"), at(12*time.Second+time.Millisecond, "watch")}, true, StateFailing},
 		{"a new result is fresh again", []step{at(time.Second, "pass"), at(13*time.Second, "watch"), at(14*time.Second, "pass")}, false, StatePassing},
+		// No result because the process is starved of CPU (its ticks say
+		// so): stale, but degraded rather than failing.
+		{"stale while starved is not failing", []step{at(time.Second, "pass"), {at: 12 * time.Second, kind: "starved", lat: 5 * time.Second},
+			at(12*time.Second+time.Millisecond, "watch")}, true, StatePassing},
+		{"stale once the starvation is long over fails", []step{at(time.Second, "pass"), {at: 6 * time.Second, kind: "starved", lat: time.Second},
+			at(12*time.Second+time.Millisecond, "watch")}, true, StateFailing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
