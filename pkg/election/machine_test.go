@@ -636,3 +636,35 @@ func TestStartingMeshStandsInRankOrder(t *testing.T) {
 		}
 	}
 }
+
+// The bootstrap wait runs from the first peer on the election topic, not
+// from the first connection: GossipSub exchanges subscriptions after the
+// connection, seconds after on a loaded machine, and until then nothing a
+// node says at start can be heard.
+func TestBootstrapWaitRunsFromTheFirstElectionPeer(t *testing.T) {
+	cfg := DefaultConfig()
+	m := newMachine(cfg, simPeer(t, 1), rand.New(rand.NewPCG(1, 2)))
+	in := healthy()
+	in.ConnectedPeers, in.TopicPeers = 5, 0
+	m.setInputs(in)
+	now := simEpoch
+	m.start(now)
+	tick := func(d time.Duration) (stood bool) {
+		for end := now.Add(d); now.Before(end); {
+			now = now.Add(100 * time.Millisecond)
+			m.tick(now)
+			_, evs := m.ready()
+			stood = stood || slices.Contains(evs, event{eventCandidacy, standBootstrap})
+		}
+		return stood
+	}
+	if tick(4 * time.Second) {
+		t.Fatal("stood while connected but with no peer on the election topic")
+	}
+	in.TopicPeers = 5
+	m.setInputs(in)
+	waitMax := cfg.BootstrapWait + time.Duration(cfg.TimeoutJitter*float64(cfg.BootstrapWait))
+	if !tick(waitMax + rankDelay(cfg) + time.Second) {
+		t.Fatal("did not stand within the bootstrap wait (and rank delay) of its first election peer")
+	}
+}
