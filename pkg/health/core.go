@@ -383,17 +383,13 @@ func (k *core) stalledDuring(start, end time.Time) bool {
 			return true
 		}
 	}
-	// Starvation is sampled once a second, after the fact: if the last
-	// sample found it and that was under two samples ago, it is still
-	// going on, and a failure now belongs to it too.
-	if n := len(k.stalls); n > 0 && k.stalls[n-1].starved && end.Sub(k.stalls[n-1].to) < 2*starveEvery {
-		return true
-	}
-	return false
+	return k.starvedDuring(start, end)
 }
 
 // starvedDuring reports whether the run-queue sampler found this process
-// starved of CPU during [start, end], or still finds it so.
+// starved of CPU during [start, end], or still finds it so. Starvation is
+// sampled once a second, after the fact: if the last sample found it and
+// that was under two samples ago, it is still going on.
 func (k *core) starvedDuring(start, end time.Time) bool {
 	for _, w := range k.stalls {
 		if w.starved && w.from.Before(end) && w.to.After(start) {
