@@ -280,10 +280,7 @@ func (d *mdnsDiscovery) stopBrowsing() {
 func (d *mdnsDiscovery) found(ai peer.AddrInfo) {
 	d.notifee.HandlePeerFound(ai)
 	if d.degree > 0 && d.conns() >= d.degree {
-		select {
-		case d.wake <- struct{}{}:
-		default:
-		}
+		kick(d.wake)
 	}
 }
 
