@@ -4,12 +4,17 @@
 // in-process test mesh builds whole nodes through it on mocknet.
 //
 // The packages ship no fx modules; the node builds its parts with their
-// plain constructors (app.go, mesh.go, election.go), because it wires each
-// in a way a generic module could not: the shutdown manager exists before
-// fx does, so a stop asked for during start-up is not lost; the libp2p node
-// may be a test's mocknet host; the summary book and the probes share the
-// topics, the liveness view and the message budget (mesh.go); and the
-// election's validator is wrapped by the silence watch.
+// plain constructors (app.go, mesh.go, election.go, meshview.go), because it
+// wires each in a way a generic module could not: the shutdown manager
+// exists before fx does, so a stop asked for during start-up is not lost;
+// the libp2p node may be a test's mocknet host; one peer-liveness view is
+// fed by every topic's validator and by the host's connections, and read by
+// the probes, the election (to drop dead members from its quorum) and the
+// mesh view; every periodic duty's interval stretches with the number of
+// members that view counts (the message budget, mesh.go); the election's
+// validator is wrapped like the others, by the silence watch and the
+// liveness view; and /health/mesh shares the health manager's cap on event
+// streams.
 //
 // Start and stop have one owner, fx's lifecycle: lifecycle.go appends each
 // part's start and stop once, in start order, and fx stops them in reverse.

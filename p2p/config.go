@@ -62,7 +62,8 @@ type Config struct {
 	// ConnLow and ConnHigh are the connection manager's watermarks: above
 	// ConnHigh connections it trims back to ConnLow, sparing protected
 	// (bootstrap) peers and young connections. 64/128 leaves room for
-	// GossipSub's mesh (D=6..12) and the DHT's buckets on a mesh of hundreds.
+	// GossipSub's mesh (D=4, 3..6: lanMeshDegree), the peers its gossip and
+	// flood publishing reach, and the DHT's buckets on a mesh of hundreds.
 	ConnLow  int `yaml:"conn_low" flag:"conn-low" usage:"connection manager low watermark"`
 	ConnHigh int `yaml:"conn_high" flag:"conn-high" usage:"connection manager high watermark"`
 
