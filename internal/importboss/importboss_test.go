@@ -35,14 +35,14 @@ var rules = []rule{
 	{pkg: "p2p/wire"},
 	{pkg: "p2p", may: []string{"p2p/wire"}},
 	{pkg: "pkg/liveness", may: []string{"p2p/wire"}},
-	{pkg: "pkg/health", never: []string{"github.com/libp2p/"}},
+	{pkg: "pkg/health", may: []string{"internal/sse"}, never: []string{"github.com/libp2p/"}},
 	{pkg: "pkg/probes", may: []string{"pkg/health", "pkg/liveness", "p2p/wire"},
 		// The goodbye test runs real summary books on mocknet.
 		testMay: []string{"pkg/summary"}},
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},
 	{pkg: "pkg/summary", may: []string{"p2p/wire"}},
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
-	{pkg: "pkg/meshview", may: []string{"pkg/liveness", "pkg/summary"}, testMay: []string{"p2p/wire"}},
+	{pkg: "pkg/meshview", may: []string{"pkg/liveness", "pkg/summary", "internal/sse"}, testMay: []string{"p2p/wire"}},
 	{pkg: "node", may: []string{"p2p/...", "pkg/..."}},
 	// nodetest builds whole nodes on mocknet for tests, through node.
 	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit", "internal/testmesh"}, testMay: []string{"pkg/probes"}},

@@ -4,25 +4,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meshhealth/meshhealth/internal/sse"
 )
 
-const (
-	// sseKeepalive keeps idle proxies and load balancers from closing a
-	// quiet stream.
-	sseKeepalive = 15 * time.Second
-	// sseWriteTimeout bounds one write to a stream; it replaces the
-	// server's WriteTimeout, which would otherwise end every stream.
-	sseWriteTimeout = 10 * time.Second
-	// sseRetryAfter is what a stream refused for the cap tells its client
-	// to wait, in seconds: long enough that a crowd of refused clients does
-	// not retry in a tight loop.
-	sseRetryAfter = "5"
-)
+// sseKeepalive keeps idle proxies and load balancers from closing a quiet
+// stream.
+const sseKeepalive = 15 * time.Second
 
 // DefaultMaxEventStreams caps concurrent /health/events streams. Each holds
 // a goroutine, a connection and a 64-event buffer for as long as it lasts;
@@ -85,14 +77,13 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	if n := m.openStreams.Add(1); n > m.maxEventStreams() {
-		m.openStreams.Add(-1)
-		w.Header().Set("Retry-After", sseRetryAfter)
-		writeError(w, r, http.StatusServiceUnavailable,
-			fmt.Sprintf("too many event streams (at most %d): retry later", m.maxEventStreams()))
+	release, ok := m.AcquireStream()
+	if !ok {
+		w.Header().Set("Retry-After", sse.RetryAfter)
+		writeError(w, r, http.StatusServiceUnavailable, sse.TooMany(m.MaxEventStreams()))
 		return
 	}
-	defer m.openStreams.Add(-1)
+	defer release()
 	sub := m.hub.subscribe(streamBuffer, true)
 	if sub == nil {
 		writeError(w, r, http.StatusServiceUnavailable, "health manager stopped")
@@ -100,19 +91,15 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer m.hub.unsubscribe(sub)
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
+	stream := sse.Open(w, r)
+	if stream == nil {
 		return
 	}
-	rc := http.NewResponseController(w)
 	snap := m.Snapshot()
-	buf := fmt.Appendf(nil, "retry: 3000\n: meshhealth events; status %s\n\n", snap.Status)
+	buf := sse.AppendHello(nil, "meshhealth events; status "+string(snap.Status))
 	var sent uint64
 	buf, sent = m.appendResume(buf, r.Header.Get("Last-Event-ID"), snap)
-	if !sseWrite(w, rc, buf) {
+	if !stream.Send(buf) {
 		return
 	}
 	keep := time.NewTicker(sseKeepalive)
@@ -125,7 +112,7 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			buf, sent = m.appendEvent(buf[:0], t), t.Seq
 		case <-keep.C:
-			buf = append(buf[:0], ": keepalive\n\n"...)
+			buf = sse.AppendComment(buf[:0], "keepalive")
 		case <-sub.done:
 			return
 		case <-m.streamsDone:
@@ -133,7 +120,7 @@ func (m *Manager) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
-		if !sseWrite(w, rc, buf) {
+		if !stream.Send(buf) {
 			return
 		}
 	}
@@ -180,7 +167,7 @@ func (m *Manager) appendResume(buf []byte, lastID string, snap *Snapshot) ([]byt
 	if reason != "" {
 		data, _ := json.Marshal(missedDoc{Reason: reason, LastEventID: lastID, BootID: m.bootID, Status: snap.Status})
 		// Its id lets a client that reconnects again resume from here.
-		buf = fmt.Appendf(buf, "id: %s-%d\nevent: missed\ndata: %s\n\n", m.bootID, last, data)
+		buf = sse.AppendEvent(buf, m.eventID(last), "missed", data)
 	}
 	sent := last
 	for _, t := range log {
@@ -193,15 +180,8 @@ func (m *Manager) appendResume(buf []byte, lastID string, snap *Snapshot) ([]byt
 
 func (m *Manager) appendEvent(buf []byte, t Transition) []byte {
 	data, _ := json.Marshal(t) // plain strings and numbers: cannot fail
-	buf = fmt.Appendf(buf, "id: %s-%d\nevent: %s\ndata: ", m.bootID, t.Seq, t.Kind)
-	buf = append(buf, data...)
-	return append(buf, "\n\n"...)
+	return sse.AppendEvent(buf, m.eventID(t.Seq), t.Kind, data)
 }
 
-func sseWrite(w http.ResponseWriter, rc *http.ResponseController, b []byte) bool {
-	_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout)) // unsupported by some writers (tests); fine
-	if _, err := w.Write(b); err != nil {
-		return false
-	}
-	return rc.Flush() == nil
-}
+// eventID is <boot-id>-<seq>: see newBootID.
+func (m *Manager) eventID(seq uint64) string { return m.bootID + "-" + strconv.FormatUint(seq, 10) }

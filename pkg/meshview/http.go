@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/meshhealth/meshhealth/internal/sse"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
@@ -25,9 +26,6 @@ const (
 	// page stay within a few seconds; it doubles as the keepalive that
 	// keeps idle proxies from closing the stream.
 	streamRefresh = 5 * time.Second
-	// streamWriteTimeout bounds one write; it replaces the server's
-	// WriteTimeout, which would otherwise end every stream.
-	streamWriteTimeout = 10 * time.Second
 )
 
 //go:embed dashboard.html
@@ -164,28 +162,23 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if h.src.AcquireStream != nil {
 		release, ok := h.src.AcquireStream()
 		if !ok {
-			// Long enough that a crowd of refused dashboards does not retry
-			// in a tight loop (EventSource honours the 503 by giving up, the
-			// page's own retry waits this long).
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, fmt.Sprintf(`{"error":"too many event streams (at most %d): retry later"}`, h.src.MaxStreams), http.StatusServiceUnavailable)
+			// EventSource honours the 503 by giving up; the page's own retry
+			// waits Retry-After.
+			w.Header().Set("Retry-After", sse.RetryAfter)
+			http.Error(w, fmt.Sprintf(`{"error":%q}`, sse.TooMany(h.src.MaxStreams)), http.StatusServiceUnavailable)
 			return
 		}
 		defer release()
 	}
 	q := r.URL.Query()
 	states, statuses := list(q["state"]), list(q["status"])
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
+	w.Header().Set("Cache-Control", "no-store")
+	stream := sse.Open(w, r)
+	if stream == nil {
 		return
 	}
-	rc := http.NewResponseController(w)
 	var last []byte
-	buf := []byte("retry: 3000\n\n")
+	buf := sse.AppendHello(nil, "")
 	tick := time.NewTicker(streamEvery)
 	defer tick.Stop()
 	lastWrite := time.Now()
@@ -194,11 +187,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if fp := fingerprint(m); !bytes.Equal(fp, last) || time.Since(lastWrite) >= streamRefresh {
 			last = fp
 			data, _ := json.Marshal(m)
-			buf = fmt.Appendf(buf, "event: mesh\ndata: %s\n\n", data)
+			buf = sse.AppendEvent(buf, "", "mesh", data)
 		}
 		if len(buf) > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) // unsupported by some writers (tests); fine
-			if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+			if !stream.Send(buf) {
 				return
 			}
 			buf, lastWrite = buf[:0], time.Now()
