@@ -12,6 +12,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -305,4 +306,85 @@ func listenPort(s string) (corev1.Protocol, int, error) {
 		return corev1.ProtocolTCP, p, err
 	}
 	return "", 0, errors.New("neither tcp nor udp")
+}
+
+// VerifyNetworkPolicy checks a NetworkPolicy meant for these objects
+// against their pods: it must select them (a selector on labels they do not
+// carry protects nothing), admit the mesh's own pods on every libp2p port
+// (or the mesh is cut), admit the HTTP port to someone (or Prometheus is
+// cut), and name only ports the container has, with their protocols.
+func (o *Objects) VerifyNetworkPolicy(np *networkingv1.NetworkPolicy) error {
+	if len(o.StatefulSets) != 1 {
+		return fmt.Errorf("want one StatefulSet, have %d", len(o.StatefulSets))
+	}
+	tmpl := &o.StatefulSets[0].Spec.Template
+	podLabels := labels.Set(tmpl.Labels)
+	i := slices.IndexFunc(tmpl.Spec.Containers, func(c corev1.Container) bool { return c.Name == "meshhealth" })
+	if i < 0 {
+		return errors.New("StatefulSet: no container named meshhealth")
+	}
+	containerPorts := tmpl.Spec.Containers[i].Ports
+
+	var errs []error
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("NetworkPolicy %s: "+format, append([]any{np.Name}, a...)...))
+	}
+	selects := func(sel *metav1.LabelSelector) bool {
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		return err == nil && !s.Empty() && s.Matches(podLabels)
+	}
+	if !selects(&np.Spec.PodSelector) {
+		bad("podSelector %v does not select the pods (labels %v): it protects nothing", np.Spec.PodSelector, podLabels)
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		bad("policyTypes %v lack Ingress", np.Spec.PolicyTypes)
+	}
+
+	// admits finds the container port a policy port names.
+	admits := func(pp networkingv1.NetworkPolicyPort) (corev1.ContainerPort, bool) {
+		proto := corev1.ProtocolTCP
+		if pp.Protocol != nil {
+			proto = *pp.Protocol
+		}
+		for _, cp := range containerPorts {
+			if cp.Protocol == "" {
+				cp.Protocol = corev1.ProtocolTCP
+			}
+			if cp.Protocol != proto || pp.Port == nil {
+				continue
+			}
+			if (pp.Port.Type == intstr.String && pp.Port.StrVal == cp.Name) ||
+				(pp.Port.Type == intstr.Int && pp.Port.IntVal == cp.ContainerPort) {
+				return cp, true
+			}
+		}
+		return corev1.ContainerPort{}, false
+	}
+	fromMesh := map[string]bool{} // container ports the mesh's own pods may reach
+	admitted := map[string]bool{} // container ports anyone may reach
+	for n, rule := range np.Spec.Ingress {
+		mesh := slices.ContainsFunc(rule.From, func(p networkingv1.NetworkPolicyPeer) bool {
+			return p.PodSelector != nil && p.NamespaceSelector == nil && selects(p.PodSelector)
+		})
+		for _, pp := range rule.Ports {
+			cp, ok := admits(pp)
+			if !ok {
+				bad("ingress rule %d admits port %v/%v, which the container does not have", n, pp.Port, pp.Protocol)
+				continue
+			}
+			admitted[cp.Name] = true
+			if mesh {
+				fromMesh[cp.Name] = true
+			}
+		}
+	}
+	for _, name := range []string{"p2p", "p2p-quic"} {
+		if !fromMesh[name] {
+			bad("no ingress rule admits the mesh's pods to container port %s: the nodes could not reach each other", name)
+		}
+	}
+	if !admitted["http"] {
+		bad("no ingress rule admits container port http: Prometheus could not scrape")
+	}
+	return errors.Join(errs...)
 }
