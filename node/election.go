@@ -62,20 +62,19 @@ func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdo
 		f.Add("election", "freeze-heartbeats", e.FreezeHeartbeats)
 	}
 	if p := c.Probes.Election; p.Enabled {
-		view := probes.ElectionViewFunc(func() probes.ElectionState {
+		chk := probes.Election(e, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout)
+		// The key metrics of /health/summary follow the election at the
+		// check's pace, as its own details do.
+		judge := chk.Checker
+		chk.Checker = func(ctx context.Context) health.Result {
 			s := e.State()
 			hm.SetKeyMetric("leadership_changes", s.ChangesTotal)
 			hm.SetKeyMetric("leadership_changes_10m", s.ChangesRecent)
 			if s.HaveLeader && !s.LeaderSince.IsZero() {
 				hm.SetKeyMetric("leader_uptime", time.Since(s.LeaderSince).Round(time.Second).String())
 			}
-			return probes.ElectionState{
-				Leader: s.Leader, Term: s.Term, IsLeader: s.IsLeader, HaveLeader: s.HaveLeader,
-				HeartbeatAge: s.HeartbeatAge, HeartbeatJitter: s.HeartbeatJitter,
-				ChangesTotal: s.ChangesTotal, ChangesRecent: s.ChangesRecent, LeaderSince: s.LeaderSince,
-			}
-		})
-		chk := probes.Election(view, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout)
+			return judge(ctx)
+		}
 		return hm.Register(withThresholds(chk, c))
 	}
 	return nil

@@ -18,7 +18,8 @@
 // makes a forged Heartbeat harmless and lets a healed partition converge.
 //
 // Of the node's packages it imports only p2p/wire and pkg/status; node
-// imports it and hands the election-stability probe a view of it. What each
-// package may import is the table in docs/ARCHITECTURE.md, enforced by
-// internal/importboss.
+// imports it and hands it, as it is, to the election-stability probe
+// (probes.ElectionView: Leader, HeartbeatAge, HeartbeatJitter,
+// LeaderChanges). What each package may import is the table in
+// docs/ARCHITECTURE.md, enforced by internal/importboss.
 package election

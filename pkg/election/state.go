@@ -43,6 +43,29 @@ type State struct {
 	Members int
 }
 
+// Leader, HeartbeatAge, HeartbeatJitter and LeaderChanges read State for
+// the election-stability check, whose package may not import this one
+// (probes.ElectionView names what it reads).
+
+// Leader is the leader this node follows ("" while none is known), its term
+// (the highest seen while none is), and whether it is this node.
+func (e *Election) Leader() (id string, term uint64, self bool) {
+	s := e.State()
+	return s.Leader, s.Term, s.IsLeader
+}
+
+// HeartbeatAge is State.HeartbeatAge, now.
+func (e *Election) HeartbeatAge() time.Duration { return e.State().HeartbeatAge }
+
+// HeartbeatJitter is State.HeartbeatJitter.
+func (e *Election) HeartbeatJitter() time.Duration { return e.State().HeartbeatJitter }
+
+// LeaderChanges is State.ChangesTotal and State.ChangesRecent.
+func (e *Election) LeaderChanges() (total uint64, recent int) {
+	s := e.State()
+	return s.ChangesTotal, s.ChangesRecent
+}
+
 func (m *machine) state(now time.Time) State {
 	st := State{
 		Term:            m.maxTerm,

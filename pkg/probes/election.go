@@ -18,31 +18,25 @@ const (
 	DefaultMaxLeaderChanges = 3
 )
 
-// ElectionState is what the check reads of the election: a mirror of the
-// election's exposed state, so this package does not depend on
-// pkg/election (the node maps one onto the other).
-type ElectionState struct {
-	Leader          string // peer ID; "" while none is known
-	Term            uint64
-	IsLeader        bool
-	HaveLeader      bool
-	HeartbeatAge    time.Duration // since the leader's last heartbeat
-	HeartbeatJitter time.Duration // spread of heartbeat arrival around the interval
-	ChangesTotal    uint64
-	ChangesRecent   int // leadership changes in the last 10 minutes
-	LeaderSince     time.Time
-}
-
-// ElectionView reads the election's current state.
+// ElectionView is the election as the check reads it; *election.Election
+// is one. This package may not import pkg/election (docs/ARCHITECTURE.md,
+// "The parts"), so it names only what the check reads, and the node hands
+// the election over as it is.
 type ElectionView interface {
-	State() ElectionState
+	// Leader is the leader this node follows ("" while none is known), its
+	// term (the highest seen while none is), and whether it is this node.
+	Leader() (id string, term uint64, self bool)
+	// HeartbeatAge is how long this node has gone without a heartbeat of
+	// its leader.
+	HeartbeatAge() time.Duration
+	// HeartbeatJitter is how far the leader's heartbeats stray from their
+	// interval.
+	HeartbeatJitter() time.Duration
+	// LeaderChanges counts the changes of leader since start, and the
+	// unplanned ones within the last 10 minutes (the flapping the check
+	// judges).
+	LeaderChanges() (total uint64, recent int)
 }
-
-// ElectionViewFunc adapts a function to ElectionView.
-type ElectionViewFunc func() ElectionState
-
-// State calls f.
-func (f ElectionViewFunc) State() ElectionState { return f() }
 
 // Election builds the election-stability check: not critical (a mesh
 // without a leader still carries traffic, so the node is degraded, not
@@ -63,30 +57,32 @@ func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int,
 		Interval:    interval,
 		Timeout:     timeout,
 		Checker: func(ctx context.Context) health.Result {
-			s := view.State()
+			leader, term, isLeader := view.Leader()
+			age := view.HeartbeatAge()
+			total, recent := view.LeaderChanges()
 			r := health.Result{Details: map[string]any{
-				"leader":           s.Leader,
-				"term":             s.Term,
-				"is_leader":        s.IsLeader,
-				"heartbeat_age_ms": s.HeartbeatAge.Milliseconds(),
-				"jitter_ms":        s.HeartbeatJitter.Milliseconds(),
-				"changes_recent":   s.ChangesRecent,
-				"changes_total":    s.ChangesTotal,
+				"leader":           leader,
+				"term":             term,
+				"is_leader":        isLeader,
+				"heartbeat_age_ms": age.Milliseconds(),
+				"jitter_ms":        view.HeartbeatJitter().Milliseconds(),
+				"changes_recent":   recent,
+				"changes_total":    total,
 			}}
 			switch {
-			case !s.HaveLeader || s.Leader == "":
+			case leader == "":
 				r.Message = "no leader known"
-			case s.HeartbeatAge > heartbeatTimeout:
-				r.Message = fmt.Sprintf("leader %s silent for %s (timeout %s)", short(s.Leader), s.HeartbeatAge.Round(time.Millisecond), heartbeatTimeout)
-			case s.ChangesRecent > maxChanges:
-				r.Message = fmt.Sprintf("%d leadership changes in the last 10 min (at most %d)", s.ChangesRecent, maxChanges)
+			case age > heartbeatTimeout:
+				r.Message = fmt.Sprintf("leader %s silent for %s (timeout %s)", short(leader), age.Round(time.Millisecond), heartbeatTimeout)
+			case recent > maxChanges:
+				r.Message = fmt.Sprintf("%d leadership changes in the last 10 min (at most %d)", recent, maxChanges)
 			default:
 				r.Healthy = true
 				role := "follower of"
-				if s.IsLeader {
+				if isLeader {
 					role = "leader"
 				}
-				r.Message = fmt.Sprintf("%s %s, term %d, heartbeat %s ago", role, short(s.Leader), s.Term, s.HeartbeatAge.Round(time.Millisecond))
+				r.Message = fmt.Sprintf("%s %s, term %d, heartbeat %s ago", role, short(leader), term, age.Round(time.Millisecond))
 			}
 			return r
 		},

@@ -7,27 +7,42 @@ import (
 	"time"
 )
 
+// fakeElection is an ElectionView with the answers set by hand.
+type fakeElection struct {
+	leader        string
+	term          uint64
+	isLeader      bool
+	age, jitter   time.Duration
+	total         uint64
+	recentChanges int
+}
+
+func (f fakeElection) Leader() (string, uint64, bool) { return f.leader, f.term, f.isLeader }
+func (f fakeElection) HeartbeatAge() time.Duration    { return f.age }
+func (f fakeElection) HeartbeatJitter() time.Duration { return f.jitter }
+func (f fakeElection) LeaderChanges() (uint64, int)   { return f.total, f.recentChanges }
+
 func TestElectionStabilityRules(t *testing.T) {
 	const leader = "12D3KooWLeaderLeaderLeaderLeaderLeaderLeaderLeader"
-	healthy := ElectionState{Leader: leader, Term: 4, HaveLeader: true, HeartbeatAge: 800 * time.Millisecond, ChangesRecent: 1, ChangesTotal: 7}
+	healthy := fakeElection{leader: leader, term: 4, age: 800 * time.Millisecond, recentChanges: 1, total: 7}
 	cases := []struct {
 		name   string
-		mutate func(*ElectionState)
+		mutate func(*fakeElection)
 		want   string // substring of the message; "" means healthy
 	}{
-		{"follower with a live leader", func(*ElectionState) {}, ""},
-		{"the leader itself", func(s *ElectionState) { s.IsLeader = true; s.HeartbeatAge = 0 }, ""},
-		{"no leader", func(s *ElectionState) { s.HaveLeader = false; s.Leader = "" }, "no leader"},
-		{"heartbeat exactly at the timeout still passes", func(s *ElectionState) { s.HeartbeatAge = 3 * time.Second }, ""},
-		{"heartbeats stopped", func(s *ElectionState) { s.HeartbeatAge = 3*time.Second + time.Millisecond }, "silent for"},
-		{"three changes in 10 min is allowed", func(s *ElectionState) { s.ChangesRecent = 3 }, ""},
-		{"flapping leadership", func(s *ElectionState) { s.ChangesRecent = 4 }, "4 leadership changes"},
+		{"follower with a live leader", func(*fakeElection) {}, ""},
+		{"the leader itself", func(s *fakeElection) { s.isLeader = true; s.age = 0 }, ""},
+		{"no leader", func(s *fakeElection) { s.leader = "" }, "no leader"},
+		{"heartbeat exactly at the timeout still passes", func(s *fakeElection) { s.age = 3 * time.Second }, ""},
+		{"heartbeats stopped", func(s *fakeElection) { s.age = 3*time.Second + time.Millisecond }, "silent for"},
+		{"three changes in 10 min is allowed", func(s *fakeElection) { s.recentChanges = 3 }, ""},
+		{"flapping leadership", func(s *fakeElection) { s.recentChanges = 4 }, "4 leadership changes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := healthy
 			c.mutate(&s)
-			chk := Election(ElectionViewFunc(func() ElectionState { return s }), 3*time.Second, 3, 5*time.Second, time.Second)
+			chk := Election(s, 3*time.Second, 3, 5*time.Second, time.Second)
 			if chk.Critical {
 				t.Fatal("election-stability must not be critical: a mesh without a leader still carries traffic")
 			}
