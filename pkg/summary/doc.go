@@ -1,9 +1,10 @@
 // Package summary runs the meshhealth/summary/v1 topic: every node publishes
-// a short health summary every 10 s and a goodbye when it leaves on purpose,
-// and keeps the latest summary of each peer (Book.Peers, Book.Latest). Who
-// is alive is pkg/liveness's answer, not this package's: the summaries and
-// goodbyes it accepts are evidence for that view, through the topic
-// validator the node wraps.
+// a short health summary every 10 s (longer in a large mesh: Config.Every,
+// the message budget), early when its status changes, and a goodbye when
+// it leaves on purpose, and keeps the latest summary of each peer
+// (Book.Peers, Book.Latest). Who is alive is pkg/liveness's answer, not
+// this package's: the summaries and goodbyes it accepts are evidence for
+// that view, through the topic validator the node wraps.
 //
 // It depends on a joined topic (*pubsub.Topic) through a small interface,
 // on p2p/wire for the bytes and pkg/status for the words, and on none of
