@@ -36,7 +36,6 @@ type Awareness struct {
 	log    *slog.Logger
 
 	starved prometheus.Counter
-	stalls  prometheus.Counter
 
 	mu     sync.Mutex
 	core   *Core
@@ -61,14 +60,12 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Awareness, e
 		read:   read,
 		log:    log.With("component", "awareness"),
 		core:   core,
-		// The names predate this package (the health manager owned the
-		// sampler and the stall detector): dashboards read them.
+		// The name predates this package (the health manager owned the
+		// sampler): dashboards read it.
 		starved: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshhealth", Name: "process_starved_seconds_total",
 			Help: "Seconds (sampled each second) in which this process's threads waited for a CPU more than a quarter of the time; probe failures then are not counted (Lifeguard)."}),
-		stalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "meshhealth", Name: "scheduler_stalls_total",
-			Help: "Times this process was found stalled: its awareness tick came later than the local stall threshold (Lifeguard)."}),
 	}
-	if err := metrics.Register(reg, a.starved, a.stalls); err != nil {
+	if err := metrics.Register(reg, a.starved); err != nil {
 		return nil, fmt.Errorf("awareness metrics: %w", err)
 	}
 	return a, nil
@@ -152,11 +149,10 @@ func (a *Awareness) step(now time.Time) {
 		case w.Starved:
 			a.starved.Add(w.To.Sub(w.From).Seconds())
 		case w.Pause():
-			a.stalls.Inc()
 			a.log.Warn("this process was paused; its evidence meanwhile is not held against its peers", "for", w.Late.Round(time.Millisecond))
 		default:
-			a.stalls.Inc()
-			// Starvation comes in bursts: the metric counts them.
+			// Starvation comes in bursts: the health scheduler's stall
+			// metric counts them.
 			a.log.Debug("this process was stalled (local stall)", "late_by", w.Late.Round(time.Millisecond))
 		}
 		for _, fn := range fns {
