@@ -17,8 +17,9 @@
 // testing/synctest rather than with sleeps.
 //
 // It imports no libp2p and, of the node's packages, only the shared
-// vocabulary pkg/status (its Status is that package's): the probes in
-// pkg/probes bring the network; this package only judges results. What each
+// vocabulary pkg/status (its Status is that package's) and pkg/awareness,
+// which says when this process itself was stalled or starved: the probes
+// in pkg/probes bring the network; this package only judges results. What each
 // package may import is the table in docs/ARCHITECTURE.md, enforced by
 // internal/importboss.
 package health
