@@ -15,6 +15,7 @@ import (
 	"go.uber.org/fx/fxevent"
 
 	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/probes"
@@ -73,6 +74,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			func(r *prometheus.Registry) prometheus.Registerer { return r },
 			func(r *prometheus.Registry) prometheus.Gatherer { return r },
 			healthConfig,
+			newAwareness,
 			health.NewManager,
 			newP2PNode,
 			newHTTPServer,
@@ -92,6 +94,13 @@ func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
+}
+
+// newAwareness is the node's one account of its own stalls and starvation,
+// read by the health manager, the liveness view, the silence watch and the
+// adaptive timeouts alike.
+func newAwareness(reg prometheus.Registerer, log *slog.Logger) (*awareness.Awareness, error) {
+	return awareness.New(awareness.Config{}, reg, log)
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
@@ -32,12 +33,14 @@ type part struct {
 //
 // Stopping in reverse: probing and the summaries first, so nothing new is
 // published; then the election; then the health manager; then the HTTP
-// server, which answered 503 throughout; libp2p last, since everything
-// above it publishes through it until then.
-func lifecycle(lc fx.Lifecycle, sm *shutdown.Manager, n *p2p.Node, s *HTTPServer, hm *health.Manager, e *election.Election, m *Mesh) {
+// server, which answered 503 throughout; then the awareness, which every
+// part above judges its evidence by until it stops; libp2p last, since
+// everything above it publishes through it until then.
+func lifecycle(lc fx.Lifecycle, sm *shutdown.Manager, n *p2p.Node, aw *awareness.Awareness, s *HTTPServer, hm *health.Manager, e *election.Election, m *Mesh) {
 	for _, p := range []part{
 		// Started by its constructor: the others are built on it.
 		{"libp2p", nil, func(context.Context) error { return n.Close() }, 5 * time.Second},
+		{"awareness", aw.Start, func(context.Context) error { aw.Stop(); return nil }, time.Second},
 		{"http", func(context.Context) error { return s.Start() }, s.Stop, 5 * time.Second},
 		{"health", hm.Start, func(context.Context) error { hm.Stop(); return nil }, 2 * time.Second},
 		{"election", e.Start, func(context.Context) error { return e.Close() }, 2 * time.Second},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
@@ -59,6 +60,7 @@ type meshIn struct {
 	Config   Config
 	Node     *p2p.Node
 	Health   *health.Manager
+	Aware    *awareness.Awareness
 	Shutdown *shutdown.Manager
 	Registry prometheus.Registerer
 	Log      *slog.Logger
@@ -72,7 +74,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	c, n, self := in.Config, in.Node, in.Node.Host.ID()
 	m := &Mesh{Wire: wire.NewMetrics(in.Registry)}
 	var err error
-	if m.Peers, err = newLiveness(c, n, in.Health, in.Registry, in.Log); err != nil {
+	if m.Peers, err = newLiveness(c, n, in.Health, in.Aware, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
 	validator := func(topic string) pubsub.ValidatorEx {
@@ -80,7 +82,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	}
 	m.Activity, err = probes.NewActivity(probes.DefaultSilenceTrigger, func() bool {
 		return m.probeTopic != nil && len(m.probeTopic.ListPeers()) > 0
-	}, in.Health, in.Registry, in.Log)
+	}, in.Health, in.Aware, in.Registry, in.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +132,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	if p := c.Probes.PubSub; p.Enabled {
 		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Peers,
 			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers,
-				Heard: m.Activity.HeardSince, Every: m.Peers.Every(p.Interval, probeBudget)}, in.Registry, in.Log)
+				Heard: m.Activity.HeardSince, Every: m.Peers.Every(p.Interval, probeBudget), Aware: in.Aware}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +162,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		key := n.Host.Peerstore().PrivKey(self)
 		live := func() int { return m.Peers.Members() - 1 }
 		m.DHT, err = probes.NewDHTIntegrity(store, key, probes.DHTConfig{Interval: p.Interval, Timeout: p.Timeout,
-			Every: m.Peers.Every(p.Interval, dhtBudget), LivePeers: live}, in.Registry, in.Log)
+			Every: m.Peers.Every(p.Interval, dhtBudget), LivePeers: live, Aware: in.Aware}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -227,8 +229,8 @@ func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
 // connections; messages reach it through the topic validators (Wrap), acks
 // and missed acks through the pubsub probe. A peer that dies or leaves
 // re-runs p2p-connectivity at once, since it may have been the last.
-func newLiveness(c Config, n *p2p.Node, hm *health.Manager, reg prometheus.Registerer, log *slog.Logger) (*liveness.View, error) {
-	v, err := liveness.NewView(n.Host.ID(), liveness.Config{}, hostPinger{n.Host}, reg, log)
+func newLiveness(c Config, n *p2p.Node, hm *health.Manager, aw *awareness.Awareness, reg prometheus.Registerer, log *slog.Logger) (*liveness.View, error) {
+	v, err := liveness.NewView(n.Host.ID(), liveness.Config{}, aw, hostPinger{n.Host}, reg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -34,9 +34,11 @@ var rules = []rule{
 	{pkg: "pkg/status"},
 	{pkg: "p2p/wire"},
 	{pkg: "p2p", may: []string{"p2p/wire"}},
-	{pkg: "pkg/liveness", may: []string{"p2p/wire"}},
-	{pkg: "pkg/health", may: []string{"internal/sse"}, never: []string{"github.com/libp2p/"}},
-	{pkg: "pkg/probes", may: []string{"pkg/health", "pkg/liveness", "p2p/wire"},
+	// This process's own health: a leaf every part that judges evidence reads.
+	{pkg: "pkg/awareness", never: []string{"github.com/libp2p/"}},
+	{pkg: "pkg/liveness", may: []string{"pkg/awareness", "p2p/wire"}},
+	{pkg: "pkg/health", may: []string{"pkg/awareness", "internal/sse"}, never: []string{"github.com/libp2p/"}},
+	{pkg: "pkg/probes", may: []string{"pkg/awareness", "pkg/health", "pkg/liveness", "p2p/wire"},
 		// The goodbye test runs real summary books on mocknet.
 		testMay: []string{"pkg/summary"}},
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},

@@ -73,7 +73,7 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 		steps = append(steps, r.Kind+" "+r.Name)
 	}
 	if want := []string{"hook health-stopping", "hook resign", "hook goodbye", "hook mesh-streams",
-		"component probes", "component election", "component health", "component http", "component libp2p"}; !slices.Equal(steps, want) {
+		"component probes", "component election", "component health", "component http", "component awareness", "component libp2p"}; !slices.Equal(steps, want) {
 		t.Errorf("shutdown steps %v, want %v", steps, want)
 	}
 	testkit.Eventually(t, 30*time.Second, "a new leader with a higher term", func() (bool, string) {

@@ -11,7 +11,7 @@ import (
 // history each, as a node has after some minutes; no goroutines run.
 func benchManager(b *testing.B) *Manager {
 	b.Helper()
-	m, err := NewManager(testConfig(), nil, nil)
+	m, err := NewManager(testConfig(), nil, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,23 +83,6 @@ type Config struct {
 	// the watchdog looks for stale results this often.
 	TickPeriod time.Duration `yaml:"-" flag:"-"`
 
-	// LocalStallThreshold is how late a tick may be before the process
-	// counts as stalled (Lifeguard): a failed sample taken during such a
-	// stall is recorded but not held against the check. 200 ms: an idle
-	// machine schedules a timer within microseconds and a GC pause is
-	// sub-millisecond, while a machine starved for CPU (50 nodes starting
-	// on two cores) delays ticks by hundreds of milliseconds, and its
-	// failed probes say more about the machine than about the mesh:
-	// overload is not a reason to die.
-	LocalStallThreshold time.Duration `yaml:"-" flag:"-"`
-
-	// PauseThreshold is how late the watchdog's own tick may be before the
-	// whole process counts as paused (SIGSTOP, a VM pause): its stale
-	// results are then not judged and every check runs again. Longer than
-	// LocalStallThreshold, so that mere starvation does not re-run every
-	// check and add load.
-	PauseThreshold time.Duration `yaml:"-" flag:"-"`
-
 	// MaxEventStreams caps concurrent /health/events streams; beyond it a
 	// new one gets 503 with Retry-After. 0 means DefaultMaxEventStreams.
 	MaxEventStreams int `yaml:"max_event_streams" flag:"max-event-streams" usage:"concurrent event streams (/health/events and /health/mesh/events together) beyond which a new one gets 503 with Retry-After"`
@@ -126,11 +109,9 @@ func DefaultConfig() Config {
 			ComponentElection:  0.10,
 			ComponentResources: 0.10,
 		},
-		ShutdownOnCritical:  true,
-		Jitter:              0.1,
-		TickPeriod:          250 * time.Millisecond,
-		LocalStallThreshold: 200 * time.Millisecond,
-		PauseThreshold:      time.Second,
+		ShutdownOnCritical: true,
+		Jitter:             0.1,
+		TickPeriod:         250 * time.Millisecond,
 	}
 }
 
@@ -191,12 +172,6 @@ func (c Config) Validate() error {
 	}
 	if c.TickPeriod <= 0 {
 		bad("tick_period must be > 0, got %s", c.TickPeriod)
-	}
-	if c.PauseThreshold <= 0 {
-		bad("pause_threshold must be > 0, got %s", c.PauseThreshold)
-	}
-	if c.LocalStallThreshold <= 0 {
-		bad("local_stall_threshold must be > 0, got %s", c.LocalStallThreshold)
 	}
 	if c.MaxEventStreams < 0 {
 		bad("max_event_streams must be >= 0, got %d", c.MaxEventStreams)

@@ -27,8 +27,8 @@ func TestConfigValidateReportsEachProblemOnItsOwnLine(t *testing.T) {
 		{"negative weight", func(c *Config) { c.Weights = map[string]float64{"dht": -1, "p2p": 1} }, []string{`weight of component "dht" must be >= 0`}},
 		{"zero weights", func(c *Config) { c.Weights = map[string]float64{"dht": 0} }, []string{"weights must sum to more than 0"}},
 		{"jitter", func(c *Config) { c.Jitter = 1 }, []string{"jitter must be in [0, 1)"}},
-		{"several at once", func(c *Config) { c.TickPeriod, c.LocalStallThreshold, c.Window = 0, 0, 0 },
-			[]string{"tick_period", "local_stall_threshold", "window must be >= 1"}},
+		{"several at once", func(c *Config) { c.TickPeriod, c.RetryInterval, c.Window = 0, 0, 0 },
+			[]string{"tick_period", "retry_interval", "window must be >= 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +54,7 @@ func TestConfigValidateReportsEachProblemOnItsOwnLine(t *testing.T) {
 func TestNewManagerRefusesInvalidConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Window = 0
-	if _, err := NewManager(cfg, nil, nil); err == nil {
+	if _, err := NewManager(cfg, nil, nil, nil); err == nil {
 		t.Fatal("NewManager accepted window 0")
 	}
 }

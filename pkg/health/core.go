@@ -10,11 +10,25 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
+// Self is this process's awareness of its own stalls, pauses and
+// starvation (pkg/awareness): the core asks it about the spans of its
+// samples rather than timing anything itself. Its answers depend only on
+// the times asked about and what it was fed, so the core stays
+// deterministic under test (core_test.go feeds an awareness.Core).
+type Self interface {
+	StalledDuring(from, to time.Time) bool
+	StarvedDuring(from, to time.Time) bool
+	LastPause(now time.Time) time.Time
+}
+
 // core holds every health decision: debounce, scores, warm-up and resume
-// grace, staleness, the local-stall discount, the schedule of runs, the
-// status, transitions and the critical hand-off. Like the election's
+// grace, staleness, the local-stall discount (whose facts are the
+// awareness'), the schedule of runs, the status, transitions and the
+// critical hand-off. Like the election's
 // machine (and raft's Step/Tick/Ready) it starts no goroutine, takes no
 // lock, reads no clock and does no I/O: the Manager feeds it events with
 // the time they happened and acts on what ready returns. That keeps every
@@ -22,8 +36,9 @@ import (
 // Manager only the registry of names, the goroutines, HTTP, metrics and
 // logs.
 type core struct {
-	cfg Config
-	rnd *rand.Rand // jitter of the run intervals
+	cfg  Config
+	rnd  *rand.Rand // jitter of the run intervals
+	self Self
 
 	checks []*checkState // sorted by name
 	byName map[string]*checkState
@@ -46,9 +61,8 @@ type core struct {
 	lastCheck   time.Time
 
 	lastTick  time.Time // the scheduler's last tick
-	lastWatch time.Time // the watchdog's last tick; zero before it runs
+	pauseFrom time.Time // start of the last pause of this process handled (resumed)
 	resumedAt time.Time // end of this process's last pause: staleness counts from here
-	stalls    []window  // recent spans in which this process was stalled or starved
 	deadline  time.Time // when a view next changes by time alone; zero: never
 
 	out ready
@@ -67,11 +81,10 @@ type ready struct {
 	launch      []launch     // runs to start now
 	wake        time.Time    // when the next run is due, as of the last tick; zero: none
 
-	handOff     []string // reasons of newly confirmed critical failures
-	suppression []bool   // changes of the restart-loop suppression, in order
-	resumed     bool     // this process was paused; every check re-runs
-	stalls      []time.Duration
-	starved     time.Duration
+	handOff     []string        // reasons of newly confirmed critical failures
+	suppression []bool          // changes of the restart-loop suppression, in order
+	resumed     bool            // this process was paused; every check re-runs
+	stalls      []time.Duration // how late each late tick of the scheduler came
 }
 
 type recorded struct {
@@ -86,22 +99,13 @@ type launch struct {
 	start time.Time
 }
 
-// window is a span during which the scheduler was late, or the process
-// starved of CPU.
-type window struct {
-	from, to time.Time
-	starved  bool // found by the run-queue sampler rather than a late tick
-}
+const maxTransitions = 100
 
-const (
-	maxStallWindows = 16
-	maxTransitions  = 100
-)
-
-func newCore(cfg Config, rnd *rand.Rand) *core {
+func newCore(cfg Config, rnd *rand.Rand, self Self) *core {
 	return &core{
 		cfg:        cfg,
 		rnd:        rnd,
+		self:       self,
 		byName:     map[string]*checkState{},
 		scoreLevel: StatusHealthy,
 		keyMetrics: map[string]json.RawMessage{},
@@ -148,7 +152,9 @@ func (k *core) start(now time.Time) error {
 	for _, c := range k.checks {
 		c.next = now
 	}
-	k.lastTick, k.lastWatch = now, now
+	k.lastTick = now
+	// A pause before the start is not one to resume from.
+	k.pauseFrom = k.self.LastPause(now)
 	k.refresh(now)
 	return nil
 }
@@ -179,24 +185,15 @@ func (k *core) setKeyMetric(name string, v json.RawMessage, now time.Time) {
 	k.refresh(now)
 }
 
-// tick is the scheduler's heartbeat: it records how late it came (a stall
-// of this process), the starvation the run-queue sampler found since
-// starvedFrom (zero: none), the checks triggered since the last tick, and
-// launches every due check.
-func (k *core) tick(now, starvedFrom time.Time, triggered []string) {
+// tick is the scheduler's heartbeat: it counts how late it came, takes
+// the checks triggered since the last tick, and launches every due check.
+// Whether this process was stalled is the awareness' call, not the
+// scheduler's: a scheduler stalled alone (a deadlock, the stall fault) is
+// not a reason to discount anything, but it is worth a metric.
+func (k *core) tick(now time.Time, triggered []string) {
 	prev := k.lastTick
 	k.lastTick = now
-	if !starvedFrom.IsZero() {
-		// Partly starved: the loop ticks, but slowly running probes time
-		// out. Their failures are the machine's, not the mesh's.
-		k.addStall(window{from: starvedFrom, to: now, starved: true})
-		k.out.starved += now.Sub(starvedFrom)
-	}
-	// A pause of the whole process is also seen by the watchdog, which
-	// ticks whatever the scheduler does (paused); a stall of the scheduler
-	// alone (a deadlock, the stall fault) is not a pause.
-	if late := now.Sub(prev) - k.cfg.TickPeriod; late > k.cfg.LocalStallThreshold {
-		k.addStall(window{from: prev, to: now})
+	if late := now.Sub(prev) - k.cfg.TickPeriod; late > awareness.StallThreshold {
 		k.out.stalls = append(k.out.stalls, late)
 	}
 	if k.stopped {
@@ -246,17 +243,16 @@ func (c *checkState) trigger(now time.Time) {
 }
 
 // watch is the watchdog's tick. The watchdog ticks whatever the scheduler
-// does, so it notices a pause of the whole process, and it republishes
-// when a result goes stale or the startup grace ends, so neither a stalled
-// scheduler nor a hung check can leave an old passing result standing.
+// does, and it republishes when a result goes stale or the startup grace
+// ends, so neither a stalled scheduler nor a hung check can leave an old
+// passing result standing.
 func (k *core) watch(now time.Time) {
 	if k.paused(now) && !k.stopped {
-		// This goroutine was not running either: the whole process was
-		// paused. Say so before judging anything stale.
+		// The whole process was paused. Say so before judging anything
+		// stale.
 		k.resumed(now)
 		k.refresh(now)
 	}
-	k.lastWatch = now
 	if !k.deadline.IsZero() && !now.Before(k.deadline) && !k.stopped {
 		k.refresh(now)
 	}
@@ -329,11 +325,16 @@ func (k *core) declined(now time.Time) bool {
 	return false
 }
 
-// paused reports whether the watchdog has missed its ticks up to now: the
-// whole process was paused, and whoever refreshes first (a check that
-// completed on waking) must not judge the results that aged meanwhile.
+// paused reports whether the awareness has found a pause of this process
+// (over, or going on at now) that the core has not resumed from yet:
+// whoever refreshes first after it (a check that completed on waking, the
+// watchdog) must not judge the results that aged meanwhile.
 func (k *core) paused(now time.Time) bool {
-	return k.running() && !k.lastWatch.IsZero() && now.Sub(k.lastWatch)-k.cfg.TickPeriod > k.cfg.PauseThreshold
+	if !k.running() {
+		return false
+	}
+	from := k.self.LastPause(now)
+	return !from.IsZero() && !from.Equal(k.pauseFrom)
 }
 
 // resumed handles the end of a pause of this process (SIGSTOP, a VM pause,
@@ -343,6 +344,7 @@ func (k *core) paused(now time.Time) bool {
 // node. A check that stays silent after the pause still goes stale, one
 // staleness period later.
 func (k *core) resumed(now time.Time) {
+	k.pauseFrom = k.self.LastPause(now)
 	if !now.After(k.resumedAt) {
 		return
 	}
@@ -355,50 +357,13 @@ func (k *core) resumed(now time.Time) {
 	}
 }
 
-func (k *core) addStall(w window) {
-	if n := len(k.stalls); n > 0 && !k.stalls[n-1].to.Before(w.from) {
-		// Contiguous starvation: one window, so a long overload does not
-		// push older windows out.
-		last := &k.stalls[n-1]
-		if w.to.After(last.to) {
-			last.to = w.to
-		}
-		last.starved = last.starved || w.starved
-		return
-	}
-	k.stalls = append(k.stalls, w)
-	if len(k.stalls) > maxStallWindows {
-		k.stalls = k.stalls[len(k.stalls)-maxStallWindows:]
-	}
-}
+// stalledDuring reports whether this process was stalled, paused or
+// starved during [start, end], or still is.
+func (k *core) stalledDuring(start, end time.Time) bool { return k.self.StalledDuring(start, end) }
 
-// stalledDuring reports whether the scheduler was, or still is, late during
-// [start, end].
-func (k *core) stalledDuring(start, end time.Time) bool {
-	if k.running() && end.Sub(k.lastTick)-k.cfg.TickPeriod > k.cfg.LocalStallThreshold {
-		return true // a stall in progress: the loop has not ticked since
-	}
-	for _, w := range k.stalls {
-		if w.from.Before(end) && w.to.After(start) {
-			return true
-		}
-	}
-	return k.starvedDuring(start, end)
-}
-
-// starvedDuring reports whether the run-queue sampler found this process
-// starved of CPU during [start, end], or still finds it so. Starvation is
-// sampled once a second, after the fact: if the last sample found it and
-// that was under two samples ago, it is still going on.
-func (k *core) starvedDuring(start, end time.Time) bool {
-	for _, w := range k.stalls {
-		if w.starved && w.from.Before(end) && w.to.After(start) {
-			return true
-		}
-	}
-	n := len(k.stalls)
-	return n > 0 && k.stalls[n-1].starved && end.Sub(k.stalls[n-1].to) < 2*starveEvery
-}
+// starvedDuring reports whether this process was starved of CPU during
+// [start, end], or still is: the run-queue sampler's verdict alone.
+func (k *core) starvedDuring(start, end time.Time) bool { return k.self.StarvedDuring(start, end) }
 
 // lifeguard marks a failed sample taken while this process was stalled: it
 // is evidence about the local node, not about the mesh, so it does not count
@@ -539,7 +504,7 @@ func (k *core) view(c *checkState, now time.Time) (v CheckView, e evalCheck, dea
 			v.Message = fmt.Sprintf("stale: no result for %s (limit %s) while this process is starved of CPU; last: %s",
 				age.Round(time.Millisecond), limit, s.Message)
 			e.Reason, e.Degraded = v.Message, true
-			deadline = now.Add(starveEvery) // judged again when the starvation may be over
+			deadline = now.Add(awareness.SampleEvery) // judged again when the starvation may be over
 		} else if age > limit {
 			v.Stale, v.Healthy, v.State = true, false, StateFailing
 			v.Message = fmt.Sprintf("stale: no result for %s (limit %s); last: %s",

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 // The core's rules, tested as tables: each case is a script of events at
@@ -19,9 +21,11 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // step is one event of a script. kind is one of: pass, fail, panic (a run
 // of check that took 10 ms and ended at at), slow (a pass with latency
 // lat), degraded (a pass with Result.Degraded), tick (the scheduler,
-// late by nothing unless a gap in the script makes it so), starved (a tick
-// that reports starvation since lat before), watch (the watchdog, on
-// time), wake (the watchdog's first tick after a pause of the process),
+// and the awareness' ticker, late by nothing unless a gap in the script
+// makes it so), starved (the scheduler's tick, and the awareness' ticks on
+// time but its run-queue sampler finding starvation since lat before), watch (the watchdog, on time),
+// wake (the awareness' first tick after a pause of the process, then the
+// watchdog's),
 // stopping, decline (the hand-off said no), register (check, at at),
 // trigger, abandon (the run that started at at-lat ignored its timeout),
 // return (the abandoned run that started at at-lat returned).
@@ -102,15 +106,38 @@ func compCheck(name, component string) Check {
 	return c
 }
 
+// unaware is an awareness that never ticked: it never finds this process
+// stalled.
+func unaware() *awareness.Core { return awareness.NewCore(0) }
+
 // runScript registers checks at t0 (default: one non-critical check "c"),
-// starts at t0 and plays the steps. The scheduler's tick is implied before
-// every step, so that no stall appears unless a step says so.
+// starts at t0 and plays the steps. The scheduler's and the awareness'
+// ticks, on time, are implied before every step, so that no stall appears
+// unless a step says so.
 func runScript(t *testing.T, cfg Config, checks []Check, steps []step) *coreLog {
 	t.Helper()
 	if checks == nil {
 		checks = []Check{coreCheck("c", false)}
 	}
-	k := newCore(cfg, rand.New(rand.NewPCG(1, 2)))
+	aw := awareness.NewCore(cfg.TickPeriod)
+	awLast := t0
+	aw.Tick(t0)
+	// awTick is the awareness' tick at now, late if the script left a gap.
+	awTick := func(now time.Time) {
+		if now.After(awLast) {
+			aw.Tick(now)
+			awLast = now
+		}
+	}
+	// onTime brings the awareness' ticker to now without a late tick.
+	onTime := func(now time.Time) {
+		for d := awLast.Add(aw.Period()); d.Before(now); d = d.Add(aw.Period()) {
+			awTick(d)
+		}
+		awTick(now)
+	}
+	var starvedWait time.Duration
+	k := newCore(cfg, rand.New(rand.NewPCG(1, 2)), aw)
 	l := &coreLog{k: k, outcomes: map[string][]string{}}
 	for _, c := range checks {
 		if err := k.register(c, t0); err != nil {
@@ -127,16 +154,18 @@ func runScript(t *testing.T, cfg Config, checks []Check, steps []step) *coreLog 
 		if name == "" {
 			name = "c"
 		}
-		// The scheduler and the watchdog are on time unless the script
-		// says otherwise: ticks and abandoned runs are about the
-		// scheduler, watch and wake about the watchdog.
+		// The scheduler and the awareness are on time unless the script
+		// says otherwise: ticks and abandoned runs are about lateness,
+		// wake about a pause.
 		switch s.kind {
-		case "tick", "starved", "trigger", "abandon":
+		case "tick", "trigger":
+			awTick(now)
+		case "starved":
+			onTime(now) // starved, yet ticking: not paused
+		case "abandon", "wake":
 		default:
 			k.lastTick = now
-		}
-		if s.kind != "watch" && s.kind != "wake" && k.lastWatch.Before(now) {
-			k.lastWatch = now
+			onTime(now)
 		}
 		result := func(r Result, outcome string) {
 			if c := k.byName[name]; c != nil {
@@ -156,16 +185,19 @@ func runScript(t *testing.T, cfg Config, checks []Check, steps []step) *coreLog 
 		case "panic":
 			result(Result{Message: "panic: boom"}, outcomePanic)
 		case "tick":
-			k.tick(now, time.Time{}, nil)
+			k.tick(now, nil)
 		case "starved":
-			k.tick(now, now.Add(-s.lat), nil)
+			aw.Sample(now.Add(-s.lat), starvedWait, true)
+			starvedWait += s.lat
+			aw.Sample(now, starvedWait, true)
+			k.tick(now, nil)
 		case "trigger":
-			k.tick(now, time.Time{}, []string{name})
+			k.tick(now, []string{name})
 		case "watch":
-			k.lastWatch = now.Add(-cfg.TickPeriod) // on time
 			k.watch(now)
 		case "wake":
-			k.watch(now) // the watchdog's first tick after a pause
+			awTick(now) // the awareness' first tick after a pause
+			k.watch(now)
 
 		case "stopping":
 			k.setStopping("SIGTERM", now)
@@ -216,7 +248,7 @@ func TestCoreDebounce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := coreCheck("c", false)
 			c.FailureThreshold, c.SuccessThreshold = tc.failT, tc.succT
-			k := newCore(noGrace(), rand.New(rand.NewPCG(1, 2)))
+			k := newCore(noGrace(), rand.New(rand.NewPCG(1, 2)), unaware())
 			l := &coreLog{k: k, outcomes: map[string][]string{}}
 			if err := k.register(c, t0); err != nil {
 				t.Fatal(err)
@@ -227,7 +259,7 @@ func TestCoreDebounce(t *testing.T) {
 			var got strings.Builder
 			for i, r := range tc.results {
 				now := t0.Add(time.Duration(i+1) * time.Second)
-				k.lastTick, k.lastWatch = now, now
+				k.lastTick = now
 				res, outcome := Result{Healthy: true}, outcomeSuccess
 				if r == 'F' {
 					res, outcome = Result{Message: "broken"}, outcomeFailure

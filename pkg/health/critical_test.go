@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 // fakeShutdown records hand-offs and answers with stop.
@@ -186,9 +188,14 @@ func TestResultsThatWentStaleWhileThisProcessWasPausedAreNotJudged(t *testing.T)
 		// the first to refresh (here a check completing on waking) sees a
 		// result far older than its staleness limit (2 x 5 s + 1 s).
 		tg.set(false, "connections dropped during the pause")
-		paused := time.Now().Add(-40 * time.Second)
+		// The awareness is a core the test feeds: its ticker last ran 40 s
+		// ago and has just ticked again.
+		aw := awareness.NewCore(0)
+		aw.Tick(time.Now().Add(-40 * time.Second))
+		aw.Tick(time.Now())
+		aw.Stop() // nothing is in progress any more
 		m.mu.Lock()
-		m.core.lastWatch = paused
+		m.core.self = aw
 		m.core.refresh(time.Now())
 		m.applyLocked()
 		snap := m.Snapshot()

@@ -17,10 +17,11 @@
 // testing/synctest rather than with sleeps.
 //
 // It imports no libp2p and, of the node's packages, only the shared
-// leaves: the vocabulary pkg/status (its Status is that package's) and the
-// event-stream writer internal/sse, shared with /health/mesh/events. The
-// probes in pkg/probes bring the network; this package only judges
-// results. What each
+// leaves: the vocabulary pkg/status (its Status is that package's), the
+// event-stream writer internal/sse, shared with /health/mesh/events, and
+// pkg/awareness, which says when this process itself was stalled or
+// starved. The probes in pkg/probes bring the network; this package only
+// judges results. What each
 // package may import is the table in docs/ARCHITECTURE.md, enforced by
 // internal/importboss.
 package health

@@ -13,7 +13,7 @@ import (
 func ExampleManager() {
 	cfg := health.DefaultConfig()
 	cfg.NodeID, cfg.Version = "12D3KooW...", "v0.1.0"
-	m, err := health.NewManager(cfg, prometheus.NewRegistry(), slog.Default())
+	m, err := health.NewManager(cfg, nil, prometheus.NewRegistry(), slog.Default())
 	if err != nil {
 		panic(err)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -36,17 +38,32 @@ func graceConfig() Config {
 
 func newManager(t *testing.T, cfg Config) (*Manager, *prometheus.Registry) {
 	t.Helper()
+	// An awareness that is never started never finds this process
+	// stalled: the kernel's run-queue wait is real time, while inside a
+	// synctest bubble the clock is fake, so a loaded machine would look
+	// starved and turn failures into local stalls at random. Stalls have
+	// their own tests (core_test.go, pkg/awareness), and
+	// TestLocalStallFailureIsRecordedButNotCounted starves one on purpose.
+	return newManagerAware(t, cfg, quietAwareness(t))
+}
+
+func newManagerAware(t *testing.T, cfg Config, aw *awareness.Awareness) (*Manager, *prometheus.Registry) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := NewManager(cfg, reg, nil)
+	m, err := NewManager(cfg, aw, reg, nil)
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
 	}
-	// The kernel's run-queue wait is real time; inside a synctest bubble
-	// the clock is fake, so a loaded machine would look starved and turn
-	// failures into local stalls at random. Starvation has its own tests
-	// (starve_test.go, core_test.go).
-	m.starve.read = func() (time.Duration, bool) { return 0, false }
 	return m, reg
+}
+
+func quietAwareness(t *testing.T) *awareness.Awareness {
+	t.Helper()
+	aw, err := awareness.New(awareness.Config{RunQueueWait: func() (time.Duration, bool) { return 0, false }}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aw
 }
 
 func mustRegister(t *testing.T, m *Manager, c Check) {

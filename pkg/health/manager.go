@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 // Manager is the edge around the health core: it keeps the registry of
@@ -25,7 +27,8 @@ type Manager struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
-	epoch   time.Time // base of lastTick's monotonic nanoseconds
+	epoch   time.Time            // base of lastTick's monotonic nanoseconds
+	own     *awareness.Awareness // built, started and stopped here when none was given
 
 	mu           sync.Mutex
 	core         *core // every decision; guarded by mu
@@ -41,7 +44,6 @@ type Manager struct {
 	phase    atomic.Int32 // phaseNew, phaseRunning or phaseStopped
 
 	stallReq     chan stallRequest
-	starve       starvation // sampled by the scheduler loop only
 	wake         chan struct{}
 	hub          *hub
 	bootID       string        // prefix of event IDs, new in each process
@@ -58,9 +60,12 @@ const (
 	phaseStopped
 )
 
-// NewManager builds a manager with no checks. reg receives the health
-// metrics (nil: a private registry); log may be nil (quiet).
-func NewManager(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Manager, error) {
+// NewManager builds a manager with no checks. self is this process's
+// awareness, which decides whether a failure was this process's own stall
+// or starvation; nil builds one that the manager starts and stops with
+// itself (a manager used alone). reg receives the health metrics (nil: a
+// private registry); log may be nil (quiet).
+func NewManager(cfg Config, self *awareness.Awareness, reg prometheus.Registerer, log *slog.Logger) (*Manager, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("health config: %w", err)
 	}
@@ -75,12 +80,20 @@ func NewManager(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Manag
 	if err != nil {
 		return nil, fmt.Errorf("health metrics: %w", err)
 	}
+	var own *awareness.Awareness
+	if self == nil {
+		if own, err = awareness.New(awareness.Config{}, reg, log); err != nil {
+			return nil, err
+		}
+		self = own
+	}
 	m := &Manager{
 		cfg:         cfg,
 		log:         log,
 		metrics:     met,
 		epoch:       time.Now(),
-		core:        newCore(cfg, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))),
+		own:         own,
+		core:        newCore(cfg, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), self),
 		stallReq:    make(chan stallRequest, 1),
 		wake:        make(chan struct{}, 1),
 		hub:         newHub(met.eventsDropped),
@@ -130,6 +143,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.own != nil && !m.core.started && !m.core.stopped {
+		if err := m.own.Start(ctx); err != nil {
+			return fmt.Errorf("start health manager: %w", err)
+		}
+	}
 	now := time.Now()
 	if err := m.core.start(now); err != nil {
 		return fmt.Errorf("start health manager: %w", err)
@@ -165,6 +183,9 @@ func (m *Manager) Stop() {
 	}
 	m.hub.close()
 	m.wg.Wait()
+	if m.own != nil {
+		m.own.Stop()
+	}
 	m.log.Debug("health manager stopped")
 }
 
@@ -278,13 +299,10 @@ func (m *Manager) applyLocked() ready {
 		m.log.Debug("health check result", "check", r.check, "healthy", r.s.Healthy, "result", r.s.outcome,
 			"message", r.s.Message, "latency", r.s.Latency, "state", r.state, "consecutive_failures", r.fails)
 	}
-	if rd.starved > 0 {
-		m.metrics.starved.Add(rd.starved.Seconds())
-	}
 	for _, late := range rd.stalls {
 		m.metrics.stalls.Inc()
 		lvl := slog.LevelDebug // starvation comes in bursts: the metric counts them
-		if late > m.cfg.PauseThreshold {
+		if late > awareness.PauseThreshold {
 			lvl = slog.LevelWarn
 		}
 		m.log.Log(context.Background(), lvl, "scheduler was stalled (local stall)", "late_by", late.Round(time.Millisecond))

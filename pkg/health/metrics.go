@@ -25,7 +25,6 @@ type metrics struct {
 	suppressed     prometheus.Gauge
 	buildInfo      *prometheus.GaugeVec
 	stalls         prometheus.Counter
-	starved        prometheus.Counter
 	eventsDropped  prometheus.Counter
 }
 
@@ -56,15 +55,13 @@ func newMetrics(reg prometheus.Registerer, cfg Config) (*metrics, error) {
 			Help: "1 while a critical failure did not stop the node because of the restart-loop guard."}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "build_info",
 			Help: "Always 1; labels carry the node's version and Go version."}, []string{"version", "go_version"}),
-		starved: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "process_starved_seconds_total",
-			Help: "Seconds (sampled each second) in which this process's threads waited for a CPU more than a quarter of the time; probe failures then are not counted (Lifeguard)."}),
 		stalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "scheduler_stalls_total",
 			Help: "Times the health scheduler ticked later than the local stall threshold (Lifeguard)."}),
 		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "health_events_dropped_total",
 			Help: "Transitions not delivered to a listener or event stream that had fallen behind."}),
 	}
 	if err := regmetrics.Register(reg, m.status, m.systemScore, m.componentScore, m.checkScore, m.checkFailing,
-		m.consecFailures, m.checksTotal, m.duration, m.transitions, m.suppressed, m.buildInfo, m.stalls, m.starved, m.eventsDropped); err != nil {
+		m.consecFailures, m.checksTotal, m.duration, m.transitions, m.suppressed, m.buildInfo, m.stalls, m.eventsDropped); err != nil {
 		return nil, err
 	}
 	version := cfg.Version

@@ -71,10 +71,10 @@ meshhealth_build_info{go_version="` + runtime.Version() + `",version="v-test"} 1
 
 func TestTwoManagersCannotShareARegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := NewManager(testConfig(), reg, nil); err != nil {
+	if _, err := NewManager(testConfig(), nil, reg, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewManager(testConfig(), reg, nil); err == nil {
+	if _, err := NewManager(testConfig(), nil, reg, nil); err == nil {
 		t.Fatal("second manager on the same registry: want a registration error")
 	}
 }

@@ -24,9 +24,9 @@ type run struct {
 }
 
 // loop is the scheduler: it ticks the core and launches the runs the core
-// says are due. Its ticks are the liveness heartbeat and the local stall
-// detector, so anything that delays this loop (a deadlock, CPU starvation,
-// StallFor) shows up in both.
+// says are due. Its ticks are the liveness heartbeat, so anything that
+// delays this loop (a deadlock, CPU starvation, StallFor) fails
+// /health/live; whether this process was stalled is the awareness' call.
 func (m *Manager) loop(ctx context.Context) {
 	defer m.wg.Done()
 	tick := time.NewTicker(m.cfg.TickPeriod)
@@ -36,12 +36,8 @@ func (m *Manager) loop(ctx context.Context) {
 	for {
 		now := time.Now()
 		m.lastTick.Store(m.mono(now))
-		starvedFrom, starved := m.starve.sample(now) // reads /proc: outside the lock
-		if !starved {
-			starvedFrom = time.Time{}
-		}
 		m.mu.Lock()
-		m.core.tick(now, starvedFrom, m.triggered())
+		m.core.tick(now, m.triggered())
 		rd := m.applyLocked()
 		for _, l := range rd.launch {
 			m.wg.Add(1)

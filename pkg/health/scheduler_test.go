@@ -3,11 +3,14 @@ package health
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 func TestFailureIsConfirmedByRetriesNotIntervals(t *testing.T) {
@@ -315,7 +318,27 @@ func TestStallDetectorDrivesLiveness(t *testing.T) {
 
 func TestLocalStallFailureIsRecordedButNotCounted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, _ := newManager(t, testConfig())
+		// The awareness' run-queue sampler reads a wait the test grows: while
+		// starving, this process's threads waited for a CPU half the time.
+		var starving atomic.Bool
+		var wait time.Duration
+		last := time.Now()
+		aw, err := awareness.New(awareness.Config{RunQueueWait: func() (time.Duration, bool) {
+			now := time.Now()
+			if starving.Load() {
+				wait += now.Sub(last) / 2
+			}
+			last = now
+			return wait, true
+		}}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := aw.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer aw.Stop()
+		m, _ := newManagerAware(t, testConfig(), aw)
 		proceed := make(chan struct{})
 		var calls int
 		checker := func(context.Context) Result {
@@ -331,8 +354,8 @@ func TestLocalStallFailureIsRecordedButNotCounted(t *testing.T) {
 		start(t, m)
 		defer m.Stop()
 		advance(10 * time.Second) // the second run starts and waits
-		m.StallFor(time.Minute)
-		advance(2 * time.Second) // this process is "starved" while the probe runs
+		starving.Store(true)
+		advance(2 * time.Second) // this process is starved while the probe runs
 		close(proceed)
 		synctest.Wait()
 		v := checkView(t, m, "pubsub-roundtrip")
@@ -349,8 +372,10 @@ func TestLocalStallFailureIsRecordedButNotCounted(t *testing.T) {
 			t.Errorf("history = %+v, want the local-stall sample recorded", h)
 		}
 
-		m.StallFor(0)
-		advance(500 * time.Millisecond) // retry, no stall this time
+		// Starvation over: the retries back off (500 ms, 1 s, 2 s) while it
+		// may still be going on (two samples), then the same failure counts.
+		starving.Store(false)
+		advance(4 * time.Second)
 		if v := checkView(t, m, "pubsub-roundtrip"); v.LocalStall || v.State != StateFailing {
 			t.Fatalf("the same failure without a stall: local_stall=%v state %s, want counted and failing", v.LocalStall, v.State)
 		}

@@ -24,10 +24,12 @@
 // the edge: a ticker, the pings, metrics and change listeners.
 //
 // Lifeguard's lesson (memberlist's awareness.go) applies to this node's own
-// pauses: when Tick sees that this process did not run for a while (SIGSTOP,
-// a VM pause, starvation), the pause is not counted as the peers' silence.
+// struggles: the time pkg/awareness finds this process stalled, paused
+// (SIGSTOP, a VM pause) or starved of CPU is not counted as the peers'
+// silence, nor toward their suspicion.
 //
-// Of the node's packages it imports only p2p/wire: the probes, the election
+// Of the node's packages it imports only p2p/wire and pkg/awareness: the
+// probes, the election
 // and the node read it. What each package may import is the table in
 // docs/ARCHITECTURE.md, enforced by internal/importboss.
 package liveness

@@ -66,13 +66,10 @@ type Config struct {
 	// Retention is how long dead and departed peers are remembered (for
 	// "its last peer left" and for the mesh view). Default 1h.
 	Retention time.Duration
-	// TickPeriod is how often the View ticks the table, and StallThreshold
-	// how much later than that a tick may come before the lateness is taken
-	// for this process's own pause or starvation, and not counted as the
-	// peers' silence or toward their suspicion (Lifeguard: a starved node
-	// must not accuse its peers). Defaults 250ms and 200ms.
-	TickPeriod     time.Duration
-	StallThreshold time.Duration
+	// TickPeriod is how often the View ticks the table. Default 250ms.
+	// Whether a tick came late because this process stalled is not the
+	// table's to judge: it asks the awareness (Aware).
+	TickPeriod time.Duration
 	// VerifyInterval is the gap between direct pings of one suspect.
 	// Default 2s.
 	VerifyInterval time.Duration
@@ -99,7 +96,6 @@ func (c Config) withDefaults() Config {
 	def(&c.AnswerCooldown, time.Minute)
 	def(&c.Retention, time.Hour)
 	def(&c.TickPeriod, 250*time.Millisecond)
-	def(&c.StallThreshold, 200*time.Millisecond)
 	def(&c.VerifyInterval, 2*time.Second)
 	def(&c.SweepInterval, time.Second)
 	def(&c.SweepAfter, 2*time.Second)
@@ -139,20 +135,31 @@ type entry struct {
 	verifyAt time.Time // last direct ping sent
 }
 
+// Aware is this process's awareness of its own stalls, pauses and
+// starvation (pkg/awareness). Its answer depends only on the times asked
+// about and what it was fed, so the table stays deterministic under test.
+type Aware interface {
+	// Lost is how much of [from, to] this process spent stalled, paused or
+	// starved.
+	Lost(from, to time.Time) time.Duration
+}
+
 // Table is the decision core. It is not safe for concurrent use: View
 // serialises access.
 type Table struct {
 	cfg       Config
 	self      peer.ID
+	aware     Aware // nil: this process is never found stalled
 	peers     map[peer.ID]*entry
 	lastTick  time.Time
 	lastSweep time.Time
 	changes   []Change
 }
 
-// NewTable returns an empty table for the node self.
-func NewTable(self peer.ID, cfg Config) *Table {
-	return &Table{cfg: cfg.withDefaults(), self: self, peers: map[peer.ID]*entry{}}
+// NewTable returns an empty table for the node self. aware tells it when
+// this process was stalled or starved (nil: never).
+func NewTable(self peer.ID, cfg Config, aware Aware) *Table {
+	return &Table{cfg: cfg.withDefaults(), self: self, aware: aware, peers: map[peer.ID]*entry{}}
 }
 
 // SetSilence sets the silence that makes an alive peer suspect, never below
@@ -225,22 +232,26 @@ func (t *Table) move(e *entry, to State, ev Evidence, now time.Time) {
 	}
 }
 
-// Tick advances time. It reports how long this process was paused before
-// this tick (0 for a tick on time): that span is not counted as anybody's
-// silence.
-func (t *Table) Tick(now time.Time) (paused time.Duration) {
-	if !t.lastTick.IsZero() {
-		if gap := now.Sub(t.lastTick) - t.cfg.TickPeriod; gap > t.cfg.StallThreshold {
-			paused = gap
+// Tick advances time. The part of the time since the last tick that this
+// process spent stalled, paused or starved (lost, which it reports) is
+// nobody's silence: a peer's silence and a suspect's suspicion advance
+// only by the time this process was running well enough to hear them
+// (Lifeguard: a starved node must not accuse its peers).
+func (t *Table) Tick(now time.Time) (lost time.Duration) {
+	if !t.lastTick.IsZero() && t.aware != nil {
+		lost = t.aware.Lost(t.lastTick, now)
+		if lost > 0 {
 			for _, e := range t.peers {
-				// As if the pause had not happened: a peer heard just
+				// As if the lost time had not passed: a peer heard just
 				// before it is as fresh now, and a suspect's clock resumes
-				// where it stopped.
+				// where it stopped. Only what was lost since each clock
+				// started counts, so a peer heard in the middle of
+				// starvation is not made fresher than now.
 				if !e.LastHeard.IsZero() {
-					e.LastHeard = e.LastHeard.Add(gap)
+					e.LastHeard = t.discount(e.LastHeard, now)
 				}
 				if e.State == Suspect {
-					e.Since = e.Since.Add(gap)
+					e.Since = t.discount(e.Since, now)
 				}
 			}
 		}
@@ -262,7 +273,17 @@ func (t *Table) Tick(now time.Time) (paused time.Duration) {
 			}
 		}
 	}
-	return paused
+	return lost
+}
+
+// discount moves a clock that started at since forward by the time this
+// process lost between the last tick (or since, if later) and now.
+func (t *Table) discount(since, now time.Time) time.Time {
+	from := since
+	if t.lastTick.After(from) {
+		from = t.lastTick
+	}
+	return since.Add(t.aware.Lost(from, now))
 }
 
 // Changes returns the state changes since the last call.

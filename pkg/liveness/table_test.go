@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
@@ -79,7 +81,7 @@ func TestStates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tb := NewTable(self, Config{})
+			tb := NewTable(self, Config{}, nil)
 			run(tb, tc.steps)
 			got, ok := tb.Get(a)
 			if !ok || got.State != tc.want {
@@ -90,27 +92,40 @@ func TestStates(t *testing.T) {
 }
 
 func TestOwnPauseIsNotPeersSilence(t *testing.T) {
-	tb := NewTable(self, Config{})
-	run(tb, append([]step{{0, a, Message, 0}, {0, b, Message, 0}, {time.Second, b, MissedAck, 0}}, ticks(0, time.Second)...))
+	aw := awareness.NewCore(0)
+	tb := NewTable(self, Config{}, aw)
+	steps := append([]step{{0, a, Message, 0}, {0, b, Message, 0}, {time.Second, b, MissedAck, 0}}, ticks(0, time.Second)...)
+	runAware(tb, aw, steps)
 	// SIGSTOP for 40 s: no tick, then one on resuming.
-	if paused := tb.Tick(at(41 * time.Second)); paused < 39*time.Second {
-		t.Fatalf("paused = %s, want about 40s", paused)
+	aw.Tick(at(41 * time.Second))
+	if lost := tb.Tick(at(41 * time.Second)); lost < 39*time.Second {
+		t.Fatalf("lost = %s, want about 40s", lost)
 	}
-	run(tb, ticks(41*time.Second+250*time.Millisecond, 43*time.Second))
+	runAware(tb, aw, ticks(41*time.Second+250*time.Millisecond, 43*time.Second))
 	if got, _ := tb.Get(a); got.State != Alive {
 		t.Errorf("a heard 1 s before our pause: %s, want alive", got.State)
 	}
 	if got, _ := tb.Get(b); got.State != Suspect {
 		t.Errorf("b suspect 0 s before our pause: %s, want still suspect (its timeout resumes)", got.State)
 	}
-	run(tb, ticks(43*time.Second, 48*time.Second))
+	runAware(tb, aw, ticks(43*time.Second, 48*time.Second))
 	if got, _ := tb.Get(b); got.State != Dead {
 		t.Errorf("b after its suspicion timeout of running time: %s, want dead", got.State)
 	}
 }
 
+// runAware plays steps on the table, ticking the awareness with it.
+func runAware(tb *Table, aw *awareness.Core, steps []step) {
+	for _, s := range steps {
+		if s.ev == "" {
+			aw.Tick(at(s.after))
+		}
+		run(tb, []step{s})
+	}
+}
+
 func TestRespondersNeverDeadOrDeparted(t *testing.T) {
-	tb := NewTable(self, Config{})
+	tb := NewTable(self, Config{}, nil)
 	run(tb, []step{
 		{0, a, Message, 0}, {0, b, Message, 0}, {0, c, Message, 0}, {0, "d", Message, 0}, {0, "e", Message, 0},
 		{time.Second, b, MissedAck, 0},          // suspect: fallback only
@@ -140,7 +155,7 @@ func TestRespondersNeverDeadOrDeparted(t *testing.T) {
 }
 
 func TestSelfAndUnknownNegativeEvidenceIgnored(t *testing.T) {
-	tb := NewTable(self, Config{})
+	tb := NewTable(self, Config{}, nil)
 	tb.Observe(t0, self, Message, time.Time{})
 	tb.Observe(t0, a, PingFailed, time.Time{})
 	if n := len(tb.All()); n != 0 {
@@ -149,7 +164,7 @@ func TestSelfAndUnknownNegativeEvidenceIgnored(t *testing.T) {
 }
 
 func TestRetentionForgetsDeadAndLeft(t *testing.T) {
-	tb := NewTable(self, Config{Retention: 10 * time.Second})
+	tb := NewTable(self, Config{Retention: 10 * time.Second}, nil)
 	run(tb, append([]step{{0, a, Goodbye, 0}}, ticks(0, 11*time.Second)...))
 	if _, ok := tb.Get(a); ok {
 		t.Fatal("a left 11 s ago is still remembered with a 10 s retention")
@@ -157,7 +172,7 @@ func TestRetentionForgetsDeadAndLeft(t *testing.T) {
 }
 
 func TestSweepPingsTheStalestAlivePeerOncePerInterval(t *testing.T) {
-	tb := NewTable(self, Config{})
+	tb := NewTable(self, Config{}, nil)
 	run(tb, []step{{0, a, Message, 0}, {0, b, Message, 0}, {500 * time.Millisecond, c, Message, 0}})
 	if _, ok := tb.DueSweep(at(time.Second)); ok {
 		t.Fatal("swept a peer heard 1 s ago")

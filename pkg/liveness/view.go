@@ -13,6 +13,7 @@ import (
 
 	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 )
 
 // Pinger verifies a suspect directly: nil when its process answered.
@@ -48,14 +49,20 @@ type View struct {
 	paused  prometheus.Counter
 }
 
-// NewView returns an empty view for the node self. pinger may be nil (no
-// direct verification: suspects turn dead on the suspicion timeout unless
-// they speak). reg and log may be nil.
-func NewView(self peer.ID, cfg Config, pinger Pinger, reg prometheus.Registerer, log *slog.Logger) (*View, error) {
+// NewView returns an empty view for the node self. aw is this process's
+// awareness: the time it spends stalled or starved is not counted as its
+// peers' silence (nil: it never is found so). pinger may be nil (no direct
+// verification: suspects turn dead on the suspicion timeout unless they
+// speak). reg and log may be nil.
+func NewView(self peer.ID, cfg Config, aw *awareness.Awareness, pinger Pinger, reg prometheus.Registerer, log *slog.Logger) (*View, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := NewTable(self, cfg)
+	var aware Aware
+	if aw != nil {
+		aware = aw
+	}
+	t := NewTable(self, cfg, aware)
 	v := &View{
 		self: self, pinger: pinger, log: log.With("component", "liveness"), tick: t.cfg.TickPeriod, t: t,
 		pings: make(chan struct{}, maxPings),
@@ -71,6 +78,15 @@ func NewView(self peer.ID, cfg Config, pinger Pinger, reg prometheus.Registerer,
 			Name: "meshhealth_liveness_local_pauses_total",
 			Help: "Times this process was found paused for more than a second (SIGSTOP, VM pause, starvation); the pause was not counted as the peers' silence.",
 		}),
+	}
+	if aw != nil {
+		// The awareness says when a pause ends (and logs it); the table
+		// discounts it on its next tick.
+		aw.OnWindow(func(w awareness.Window) {
+			if w.Pause() {
+				v.paused.Inc()
+			}
+		})
 	}
 	for _, s := range States() {
 		v.peers.WithLabelValues(string(s))
@@ -147,7 +163,7 @@ func (v *View) step(ctx context.Context, now time.Time) {
 	if v.silenceFor != nil {
 		v.t.SetSilence(v.silenceFor(v.t.Members()))
 	}
-	paused := v.t.Tick(now)
+	v.t.Tick(now)
 	var due []peer.ID
 	if v.pinger != nil {
 		due = v.t.DueVerify(now)
@@ -156,10 +172,6 @@ func (v *View) step(ctx context.Context, now time.Time) {
 		}
 	}
 	v.flushLocked()
-	if paused > time.Second { // starvation shows in every tick; a pause is rarer news
-		v.paused.Inc()
-		v.log.Warn("this process was paused; not counted as the peers' silence", "for", paused.Round(time.Millisecond))
-	}
 	for _, id := range due {
 		select {
 		case v.pings <- struct{}{}:

@@ -38,25 +38,21 @@ type Activity struct {
 	silence  time.Duration
 	hasPeers func() bool
 	trigger  Triggerer
+	aware    Aware // nil: this process is never found stalled
 	log      *slog.Logger
 	triggers prometheus.Counter
 
 	mu          sync.Mutex
 	last        time.Time // last message from a peer (or start, or the end of a local stall)
 	lastTrigger time.Time
-	lastCheck   time.Time
 }
-
-// localStallSlack is how much later than its period a check may come
-// before the gap counts as this process's own stall (health's
-// LocalStallThreshold, for the same reason).
-const localStallSlack = 200 * time.Millisecond
 
 // NewActivity watches for silence longer than silence (<= 0 means
 // DefaultSilenceTrigger). hasPeers reports whether the node has peers on its
 // meshhealth topics: silence without peers is the connectivity check's
-// business, not a mesh fault.
-func NewActivity(silence time.Duration, hasPeers func() bool, trigger Triggerer, reg prometheus.Registerer, log *slog.Logger) (*Activity, error) {
+// business, not a mesh fault. aware (nil: none) says when this process was
+// stalled or starved: a silence that overlaps it starts over.
+func NewActivity(silence time.Duration, hasPeers func() bool, trigger Triggerer, aware Aware, reg prometheus.Registerer, log *slog.Logger) (*Activity, error) {
 	if silence <= 0 {
 		silence = DefaultSilenceTrigger
 	}
@@ -67,6 +63,7 @@ func NewActivity(silence time.Duration, hasPeers func() bool, trigger Triggerer,
 		silence:  silence,
 		hasPeers: hasPeers,
 		trigger:  trigger,
+		aware:    aware,
 		log:      log,
 		triggers: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meshhealth_pubsub_silence_triggers_total",
@@ -126,15 +123,16 @@ func (a *Activity) period() time.Duration { return max(a.silence/8, 10*time.Mill
 
 func (a *Activity) check(now time.Time) {
 	a.mu.Lock()
-	if !a.lastCheck.IsZero() && now.Sub(a.lastCheck) > a.period()+localStallSlack && now.After(a.last) {
-		// This process was not running: what the peers sent meanwhile may
-		// still wait in the socket and validator queues, so the silence is
-		// ours, not the mesh's. Start it over (Lifeguard's rule: a node
-		// must not blame the mesh for its own slowness, and fifty starved
-		// nodes each probing because of it fed the starvation).
+	if a.aware != nil && now.After(a.last) && a.aware.StalledDuring(a.last, now) {
+		// This process was stalled or starved during the silence: what the
+		// peers sent meanwhile may still wait in the socket and validator
+		// queues, so the silence is ours, not the mesh's. Start it over
+		// (Lifeguard's rule: a node must not blame the mesh for its own
+		// slowness, and fifty starved nodes each probing because of it fed
+		// the starvation). While the starvation lasts, it keeps starting
+		// over.
 		a.last = now
 	}
-	a.lastCheck = now
 	quiet := now.Sub(a.last)
 	// Once when the silence begins, then every silenceRepeat periods while
 	// it lasts: the check's own retries confirm a failure, and a mesh that

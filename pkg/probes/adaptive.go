@@ -32,10 +32,23 @@ const (
 	adaptiveMinSamples = 3
 )
 
+// Aware is this process's awareness of its own stalls and starvation
+// (pkg/awareness): what the probes saw while it struggled is evidence
+// about this machine, not about the mesh.
+type Aware interface {
+	// StalledDuring reports whether this process was stalled, paused or
+	// starved in [from, to], or still is at to.
+	StalledDuring(from, to time.Time) bool
+	// Scale is how many times longer than usual a timeout should be now,
+	// from 1 (Lifeguard's local health multiplier).
+	Scale() int
+}
+
 // Adaptive keeps a probe's recent success latencies and derives its wait.
 // Safe for concurrent use.
 type Adaptive struct {
 	floor, ceiling time.Duration
+	aware          Aware // nil: never stretched for this process's struggles
 
 	mu      sync.Mutex
 	samples []time.Duration // ring of the last adaptiveWindow successes
@@ -44,9 +57,10 @@ type Adaptive struct {
 }
 
 // NewAdaptive returns a timeout between floor and ceiling (the check's
-// configured timeout). A ceiling below the floor wins.
-func NewAdaptive(floor, ceiling time.Duration) *Adaptive {
-	return &Adaptive{floor: floor, ceiling: ceiling}
+// configured timeout). A ceiling below the floor wins. aware (nil: none)
+// stretches the wait while this process struggles.
+func NewAdaptive(floor, ceiling time.Duration, aware Aware) *Adaptive {
+	return &Adaptive{floor: floor, ceiling: ceiling, aware: aware}
 }
 
 // Observe records the latency of a successful probe. Failures are not
@@ -96,7 +110,12 @@ func (a *Adaptive) Bound(ctx context.Context, gauge prometheus.Gauge, stretch fu
 	return r
 }
 
-// Timeout is how long the next probe waits for its answer.
+// Timeout is how long the next probe waits for its answer. While this
+// process struggles (stalled or starved lately) the wait stretches by the
+// awareness' scale, as Lifeguard stretches its probe timeouts: an answer
+// that is late because this process runs slowly is not the mesh's
+// failure. Never beyond the ceiling, which the health manager enforces on
+// the whole run anyway.
 func (a *Adaptive) Timeout() time.Duration {
 	a.mu.Lock()
 	s := slices.Clone(a.samples)
@@ -105,6 +124,11 @@ func (a *Adaptive) Timeout() time.Duration {
 	d := adaptiveTimeout(s, a.floor, a.ceiling)
 	for range min(fails, 8) {
 		d = min(2*d, a.ceiling)
+	}
+	if a.aware != nil {
+		if scale := a.aware.Scale(); scale > 1 {
+			d = min(d*time.Duration(scale), a.ceiling)
+		}
 	}
 	return d
 }

@@ -45,7 +45,7 @@ func TestAdaptiveTimeoutIsFourTimesP99ClampedToFloorAndCeiling(t *testing.T) {
 }
 
 func TestAdaptiveForgetsOldSuccessesBeyondItsWindow(t *testing.T) {
-	a := NewAdaptive(AdaptiveFloor, 3*time.Second)
+	a := NewAdaptive(AdaptiveFloor, 3*time.Second, nil)
 	if got := a.Timeout(); got != 3*time.Second {
 		t.Fatalf("first probe waits %v, want the configured 3s", got)
 	}
@@ -62,7 +62,7 @@ func TestAdaptiveForgetsOldSuccessesBeyondItsWindow(t *testing.T) {
 // a mesh gone slow gets time to answer before a failure is confirmed, and a
 // success brings the fast path back at once.
 func TestAdaptiveTimeoutDoublesPerConsecutiveFailure(t *testing.T) {
-	a := NewAdaptive(500*time.Millisecond, 3*time.Second)
+	a := NewAdaptive(500*time.Millisecond, 3*time.Second, nil)
 	for range 5 {
 		a.Observe(10 * time.Millisecond)
 	}
@@ -85,7 +85,7 @@ func TestBoundStretchesOnlySlowFailures(t *testing.T) {
 	gauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "t"})
 	fail := func(context.Context, time.Duration) health.Result { return health.Result{} }
 	for _, slow := range []bool{false, true} {
-		a := NewAdaptive(500*time.Millisecond, 3*time.Second)
+		a := NewAdaptive(500*time.Millisecond, 3*time.Second, nil)
 		for range 5 {
 			a.Observe(10 * time.Millisecond)
 		}
@@ -99,5 +99,41 @@ func TestBoundStretchesOnlySlowFailures(t *testing.T) {
 		if got := a.Timeout(); got != want {
 			t.Errorf("after 3 failures heard-from=%v: wait %v, want %v", slow, got, want)
 		}
+	}
+}
+
+// scaled is an awareness whose scale the test sets.
+type scaled int
+
+func (s scaled) StalledDuring(time.Time, time.Time) bool { return s > 1 }
+func (s scaled) Scale() int                              { return int(s) }
+
+// While this process struggles, the wait stretches by the awareness' scale
+// (Lifeguard), never beyond the ceiling; otherwise the clamp rules stand.
+func TestAdaptiveTimeoutStretchesByTheAwarenessScale(t *testing.T) {
+	cases := []struct {
+		name  string
+		scale scaled
+		fails int
+		want  time.Duration
+	}{
+		{"a healthy process keeps the clamp", 1, 0, 500 * time.Millisecond},
+		{"a struggling one waits scale times longer", 3, 0, 1500 * time.Millisecond},
+		{"on top of a failure's doubling", 2, 1, 2 * time.Second},
+		{"never beyond the ceiling", 8, 0, 3 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := NewAdaptive(500*time.Millisecond, 3*time.Second, tc.scale)
+			for range 5 {
+				a.Observe(10 * time.Millisecond)
+			}
+			for range tc.fails {
+				a.Fail()
+			}
+			if got := a.Timeout(); got != tc.want {
+				t.Fatalf("timeout %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -53,6 +53,9 @@ type DHTConfig struct {
 	Interval time.Duration // default 30s
 	Timeout  time.Duration // the adaptive timeout's ceiling; default 10s
 	Readers  int           // remote peers asked to read back; default DefaultDHTReaders
+	// Aware is this process's awareness; while it struggles the adaptive
+	// wait stretches by its scale. Nil: never stretched for it.
+	Aware Aware
 	// Every, when set, is the interval the mesh's budget allows now; never
 	// below Interval.
 	Every func() time.Duration
@@ -114,7 +117,7 @@ func NewDHTIntegrity(store DHTStore, key crypto.PrivKey, cfg DHTConfig, reg prom
 		key:      key,
 		dhtKey:   ProbeKey(self),
 		cfg:      cfg,
-		adaptive: NewAdaptive(AdaptiveFloor, cfg.Timeout),
+		adaptive: NewAdaptive(AdaptiveFloor, cfg.Timeout, cfg.Aware),
 		log:      log,
 		putSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "meshhealth_dht_probe_put_seconds",

@@ -167,7 +167,7 @@ func waitTopicPeers(t *testing.T, nodes []*meshNode, ring bool) {
 // current connections; messages reach it through View.Wrap.
 func newView(t *testing.T, nd *meshNode) *liveness.View {
 	t.Helper()
-	v, err := liveness.NewView(nd.h.ID(), liveness.Config{}, nil, nil, nil)
+	v, err := liveness.NewView(nd.h.ID(), liveness.Config{}, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestProbeMetricsAreLintClean(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.violations.Inc()
-	if _, err := NewActivity(time.Second, func() bool { return true }, &fakeTrigger{}, reg, nil); err != nil {
+	if _, err := NewActivity(time.Second, func() bool { return true }, &fakeTrigger{}, nil, reg, nil); err != nil {
 		t.Fatal(err)
 	}
 	names := testkit.Lint(t, reg)

@@ -120,7 +120,7 @@ func TestASilentMeshFailsFastWithoutAskingMore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, self := edKey(t)
 		ft := &fakeTopic{self: self}
-		view, _ := liveness.NewView(self, liveness.Config{}, nil, nil, nil)
+		view, _ := liveness.NewView(self, liveness.Config{}, nil, nil, nil, nil)
 		for range 4 {
 			_, id := edKey(t)
 			ft.peers = append(ft.peers, id)

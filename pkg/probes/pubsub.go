@@ -81,6 +81,9 @@ type PubSubConfig struct {
 	// Heard reports whether any meshhealth message from a peer arrived
 	// since a time (Activity.HeardSince); nil counts every failure as slow.
 	Heard func(since time.Time) bool
+	// Aware is this process's awareness; while it struggles the adaptive
+	// wait stretches by its scale. Nil: never stretched for it.
+	Aware Aware
 }
 
 // PubSubProbe is the pubsub-roundtrip check and the responder side of the
@@ -159,7 +162,7 @@ func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, pee
 		peers:    peers,
 		cfg:      cfg,
 		log:      log,
-		adaptive: NewAdaptive(AdaptiveFloor, cfg.Timeout),
+		adaptive: NewAdaptive(AdaptiveFloor, cfg.Timeout, cfg.Aware),
 		pending:  map[string]*pendingProbe{},
 		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "meshhealth_pubsub_probe_rtt_seconds",

@@ -134,7 +134,7 @@ func newFakeProbe(t *testing.T, npeers, minPeers int) (*PubSubProbe, *fakeTopic)
 		_, id := edKey(t)
 		ft.peers = append(ft.peers, id)
 	}
-	view, err := liveness.NewView(self, liveness.Config{}, nil, nil, nil)
+	view, err := liveness.NewView(self, liveness.Config{}, nil, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
