@@ -8,8 +8,8 @@
 // in a way a generic module could not: the shutdown manager exists before
 // fx does, so a stop asked for during start-up is not lost; the libp2p node
 // may be a test's mocknet host; the summary book and the probes share the
-// topics, the liveness view and the message budget (mesh.go); and the
-// election's validator is wrapped by the silence watch.
+// topics and the liveness view (mesh.go); and the election's validator is
+// wrapped by the silence watch.
 //
 // Start and stop have one owner, fx's lifecycle: lifecycle.go appends each
 // part's start and stop once, in start order, and fx stops them in reverse.

@@ -26,18 +26,6 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
 
-// The mesh's message budget: how many messages a second the whole mesh
-// publishes on each periodic duty, whatever its size. Each node's interval
-// is members/budget, never below its configured interval, so a node's
-// intake stays flat as the mesh grows (docs/ARCHITECTURE.md, "Flat cost").
-// The leader's heartbeat (1/s) and the silence trigger keep detection fast
-// however long the intervals get.
-const (
-	probeBudget   = 1.0 // pubsub round-trips a second, mesh-wide (each costs a probe and, usually, one ack)
-	summaryBudget = 1.0 // summaries a second, mesh-wide (status changes are sent early, see Book.Nudge)
-	dhtBudget     = 1.0 // DHT integrity probes a second, mesh-wide (streams, not gossip: 6 requests each)
-)
-
 // Mesh is the node's traffic through the mesh: the probe and summary
 // topics, the checks that use them, the silence watch over all of them, and
 // the peer-liveness view they feed and read.
@@ -104,7 +92,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 	}
 	scfg := c.Summary
-	scfg.Every = m.Peers.Every(scfg.Interval, summaryBudget)
+	scfg.Members = m.Peers.Members
 	if m.Summary, err = summary.New(m.summaryTopic, self, source, scfg, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
@@ -116,12 +104,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 			summaries.Nudge()
 		}
 	})
-	// Peers go suspect after three of their summary intervals of silence:
-	// long enough that a quiet healthy peer is never accused, and frozen
-	// peers that nobody asks are still found.
-	m.Peers.SilenceFor(func(members int) time.Duration {
-		return 3 * liveness.BudgetInterval(c.Summary.Interval, members, summaryBudget)
-	})
+	m.Peers.SilenceFor(m.Summary.Silence)
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
 	}
@@ -130,7 +113,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	if p := c.Probes.PubSub; p.Enabled {
 		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Peers,
 			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers,
-				Heard: m.Activity.HeardSince, Every: m.Peers.Every(p.Interval, probeBudget)}, in.Registry, in.Log)
+				Heard: m.Activity.HeardSince, Members: m.Peers.Members}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +143,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		key := n.Host.Peerstore().PrivKey(self)
 		live := func() int { return m.Peers.Members() - 1 }
 		m.DHT, err = probes.NewDHTIntegrity(store, key, probes.DHTConfig{Interval: p.Interval, Timeout: p.Timeout,
-			Every: m.Peers.Every(p.Interval, dhtBudget), LivePeers: live}, in.Registry, in.Log)
+			Members: m.Peers.Members, LivePeers: live}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
