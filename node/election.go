@@ -64,18 +64,13 @@ func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdo
 	if p := c.Probes.Election; p.Enabled {
 		view := probes.ElectionViewFunc(func() probes.ElectionState {
 			s := e.State()
-			hm.SetKeyMetric("leadership_changes", s.ChangesTotal)
-			hm.SetKeyMetric("leadership_changes_10m", s.ChangesRecent)
-			if s.HaveLeader && !s.LeaderSince.IsZero() {
-				hm.SetKeyMetric("leader_uptime", time.Since(s.LeaderSince).Round(time.Second).String())
-			}
 			return probes.ElectionState{
 				Leader: s.Leader, Term: s.Term, IsLeader: s.IsLeader, HaveLeader: s.HaveLeader,
 				HeartbeatAge: s.HeartbeatAge, HeartbeatJitter: s.HeartbeatJitter,
 				ChangesTotal: s.ChangesTotal, ChangesRecent: s.ChangesRecent, LeaderSince: s.LeaderSince,
 			}
 		})
-		chk := probes.Election(view, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout)
+		chk := probes.Election(view, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout, hm)
 		return hm.Register(withThresholds(chk, c))
 	}
 	return nil

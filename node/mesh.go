@@ -96,14 +96,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 	if m.Summary, err = summary.New(m.summaryTopic, self, source, scfg, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
-	// A status change reaches the peers in seconds, not one (stretched)
-	// summary interval later.
-	summaries := m.Summary
-	in.Health.Subscribe(func(t health.Transition) {
-		if t.Kind == "status" {
-			summaries.Nudge()
-		}
-	})
+	in.Health.SubscribeStatus(m.Summary.StatusChanged)
 	m.Peers.SilenceFor(m.Summary.Silence)
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
@@ -117,14 +110,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		if err != nil {
 			return nil, err
 		}
-		// A probe waiting on a peer that leaves is sent again to others
-		// rather than failed for its leaving.
-		probe := m.PubSub
-		m.Peers.OnChange(func(ch liveness.Change) {
-			if ch.To == liveness.Left {
-				probe.Forget(ch.ID)
-			}
-		})
+		m.Peers.OnChange(m.PubSub.PeerChanged)
 		probeValidator = m.PubSub.Validator(probeValidator)
 		if err := in.Health.Register(withThresholds(m.PubSub.Check(), c)); err != nil {
 			return nil, err
@@ -208,8 +194,8 @@ func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
 
 // newLiveness builds the peer-liveness view and feeds it the host's
 // connections; messages reach it through the topic validators (Wrap), acks
-// and missed acks through the pubsub probe. A peer that dies or leaves
-// re-runs p2p-connectivity at once, since it may have been the last.
+// and missed acks through the pubsub probe. Its changes re-run checks as
+// probes.Reruns says.
 func newLiveness(c Config, n *p2p.Node, hm *health.Manager, reg prometheus.Registerer, log *slog.Logger) (*liveness.View, error) {
 	v, err := liveness.NewView(n.Host.ID(), liveness.Config{}, hostPinger{n.Host}, reg, log)
 	if err != nil {
@@ -222,11 +208,7 @@ func newLiveness(c Config, n *p2p.Node, hm *health.Manager, reg prometheus.Regis
 	})
 	// OnDisconnect fires once the peer's last connection has closed.
 	n.OnDisconnect(func(id peer.ID) { v.Observe(id, liveness.Disconnected, time.Time{}) })
-	v.OnChange(func(ch liveness.Change) {
-		if ch.To == liveness.Dead || ch.To == liveness.Left || ch.From == liveness.Dead || ch.From == liveness.Left {
-			hm.Trigger(probes.CheckConnectivity)
-		}
-	})
+	v.OnChange(probes.NewReruns(hm).PeerChanged)
 	return v, nil
 }
 

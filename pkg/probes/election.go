@@ -49,7 +49,10 @@ func (f ElectionViewFunc) State() ElectionState { return f() }
 // dead). It passes when a leader is known, its heartbeats arrive within
 // heartbeatTimeout and leadership changed at most maxChanges times in the
 // last 10 minutes: more means the mesh is flapping.
-func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int, interval, timeout time.Duration) health.Check {
+//
+// Each run shows the leadership changes (in all, and in 10 minutes) and
+// the leader's uptime as key metrics on km (nil: nowhere).
+func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int, interval, timeout time.Duration, km KeyMetrics) health.Check {
 	if heartbeatTimeout <= 0 {
 		heartbeatTimeout = DefaultHeartbeatTimeout
 	}
@@ -64,6 +67,13 @@ func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int,
 		Timeout:     timeout,
 		Checker: func(ctx context.Context) health.Result {
 			s := view.State()
+			if km != nil {
+				km.SetKeyMetric("leadership_changes", s.ChangesTotal)
+				km.SetKeyMetric("leadership_changes_10m", s.ChangesRecent)
+				if s.HaveLeader && !s.LeaderSince.IsZero() {
+					km.SetKeyMetric("leader_uptime", time.Since(s.LeaderSince).Round(time.Second).String())
+				}
+			}
 			r := health.Result{Details: map[string]any{
 				"leader":           s.Leader,
 				"term":             s.Term,

@@ -27,7 +27,7 @@ func TestElectionStabilityRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := healthy
 			c.mutate(&s)
-			chk := Election(ElectionViewFunc(func() ElectionState { return s }), 3*time.Second, 3, 5*time.Second, time.Second)
+			chk := Election(ElectionViewFunc(func() ElectionState { return s }), 3*time.Second, 3, 5*time.Second, time.Second, nil)
 			if chk.Critical {
 				t.Fatal("election-stability must not be critical: a mesh without a leader still carries traffic")
 			}

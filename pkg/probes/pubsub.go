@@ -268,6 +268,15 @@ func (p *PubSubProbe) Validator(next pubsub.ValidatorEx) pubsub.ValidatorEx {
 	}
 }
 
+// PeerChanged is the probe's listener on the liveness view
+// (liveness.View.OnChange): a probe waiting on a peer that leaves is sent
+// again to others rather than failed for its leaving.
+func (p *PubSubProbe) PeerChanged(ch liveness.Change) {
+	if ch.To == liveness.Left {
+		p.Forget(ch.ID)
+	}
+}
+
 // Forget tells a probe in flight that a peer left (said goodbye): a probe
 // waiting only on leavers is sent again to others rather than failed. The
 // liveness view keeps it from being chosen again.

@@ -264,6 +264,11 @@ func (b *Book) Nudge() {
 	}
 }
 
+// StatusChanged is the book's listener on this node's status
+// (health.Manager.SubscribeStatus): a status change reaches the peers in
+// seconds, not one (stretched) summary interval later.
+func (b *Book) StatusChanged(status.Status) { b.Nudge() }
+
 // errLeaving refuses summaries after the goodbye: one more would bring the
 // node back into its peers' books as it goes.
 var errLeaving = errors.New("summary: node has said goodbye")
