@@ -50,6 +50,7 @@ type meshIn struct {
 	Shutdown *shutdown.Manager
 	Registry prometheus.Registerer
 	Log      *slog.Logger
+	Opened   *opened
 }
 
 // newMesh joins the topics with their validators and builds the network
@@ -76,9 +77,11 @@ func newMesh(in meshIn) (*Mesh, error) {
 	if m.probeTopic, err = n.PubSub.Join(wire.TopicProbe); err != nil {
 		return nil, fmt.Errorf("join %s: %w", wire.TopicProbe, err)
 	}
+	in.Opened.add(closeTopic(m.probeTopic))
 	if m.summaryTopic, err = n.PubSub.Join(wire.TopicSummary); err != nil {
 		return nil, fmt.Errorf("join %s: %w", wire.TopicSummary, err)
 	}
+	in.Opened.add(closeTopic(m.summaryTopic))
 	source := func() summary.Values {
 		s := in.Health.Snapshot()
 		// The snapshot holds the leader's text form; peer.ID is its bytes.
@@ -140,6 +143,17 @@ func newMesh(in meshIn) (*Mesh, error) {
 	return m, nil
 }
 
+// closeTopic leaves t, unless libp2p has closed already (a failed start
+// stops it first): then nothing is left to leave.
+func closeTopic(t *pubsub.Topic) func() error {
+	return func() error {
+		if err := t.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("leave %s: %w", t.String(), err)
+		}
+		return nil
+	}
+}
+
 // Start subscribes and starts the periodic work; Stop undoes it. The leave
 // itself (goodbye) is a pre-shutdown hook so that peers hear it while the
 // node can still publish.
@@ -150,6 +164,10 @@ func (m *Mesh) Start(ctx context.Context) error {
 		}
 	}
 	if err := m.Summary.Start(ctx); err != nil {
+		// fx stops only parts that started: the probe is this start's to end.
+		if m.PubSub != nil {
+			m.PubSub.Close()
+		}
 		return err
 	}
 	actx, cancel := context.WithCancel(context.Background())
