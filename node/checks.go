@@ -37,8 +37,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 		})
 	}
 	if p := c.Probes.Resources; p.Enabled {
-		report := func(u map[string]float64) { hm.SetKeyMetric("resource_utilization", u) }
-		chk := withThresholds(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, report), c)
+		chk := withThresholds(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, hm), c)
 		if err := hm.Register(chk); err != nil {
 			return err
 		}

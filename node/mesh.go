@@ -130,9 +130,8 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 		store.OnlyLive(m.Peers.Live)
 		key := n.Host.Peerstore().PrivKey(self)
-		live := func() int { return m.Peers.Members() - 1 }
 		m.DHT, err = probes.NewDHTIntegrity(store, key, probes.DHTConfig{Interval: p.Interval, Timeout: p.Timeout,
-			Members: m.Peers.Members, LivePeers: live}, in.Registry, in.Log)
+			Members: m.Peers.Members, LivePeers: m.Peers.LivePeers}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}

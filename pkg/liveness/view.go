@@ -221,6 +221,10 @@ func (v *View) Members() int {
 	return v.t.Members()
 }
 
+// LivePeers is the number of peers alive or suspect: the members but this
+// node.
+func (v *View) LivePeers() int { return v.Members() - 1 }
+
 // Responders: see Table.Responders.
 func (v *View) Responders() (fresh, fallback []peer.ID) {
 	v.mu.Lock()

@@ -68,6 +68,10 @@ type keyMetrics map[string]any
 
 func (k keyMetrics) SetKeyMetric(name string, v any) { k[name] = v }
 
+type keyMetricFunc func(name string, v any)
+
+func (f keyMetricFunc) SetKeyMetric(name string, v any) { f(name, v) }
+
 func TestChecksSetTheirOwnKeyMetrics(t *testing.T) {
 	km := keyMetrics{}
 	Connectivity(fakePeers(4), 1, 5*time.Second, time.Second, km).Checker(context.Background())
