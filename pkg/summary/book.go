@@ -72,7 +72,7 @@ type Config struct {
 	Interval time.Duration `yaml:"summary_interval" flag:"summary-interval" usage:"how often the node publishes its summary to its peers"`
 	// TTL is how long a peer's last summary stands without a newer one;
 	// default 3 x Interval, so one lost summary does not drop a peer. With
-	// Every set it is 3 x the current interval.
+	// Members set it is 3 x the current interval.
 	TTL time.Duration `yaml:"-" flag:"-"`
 	// Members, when set, counts the nodes of the mesh (the liveness view's
 	// Members): summaries then go out as often as the mesh's budget allows,
