@@ -75,7 +75,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			func(r *prometheus.Registry) prometheus.Gatherer { return r },
 			healthConfig,
 			newAwareness,
-			health.NewManager,
+			newHealth,
 			newP2PNode,
 			newHTTPServer,
 			newFaults,
@@ -111,7 +111,18 @@ func healthConfig(c Config, n *p2p.Node) health.Config {
 	return h
 }
 
-func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger) (*p2p.Node, error) {
+// newHealth builds the health manager; it runs nothing until Start, but its
+// transition listeners run from the first Subscribe until Stop.
+func newHealth(cfg health.Config, self *awareness.Awareness, reg prometheus.Registerer, log *slog.Logger, o *opened) (*health.Manager, error) {
+	hm, err := health.NewManager(cfg, self, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	o.add(func() error { hm.Stop(); return nil })
+	return hm, nil
+}
+
+func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, o *opened) (*p2p.Node, error) {
 	// The DHT accepts only probe records their origin signed.
 	if env.P2P.Validators == nil {
 		env.P2P.Validators = map[string]record.Validator{}
@@ -136,6 +147,7 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	o.add(n.Close)
 	log.Info("libp2p node started", "peer_id", n.Host.ID().String(), "addrs", fmt.Sprint(n.Host.Addrs()))
 	return n, nil
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/metrics"
@@ -25,36 +24,20 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 	if err := metrics.Register(reg, peers); err != nil {
 		return err
 	}
-	counter := keyMetricPeers{n, hm, m.Peers}
+	counter := livePeers{n, m.Peers}
 	if p := c.Probes.Connectivity; p.Enabled {
-		chk := withThresholds(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout), c)
+		chk := withThresholds(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout, hm), c)
 		if err := hm.Register(chk); err != nil {
 			return err
 		}
-		// Losing a peer re-runs the check at once instead of on the next
-		// interval, so losing the last one is noticed in a retry or two;
-		// gaining one does too, so a node whose first peer arrives late in
-		// its startup grace is not stopped on a stale "0 peers".
-		n.OnDisconnect(func(peer.ID) { hm.Trigger(probes.CheckConnectivity) })
+		rerun := probes.NewReruns(hm)
+		n.OnDisconnect(rerun.Disconnected)
 		n.Host.Network().Notify(&network.NotifyBundle{
-			ConnectedF: func(network.Network, network.Conn) {
-				hm.Trigger(probes.CheckConnectivity)
-				// A node rejoining after a partition clears its failing
-				// network checks now, not one interval later (30 s for the
-				// DHT probe). Only failing ones: a mesh forming must not run
-				// every probe once per new connection.
-				snap := hm.Snapshot()
-				for _, name := range rejoinChecks {
-					if v, ok := snap.Checks[name]; ok && v.State == health.StateFailing {
-						hm.Trigger(name)
-					}
-				}
-			},
+			ConnectedF: func(network.Network, network.Conn) { rerun.Connected() },
 		})
 	}
 	if p := c.Probes.Resources; p.Enabled {
-		report := func(u map[string]float64) { hm.SetKeyMetric("resource_utilization", u) }
-		chk := withThresholds(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, report), c)
+		chk := withThresholds(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, hm), c)
 		if err := hm.Register(chk); err != nil {
 			return err
 		}
@@ -62,32 +45,27 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 	return nil
 }
 
-// rejoinChecks are re-run at once on a new connection while they fail.
-var rejoinChecks = []string{probes.CheckPubSubRoundTrip, probes.CheckDHTIntegrity, probes.CheckElection}
-
-// keyMetricPeers counts peers for p2p-connectivity and shows the count in
-// /health/summary: connected peers the liveness view does not hold dead
-// (a frozen or partitioned peer keeps its TCP connection for a while) or
-// departed (a leaver's connection outlives its goodbye for a moment).
-type keyMetricPeers struct {
+// livePeers counts peers for p2p-connectivity: connected peers the
+// liveness view does not hold dead (a frozen or partitioned peer keeps its
+// TCP connection for a while) or departed (a leaver's connection outlives
+// its goodbye for a moment).
+type livePeers struct {
 	n     *p2p.Node
-	hm    *health.Manager
 	peers *liveness.View
 }
 
-func (k keyMetricPeers) ConnectedPeers() int {
+func (k livePeers) ConnectedPeers() int {
 	c := 0
 	for _, id := range k.n.Host.Network().Peers() {
 		if !k.peers.Gone(id) {
 			c++
 		}
 	}
-	k.hm.SetKeyMetric("connected_peers", c)
 	return c
 }
 
 // LeftPeers counts the peers that said goodbye and have not come back.
-func (k keyMetricPeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }
+func (k livePeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }
 
 func withThresholds(chk health.Check, c Config) health.Check {
 	chk.FailureThreshold = c.FailureThreshold

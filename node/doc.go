@@ -10,11 +10,12 @@
 // the libp2p node may be a test's mocknet host; one peer-liveness view is
 // fed by every topic's validator and by the host's connections, and read by
 // the probes, the election (to drop dead members from its quorum) and the
-// mesh view; every periodic duty's interval stretches with the number of
-// members that view counts (the message budget, mesh.go); the election's
-// validator is wrapped like the others, by the silence watch and the
-// liveness view; and /health/mesh shares the health manager's cap on event
-// streams.
+// mesh view; one awareness of this process's own stalls and starvation is
+// read by the health manager, the liveness view and the probes; the
+// election's validator is wrapped like the others, by the silence watch and
+// the liveness view; and /health/mesh shares the health manager's cap on
+// event streams. Each constructor registers the close of what it opened, so
+// a failed build or start leaks nothing.
 //
 // Start and stop have one owner, fx's lifecycle: lifecycle.go appends each
 // part's start and stop once, in start order, and fx stops them in reverse.

@@ -38,12 +38,18 @@ func (v localView) ResourceHeadroom() float64 {
 	return v.hm.Snapshot().Components[health.ComponentResources]
 }
 
-func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometheus.Registerer, log *slog.Logger) (*election.Election, error) {
+func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometheus.Registerer, log *slog.Logger, o *opened) (*election.Election, error) {
 	self := n.Host.ID()
 	// The leader's heartbeat is the most frequent message in the mesh: the
 	// silence watch must hear it like every other topic's traffic.
 	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, m.Peers.Wrap(v)) })
-	return election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
+	e, err := election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
+	if err != nil {
+		return nil, err
+	}
+	// It has joined its topic, and its subscribers run until Close.
+	o.add(e.Close)
+	return e, nil
 }
 
 // wireElection shows the election's leader in /health, registers
@@ -62,19 +68,7 @@ func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdo
 		f.Add("election", "freeze-heartbeats", e.FreezeHeartbeats)
 	}
 	if p := c.Probes.Election; p.Enabled {
-		chk := probes.Election(e, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout)
-		// The key metrics of /health/summary follow the election at the
-		// check's pace, as its own details do.
-		judge := chk.Checker
-		chk.Checker = func(ctx context.Context) health.Result {
-			s := e.State()
-			hm.SetKeyMetric("leadership_changes", s.ChangesTotal)
-			hm.SetKeyMetric("leadership_changes_10m", s.ChangesRecent)
-			if s.HaveLeader && !s.LeaderSince.IsZero() {
-				hm.SetKeyMetric("leader_uptime", time.Since(s.LeaderSince).Round(time.Second).String())
-			}
-			return judge(ctx)
-		}
+		chk := probes.Election(e, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout, hm)
 		return hm.Register(withThresholds(chk, c))
 	}
 	return nil

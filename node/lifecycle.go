@@ -2,6 +2,9 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/fx"
@@ -50,13 +53,47 @@ func lifecycle(lc fx.Lifecycle, sm *shutdown.Manager, n *p2p.Node, aw *awareness
 	}
 }
 
+// opened holds how to close what each constructor has opened (the libp2p
+// node, joined topics, listeners' goroutines); each constructor adds a
+// close right after it opens something. fx runs the stop hooks only of
+// the parts that started, so when a later constructor fails (fx.New
+// returns an error) nothing else would close them, and when a start fails
+// nothing would close the parts after it: a test or a program embedding
+// the node would keep a running host or goroutines. StartApp closes them
+// then, newest first; each close may find its part stopped already. Once
+// the node has started, the lifecycle owns every stop (lifecycle).
+type opened struct {
+	mu     sync.Mutex
+	closes []func() error
+}
+
+func (o *opened) add(close func() error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closes = append(o.closes, close)
+}
+
+// closeAll closes everything added, newest first, and forgets it.
+func (o *opened) closeAll() error {
+	o.mu.Lock()
+	closes := o.closes
+	o.closes = nil
+	o.mu.Unlock()
+	var errs []error
+	for i := len(closes) - 1; i >= 0; i-- {
+		errs = append(errs, closes[i]())
+	}
+	return errors.Join(errs...)
+}
+
 // StartApp builds the node's fx app from opts and starts it, having first
 // given its stop to sm: every stop, whatever its reason, goes through the
 // shutdown manager, which calls app.Stop in its shutdown phase. A stop
 // asked for while the app is still being built or started waits for that
 // to end, so it stops whatever started. On an error nothing is left
-// running that fx started (fx undoes a failed start itself); the caller
-// still shuts sm down, for its reason and exit code.
+// running: fx stops the parts that had started, and StartApp closes what
+// the constructors opened (opened). The caller still shuts sm down, for
+// its reason and exit code.
 func StartApp(ctx context.Context, sm *shutdown.Manager, opts ...fx.Option) (*fx.App, error) {
 	var app *fx.App
 	ready := make(chan struct{})
@@ -69,11 +106,18 @@ func StartApp(ctx context.Context, sm *shutdown.Manager, opts ...fx.Option) (*fx
 		return app.Stop(ctx)
 	})
 	defer close(ready)
-	app = fx.New(opts...)
-	if err := app.Err(); err != nil {
-		return app, err
+	built := &opened{}
+	app = fx.New(append(opts, fx.Supply(built))...)
+	err := app.Err()
+	if err == nil {
+		startCtx, cancel := context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+		err = app.Start(startCtx)
 	}
-	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	return app, app.Start(startCtx)
+	if err != nil {
+		if cerr := built.closeAll(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing what the constructors opened: %w", cerr))
+		}
+	}
+	return app, err
 }

@@ -27,18 +27,6 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
 
-// The mesh's message budget: how many messages a second the whole mesh
-// publishes on each periodic duty, whatever its size. Each node's interval
-// is members/budget, never below its configured interval, so a node's
-// intake stays flat as the mesh grows (docs/ARCHITECTURE.md, "Flat cost").
-// The leader's heartbeat (1/s) and the silence trigger keep detection fast
-// however long the intervals get.
-const (
-	probeBudget   = 1.0 // pubsub round-trips a second, mesh-wide (each costs a probe and, usually, one ack)
-	summaryBudget = 1.0 // summaries a second, mesh-wide (status changes are sent early, see Book.Nudge)
-	dhtBudget     = 1.0 // DHT integrity probes a second, mesh-wide (streams, not gossip: 6 requests each)
-)
-
 // Mesh is the node's traffic through the mesh: the probe and summary
 // topics, the checks that use them, the silence watch over all of them, and
 // the peer-liveness view they feed and read.
@@ -64,6 +52,7 @@ type meshIn struct {
 	Shutdown *shutdown.Manager
 	Registry prometheus.Registerer
 	Log      *slog.Logger
+	Opened   *opened
 }
 
 // newMesh joins the topics with their validators and builds the network
@@ -90,9 +79,11 @@ func newMesh(in meshIn) (*Mesh, error) {
 	if m.probeTopic, err = n.PubSub.Join(wire.TopicProbe); err != nil {
 		return nil, fmt.Errorf("join %s: %w", wire.TopicProbe, err)
 	}
+	in.Opened.add(closeTopic(m.probeTopic))
 	if m.summaryTopic, err = n.PubSub.Join(wire.TopicSummary); err != nil {
 		return nil, fmt.Errorf("join %s: %w", wire.TopicSummary, err)
 	}
+	in.Opened.add(closeTopic(m.summaryTopic))
 	source := func() summary.Values {
 		s := in.Health.Snapshot()
 		// The snapshot holds the leader's text form; peer.ID is its bytes.
@@ -106,24 +97,12 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 	}
 	scfg := c.Summary
-	scfg.Every = m.Peers.Every(scfg.Interval, summaryBudget)
+	scfg.Members = m.Peers.Members
 	if m.Summary, err = summary.New(m.summaryTopic, self, source, scfg, in.Registry, in.Log); err != nil {
 		return nil, err
 	}
-	// A status change reaches the peers in seconds, not one (stretched)
-	// summary interval later.
-	summaries := m.Summary
-	in.Health.Subscribe(func(t health.Transition) {
-		if t.Kind == "status" {
-			summaries.Nudge()
-		}
-	})
-	// Peers go suspect after three of their summary intervals of silence:
-	// long enough that a quiet healthy peer is never accused, and frozen
-	// peers that nobody asks are still found.
-	m.Peers.SilenceFor(func(members int) time.Duration {
-		return 3 * liveness.BudgetInterval(c.Summary.Interval, members, summaryBudget)
-	})
+	in.Health.SubscribeStatus(m.Summary.StatusChanged)
+	m.Peers.SilenceFor(m.Summary.Silence)
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
 	}
@@ -132,18 +111,11 @@ func newMesh(in meshIn) (*Mesh, error) {
 	if p := c.Probes.PubSub; p.Enabled {
 		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Peers,
 			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers,
-				Heard: m.Activity.HeardSince, Every: m.Peers.Every(p.Interval, probeBudget), Aware: in.Aware}, in.Registry, in.Log)
+				Heard: m.Activity.HeardSince, Members: m.Peers.Members, Aware: in.Aware}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
-		// A probe waiting on a peer that leaves is sent again to others
-		// rather than failed for its leaving.
-		probe := m.PubSub
-		m.Peers.OnChange(func(ch liveness.Change) {
-			if ch.To == liveness.Left {
-				probe.Forget(ch.ID)
-			}
-		})
+		m.Peers.OnChange(m.PubSub.PeerChanged)
 		probeValidator = m.PubSub.Validator(probeValidator)
 		if err := in.Health.Register(withThresholds(m.PubSub.Check(), c)); err != nil {
 			return nil, err
@@ -160,9 +132,8 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 		store.OnlyLive(m.Peers.Live)
 		key := n.Host.Peerstore().PrivKey(self)
-		live := func() int { return m.Peers.Members() - 1 }
 		m.DHT, err = probes.NewDHTIntegrity(store, key, probes.DHTConfig{Interval: p.Interval, Timeout: p.Timeout,
-			Every: m.Peers.Every(p.Interval, dhtBudget), LivePeers: live, Aware: in.Aware}, in.Registry, in.Log)
+			Members: m.Peers.Members, LivePeers: m.Peers.LivePeers, Aware: in.Aware}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +142,17 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 	}
 	return m, nil
+}
+
+// closeTopic leaves t, unless libp2p has closed already (a failed start
+// stops it first): then nothing is left to leave.
+func closeTopic(t *pubsub.Topic) func() error {
+	return func() error {
+		if err := t.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("leave %s: %w", t.String(), err)
+		}
+		return nil
+	}
 }
 
 // Start subscribes and starts the periodic work; Stop undoes it. The leave
@@ -183,6 +165,10 @@ func (m *Mesh) Start(ctx context.Context) error {
 		}
 	}
 	if err := m.Summary.Start(ctx); err != nil {
+		// fx stops only parts that started: the probe is this start's to end.
+		if m.PubSub != nil {
+			m.PubSub.Close()
+		}
 		return err
 	}
 	actx, cancel := context.WithCancel(context.Background())
@@ -227,8 +213,8 @@ func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
 
 // newLiveness builds the peer-liveness view and feeds it the host's
 // connections; messages reach it through the topic validators (Wrap), acks
-// and missed acks through the pubsub probe. A peer that dies or leaves
-// re-runs p2p-connectivity at once, since it may have been the last.
+// and missed acks through the pubsub probe. Its changes re-run checks as
+// probes.Reruns says.
 func newLiveness(c Config, n *p2p.Node, hm *health.Manager, aw *awareness.Awareness, reg prometheus.Registerer, log *slog.Logger) (*liveness.View, error) {
 	v, err := liveness.NewView(n.Host.ID(), liveness.Config{}, aw, hostPinger{n.Host}, reg, log)
 	if err != nil {
@@ -241,11 +227,7 @@ func newLiveness(c Config, n *p2p.Node, hm *health.Manager, aw *awareness.Awaren
 	})
 	// OnDisconnect fires once the peer's last connection has closed.
 	n.OnDisconnect(func(id peer.ID) { v.Observe(id, liveness.Disconnected, time.Time{}) })
-	v.OnChange(func(ch liveness.Change) {
-		if ch.To == liveness.Dead || ch.To == liveness.Left || ch.From == liveness.Dead || ch.From == liveness.Left {
-			hm.Trigger(probes.CheckConnectivity)
-		}
-	})
+	v.OnChange(probes.NewReruns(hm).PeerChanged)
 	return v, nil
 }
 

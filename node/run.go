@@ -46,10 +46,10 @@ func RunWithSignals(ctx context.Context, cfg Config, log *slog.Logger, sigs chan
 	return sm.Wait()
 }
 
-// startFailed runs the shutdown for err (fx has already stopped the parts
-// a failed start had started) and returns err as one line for main's
-// "node stopped" line: the shutdown is told only "start-up error", so the
-// cause is logged once, not once per line.
+// startFailed runs the shutdown for err (StartApp has already stopped or
+// closed whatever the failed build or start had opened) and returns err as
+// one line for main's "node stopped" line: the shutdown is told only
+// "start-up error", so the cause is logged once, not once per line.
 func startFailed(sm *shutdown.Manager, err error) (int, string) {
 	sm.Shutdown("start-up error", shutdown.ExitFatal)
 	code, reason := sm.Wait()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/meshhealth/meshhealth/internal/budget"
 )
 
 // Config holds the election's timing. Every field has a default
@@ -116,11 +118,7 @@ func (c Config) Validate() error {
 // endorseInterval is how often a follower re-sends its vote in a mesh of
 // members nodes.
 func (c Config) endorseInterval(members int) time.Duration {
-	d := c.MemberTTL / 3
-	if c.EndorseBudget > 0 {
-		d = max(d, time.Duration(float64(members)/c.EndorseBudget*float64(time.Second)))
-	}
-	return d
+	return budget.Interval(c.MemberTTL/3, members, c.EndorseBudget)
 }
 
 // memberTTL is how long a member lapses after its last message in a mesh of

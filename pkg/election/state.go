@@ -43,7 +43,7 @@ type State struct {
 	Members int
 }
 
-// Leader, HeartbeatAge, HeartbeatJitter and LeaderChanges read State for
+// Leader, HeartbeatAge, HeartbeatJitter, LeaderChanges and LeaderSince read State for
 // the election-stability check, whose package may not import this one
 // (probes.ElectionView names what it reads).
 
@@ -59,6 +59,9 @@ func (e *Election) HeartbeatAge() time.Duration { return e.State().HeartbeatAge 
 
 // HeartbeatJitter is State.HeartbeatJitter.
 func (e *Election) HeartbeatJitter() time.Duration { return e.State().HeartbeatJitter }
+
+// LeaderSince is State.LeaderSince.
+func (e *Election) LeaderSince() time.Time { return e.State().LeaderSince }
 
 // LeaderChanges is State.ChangesTotal and State.ChangesRecent.
 func (e *Election) LeaderChanges() (total uint64, recent int) {

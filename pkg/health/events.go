@@ -52,6 +52,16 @@ func (m *Manager) Subscribe(fn func(Transition)) (cancel func()) {
 	return func() { m.hub.unsubscribe(sub) }
 }
 
+// SubscribeStatus is Subscribe for the node's status alone: fn gets each
+// status it enters, in order.
+func (m *Manager) SubscribeStatus(fn func(Status)) (cancel func()) {
+	return m.Subscribe(func(t Transition) {
+		if t.Kind == "status" {
+			fn(Status(t.To))
+		}
+	})
+}
+
 // hub fans transitions out to listeners and event streams without ever
 // blocking the publisher.
 type hub struct {

@@ -108,7 +108,8 @@ func (v *View) OnChange(fn func(Change)) {
 
 // SilenceFor sets how the silence that makes an alive peer suspect grows
 // with the number of members (a peer publishes less often in a larger
-// mesh). Call before Run.
+// mesh); the node hands it the summaries' rule (summary.Book.Silence).
+// Call before Run.
 func (v *View) SilenceFor(fn func(members int) time.Duration) { v.silenceFor = fn }
 
 // Observe feeds evidence about id, now.
@@ -232,6 +233,10 @@ func (v *View) Members() int {
 	return v.t.Members()
 }
 
+// LivePeers is the number of peers alive or suspect: the members but this
+// node.
+func (v *View) LivePeers() int { return v.Members() - 1 }
+
 // Responders: see Table.Responders.
 func (v *View) Responders() (fresh, fallback []peer.ID) {
 	v.mu.Lock()
@@ -276,21 +281,4 @@ func (v *View) Wrap(next pubsub.ValidatorEx) pubsub.ValidatorEx {
 		}
 		return res
 	}
-}
-
-// Every returns the interval at which each member may publish so that the
-// whole mesh publishes at most rate messages a second (the message
-// budget): members/rate, never below base. A node reads the number of
-// members from this view, so its intervals stretch as the mesh grows and
-// shrink as it loses members. rate <= 0 disables the budget.
-func (v *View) Every(base time.Duration, rate float64) func() time.Duration {
-	return func() time.Duration { return BudgetInterval(base, v.Members(), rate) }
-}
-
-// BudgetInterval is members/rate seconds, never below base.
-func BudgetInterval(base time.Duration, members int, rate float64) time.Duration {
-	if rate <= 0 {
-		return base
-	}
-	return max(base, time.Duration(float64(members)/rate*float64(time.Second)))
 }

@@ -24,6 +24,13 @@ type DepartureCounter interface {
 	LeftPeers() int
 }
 
+// KeyMetrics receives the figures a check shows in /health/summary
+// (health.Manager.SetKeyMetric): each check names and sets its own, as it
+// reads them.
+type KeyMetrics interface {
+	SetKeyMetric(name string, v any)
+}
+
 // Connectivity builds the critical p2p-connectivity check: it passes while
 // the node has at least minPeers connected peers. The node re-runs it on
 // every disconnect event (health.Manager.Trigger), so losing the last peer is
@@ -35,7 +42,10 @@ type DepartureCounter interface {
 // in a rolling restart stays up, and is healthy again when a peer returns.
 // min_peers keeps its meaning for a node that never had peers or lost them
 // without a goodbye.
-func Connectivity(peers PeerCounter, minPeers int, interval, timeout time.Duration) health.Check {
+//
+// Each run shows its count as the key metric connected_peers on km (nil:
+// nowhere).
+func Connectivity(peers PeerCounter, minPeers int, interval, timeout time.Duration, km KeyMetrics) health.Check {
 	return health.Check{
 		Name:        CheckConnectivity,
 		Component:   health.ComponentP2P,
@@ -45,6 +55,9 @@ func Connectivity(peers PeerCounter, minPeers int, interval, timeout time.Durati
 		Critical:    true,
 		Checker: func(ctx context.Context) health.Result {
 			n := peers.ConnectedPeers()
+			if km != nil {
+				km.SetKeyMetric("connected_peers", n)
+			}
 			r := health.Result{
 				Healthy: n >= minPeers,
 				Details: map[string]any{"connected_peers": n, "min_peers": minPeers},

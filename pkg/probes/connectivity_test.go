@@ -22,7 +22,7 @@ func TestConnectivityPassesOnlyWithEnoughPeers(t *testing.T) {
 		{0, 0, true}, // a node run alone on purpose (--min-peers 0)
 	}
 	for _, c := range cases {
-		chk := Connectivity(fakePeers(c.peers), c.min, 5*time.Second, time.Second)
+		chk := Connectivity(fakePeers(c.peers), c.min, 5*time.Second, time.Second, nil)
 		if !chk.Critical {
 			t.Fatal("p2p-connectivity must be critical")
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/budget"
 	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
@@ -48,6 +49,11 @@ type DHTStore interface {
 	GetValueFrom(ctx context.Context, p peer.ID, key string) ([]byte, error)
 }
 
+// dhtBudget is how many DHT integrity probes a second the whole mesh may
+// run, whatever its size (docs/ARCHITECTURE.md, "Flat cost"). They use
+// streams, not gossip, but each costs six requests.
+const dhtBudget = 1.0
+
 // DHTConfig configures the DHT integrity check.
 type DHTConfig struct {
 	Interval time.Duration // default 30s
@@ -56,9 +62,10 @@ type DHTConfig struct {
 	// Aware is this process's awareness; while it struggles the adaptive
 	// wait stretches by its scale. Nil: never stretched for it.
 	Aware Aware
-	// Every, when set, is the interval the mesh's budget allows now; never
-	// below Interval.
-	Every func() time.Duration
+	// Members, when set, counts the nodes of the mesh (the liveness view's
+	// Members): the probe then runs as often as dhtBudget allows, never
+	// more often than Interval.
+	Members func() int
 	// LivePeers counts the peers alive or suspect in the liveness view.
 	// With none, the probe passes with "no live peer to probe": a node
 	// alone (by choice, or because its peers left) is judged by
@@ -157,7 +164,7 @@ func (p *DHTProbe) Check() health.Check {
 		Component:   health.ComponentDHT,
 		Description: "a fresh signed record put to the DHT is read back intact from a remote peer",
 		Interval:    p.cfg.Interval,
-		Every:       p.cfg.Every,
+		Every:       budget.Every(p.cfg.Interval, p.cfg.Members, dhtBudget),
 		Timeout:     p.cfg.Timeout,
 		Critical:    true,
 		LatencySLO:  500 * time.Millisecond,

@@ -36,6 +36,8 @@ type ElectionView interface {
 	// unplanned ones within the last 10 minutes (the flapping the check
 	// judges).
 	LeaderChanges() (total uint64, recent int)
+	// LeaderSince is when the current leader took office (zero: none).
+	LeaderSince() time.Time
 }
 
 // Election builds the election-stability check: not critical (a mesh
@@ -43,7 +45,10 @@ type ElectionView interface {
 // dead). It passes when a leader is known, its heartbeats arrive within
 // heartbeatTimeout and leadership changed at most maxChanges times in the
 // last 10 minutes: more means the mesh is flapping.
-func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int, interval, timeout time.Duration) health.Check {
+//
+// Each run shows the leadership changes (in all, and in 10 minutes) and
+// the leader's uptime as key metrics on km (nil: nowhere).
+func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int, interval, timeout time.Duration, km KeyMetrics) health.Check {
 	if heartbeatTimeout <= 0 {
 		heartbeatTimeout = DefaultHeartbeatTimeout
 	}
@@ -60,6 +65,13 @@ func Election(view ElectionView, heartbeatTimeout time.Duration, maxChanges int,
 			leader, term, isLeader := view.Leader()
 			age := view.HeartbeatAge()
 			total, recent := view.LeaderChanges()
+			if km != nil {
+				km.SetKeyMetric("leadership_changes", total)
+				km.SetKeyMetric("leadership_changes_10m", recent)
+				if since := view.LeaderSince(); leader != "" && !since.IsZero() {
+					km.SetKeyMetric("leader_uptime", time.Since(since).Round(time.Second).String())
+				}
+			}
 			r := health.Result{Details: map[string]any{
 				"leader":           leader,
 				"term":             term,

@@ -15,12 +15,14 @@ type fakeElection struct {
 	age, jitter   time.Duration
 	total         uint64
 	recentChanges int
+	since         time.Time
 }
 
 func (f fakeElection) Leader() (string, uint64, bool) { return f.leader, f.term, f.isLeader }
 func (f fakeElection) HeartbeatAge() time.Duration    { return f.age }
 func (f fakeElection) HeartbeatJitter() time.Duration { return f.jitter }
 func (f fakeElection) LeaderChanges() (uint64, int)   { return f.total, f.recentChanges }
+func (f fakeElection) LeaderSince() time.Time         { return f.since }
 
 func TestElectionStabilityRules(t *testing.T) {
 	const leader = "12D3KooWLeaderLeaderLeaderLeaderLeaderLeaderLeader"
@@ -42,7 +44,7 @@ func TestElectionStabilityRules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := healthy
 			c.mutate(&s)
-			chk := Election(s, 3*time.Second, 3, 5*time.Second, time.Second)
+			chk := Election(s, 3*time.Second, 3, 5*time.Second, time.Second, nil)
 			if chk.Critical {
 				t.Fatal("election-stability must not be critical: a mesh without a leader still carries traffic")
 			}

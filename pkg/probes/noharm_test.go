@@ -190,7 +190,7 @@ func TestConnectivityLeavingIsNotFailing(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			chk := Connectivity(peerCount{c.connected, c.left}, c.min, 5*time.Second, time.Second)
+			chk := Connectivity(peerCount{c.connected, c.left}, c.min, 5*time.Second, time.Second, nil)
 			r := chk.Checker(context.Background())
 			if r.Healthy != c.healthy || r.Degraded != c.degraded || !strings.Contains(r.Message, c.want) {
 				t.Fatalf("healthy=%v degraded=%v %q; want %v %v %q", r.Healthy, r.Degraded, r.Message, c.healthy, c.degraded, c.want)

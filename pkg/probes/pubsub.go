@@ -19,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/budget"
 	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/health"
@@ -68,6 +69,12 @@ type PeerLiveness interface {
 	Observe(id peer.ID, ev liveness.Evidence, written time.Time)
 }
 
+// pubsubBudget is how many round-trips a second the whole mesh may start,
+// whatever its size (docs/ARCHITECTURE.md, "Flat cost"): each costs a probe
+// and, usually, one ack on every node. A higher budget finds a node whose
+// outbound path alone broke sooner, at a linear cost.
+const pubsubBudget = 1.0
+
 // PubSubConfig configures the pubsub round-trip check.
 type PubSubConfig struct {
 	Interval time.Duration // default 10s
@@ -75,9 +82,10 @@ type PubSubConfig struct {
 	// MinPeers: with live peers but none on the probe topic the check
 	// fails, unless this is 0 (a node run alone on purpose).
 	MinPeers int
-	// Every, when set, is the interval the mesh's message budget allows
-	// now (it stretches with the number of members); never below Interval.
-	Every func() time.Duration
+	// Members, when set, counts the nodes of the mesh (the liveness view's
+	// Members): the probe then runs as often as pubsubBudget allows,
+	// never more often than Interval.
+	Members func() int
 	// Heard reports whether any meshhealth message from a peer arrived
 	// since a time (Activity.HeardSince); nil counts every failure as slow.
 	Heard func(since time.Time) bool
@@ -263,6 +271,15 @@ func (p *PubSubProbe) Validator(next pubsub.ValidatorEx) pubsub.ValidatorEx {
 	}
 }
 
+// PeerChanged is the probe's listener on the liveness view
+// (liveness.View.OnChange): a probe waiting on a peer that leaves is sent
+// again to others rather than failed for its leaving.
+func (p *PubSubProbe) PeerChanged(ch liveness.Change) {
+	if ch.To == liveness.Left {
+		p.Forget(ch.ID)
+	}
+}
+
 // Forget tells a probe in flight that a peer left (said goodbye): a probe
 // waiting only on leavers is sent again to others rather than failed. The
 // liveness view keeps it from being chosen again.
@@ -418,7 +435,7 @@ func (p *PubSubProbe) Check() health.Check {
 		Component:   health.ComponentPubSub,
 		Description: "own probe delivered locally and acknowledged by a peer through the mesh",
 		Interval:    p.cfg.Interval,
-		Every:       p.cfg.Every,
+		Every:       budget.Every(p.cfg.Interval, p.cfg.Members, pubsubBudget),
 		Timeout:     p.cfg.Timeout,
 		Critical:    true,
 		LatencySLO:  500 * time.Millisecond,

@@ -70,9 +70,9 @@ type Usage struct {
 // /proc and statfs, tests substitute their own numbers.
 type UsageReader func(dataDir string) (Usage, error)
 
-// Resources builds the resources check. report, if set, receives the
-// utilisation fractions for /health/summary's key_metrics after each run.
-func Resources(dataDir string, limits ResourceLimits, read UsageReader, interval, timeout time.Duration, report func(map[string]float64)) health.Check {
+// Resources builds the resources check. Each run shows the utilisation
+// fractions as the key metric resource_utilization on km (nil: nowhere).
+func Resources(dataDir string, limits ResourceLimits, read UsageReader, interval, timeout time.Duration, km KeyMetrics) health.Check {
 	if read == nil {
 		read = ReadUsage
 	}
@@ -109,8 +109,8 @@ func Resources(dataDir string, limits ResourceLimits, read UsageReader, interval
 			if u.DiskTotal > 0 {
 				util["disk"] = 1 - float64(u.DiskFreeBytes)/float64(u.DiskTotal)
 			}
-			if report != nil {
-				report(util)
+			if km != nil {
+				km.SetKeyMetric("resource_utilization", util)
 			}
 			r := health.Result{
 				Healthy: len(over) == 0,

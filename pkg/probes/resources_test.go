@@ -28,7 +28,11 @@ func TestResourcesFailsWhenOverAnyLimit(t *testing.T) {
 			c.mutate(&u)
 			var util map[string]float64
 			chk := Resources("", limits, func(string) (Usage, error) { return u, nil }, 15*time.Second, 2*time.Second,
-				func(m map[string]float64) { util = m })
+				keyMetricFunc(func(name string, v any) {
+					if name == "resource_utilization" {
+						util = v.(map[string]float64)
+					}
+				}))
 			if chk.Critical {
 				t.Fatal("resources must not be critical: a node over a limit still serves")
 			}

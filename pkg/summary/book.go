@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshhealth/meshhealth/internal/budget"
 	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/status"
@@ -25,6 +26,17 @@ import (
 // for a status table that follows the mesh, rare enough that 50 nodes cost
 // five small messages a second.
 const DefaultInterval = 10 * time.Second
+
+// meshBudget is how many summaries a second the whole mesh may publish,
+// whatever its size (docs/ARCHITECTURE.md, "Flat cost"): each node's
+// interval is members/meshBudget, never below Interval. A status change
+// is sent early anyway (Nudge).
+const meshBudget = 1.0
+
+// standing is how many of its intervals a peer's summary stands for, and
+// how many of them a peer may stay silent before it is suspect: one lost
+// summary, or two, is not a dead peer.
+const standing = 3
 
 // subscriptionBuffer absorbs a burst of summaries (a whole mesh starting at
 // once) without GossipSub dropping them for a slow subscriber.
@@ -60,11 +72,12 @@ type Config struct {
 	Interval time.Duration `yaml:"summary_interval" flag:"summary-interval" usage:"how often the node publishes its summary to its peers"`
 	// TTL is how long a peer's last summary stands without a newer one;
 	// default 3 x Interval, so one lost summary does not drop a peer. With
-	// Every set it is 3 x the current interval.
+	// Members set it is 3 x the current interval.
 	TTL time.Duration `yaml:"-" flag:"-"`
-	// Every, when set, is the interval the mesh's message budget allows
-	// now (it stretches with the number of members); never below Interval.
-	Every func() time.Duration `yaml:"-" flag:"-"`
+	// Members, when set, counts the nodes of the mesh (the liveness view's
+	// Members): summaries then go out as often as the mesh's budget allows,
+	// never more often than Interval.
+	Members func() int `yaml:"-" flag:"-"`
 	// MinGap is the shortest gap between two summaries when Nudge asks for
 	// one early (a status change); default Interval / 2.
 	MinGap time.Duration `yaml:"-" flag:"-"`
@@ -108,7 +121,7 @@ func New(topic Topic, self peer.ID, source Source, cfg Config, reg prometheus.Re
 		cfg.Interval = DefaultInterval
 	}
 	if cfg.TTL <= 0 {
-		cfg.TTL = 3 * cfg.Interval
+		cfg.TTL = standing * cfg.Interval
 	}
 	if cfg.MinGap <= 0 {
 		cfg.MinGap = cfg.Interval / 2
@@ -217,16 +230,25 @@ func (b *Book) publishLoop(ctx context.Context) {
 
 // interval is the current gap between summaries.
 func (b *Book) interval() time.Duration {
-	if b.cfg.Every == nil {
+	if b.cfg.Members == nil {
 		return b.cfg.Interval
 	}
-	return max(b.cfg.Interval, b.cfg.Every())
+	return budget.Interval(b.cfg.Interval, b.cfg.Members(), meshBudget)
 }
 
 // ttl is how long a peer's summary stands: three of the current intervals
 // (the peer publishes on the same budget), at least the configured TTL.
 func (b *Book) ttl() time.Duration {
-	return max(b.cfg.TTL, 3*b.interval())
+	return max(b.cfg.TTL, standing*b.interval())
+}
+
+// Silence is how long a peer in a mesh of members nodes may go unheard
+// before the liveness view suspects it (liveness.View.SilenceFor): three of
+// its summary intervals, since every node publishes one per interval on the
+// same budget. Long enough that a quiet healthy peer is never accused;
+// frozen peers that nobody asks are still found.
+func (b *Book) Silence(members int) time.Duration {
+	return standing * budget.Interval(b.cfg.Interval, members, meshBudget)
 }
 
 // TTL is how long a peer's summary stands now.
@@ -241,6 +263,11 @@ func (b *Book) Nudge() {
 	default:
 	}
 }
+
+// StatusChanged is the book's listener on this node's status
+// (health.Manager.SubscribeStatus): a status change reaches the peers in
+// seconds, not one (stretched) summary interval later.
+func (b *Book) StatusChanged(status.Status) { b.Nudge() }
 
 // errLeaving refuses summaries after the goodbye: one more would bring the
 // node back into its peers' books as it goes.
