@@ -65,8 +65,10 @@ var rules = []rule{
 // shared are the leaves any package may import: they import nothing of
 // ours, so they create no path between the parts. pkg/status is the
 // vocabulary of the node's HTTP and wire contract (statuses, component
-// names); internal/metrics the one way to register collectors.
-var shared = []string{"pkg/status", "internal/metrics"}
+// names); internal/metrics the one way to register collectors;
+// internal/fielderr the shape of a configuration problem, so each package
+// validates its own section and the node names the field.
+var shared = []string{"pkg/status", "internal/metrics", "internal/fielderr"}
 
 // testShared are the helpers any test may import.
 var testShared = []string{"internal/testkit", "internal/testmesh"}
