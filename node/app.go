@@ -95,7 +95,7 @@ func NewRegistry() *prometheus.Registry {
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {
-	h := c.Health
+	h := c.healthSection()
 	h.Version = Version
 	// The node ID is the peer ID, so /health names the node as peers do.
 	h.NodeID = n.Host.ID().String()

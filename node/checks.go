@@ -27,8 +27,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 	}
 	counter := keyMetricPeers{n, hm, m.Peers}
 	if p := c.Probes.Connectivity; p.Enabled {
-		chk := withThresholds(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout), c)
-		if err := hm.Register(chk); err != nil {
+		if err := hm.Register(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout)); err != nil {
 			return err
 		}
 		// Losing a peer re-runs the check at once instead of on the next
@@ -54,8 +53,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 	}
 	if p := c.Probes.Resources; p.Enabled {
 		report := func(u map[string]float64) { hm.SetKeyMetric("resource_utilization", u) }
-		chk := withThresholds(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, report), c)
-		if err := hm.Register(chk); err != nil {
+		if err := hm.Register(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, report)); err != nil {
 			return err
 		}
 	}
@@ -88,12 +86,6 @@ func (k keyMetricPeers) ConnectedPeers() int {
 
 // LeftPeers counts the peers that said goodbye and have not come back.
 func (k keyMetricPeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }
-
-func withThresholds(chk health.Check, c Config) health.Check {
-	chk.FailureThreshold = c.FailureThreshold
-	chk.SuccessThreshold = c.SuccessThreshold
-	return chk
-}
 
 // registerFaults makes every breakable component available to /debug/fault.
 func registerFaults(f *Faults, hm *health.Manager, n *p2p.Node) {

@@ -76,7 +76,7 @@ func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdo
 			}
 		})
 		chk := probes.Election(view, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout)
-		return hm.Register(withThresholds(chk, c))
+		return hm.Register(chk)
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 			}
 		})
 		probeValidator = m.PubSub.Validator(probeValidator)
-		if err := in.Health.Register(withThresholds(m.PubSub.Check(), c)); err != nil {
+		if err := in.Health.Register(m.PubSub.Check()); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +164,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := in.Health.Register(withThresholds(m.DHT.Check(), c)); err != nil {
+		if err := in.Health.Register(m.DHT.Check()); err != nil {
 			return nil, err
 		}
 	}
