@@ -104,7 +104,7 @@ func newAwareness(reg prometheus.Registerer, log *slog.Logger) (*awareness.Aware
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {
-	h := c.Health
+	h := c.healthSection()
 	h.Version = Version
 	// The node ID is the peer ID, so /health names the node as peers do.
 	h.NodeID = n.Host.ID().String()

@@ -26,8 +26,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 	}
 	counter := livePeers{n, m.Peers}
 	if p := c.Probes.Connectivity; p.Enabled {
-		chk := withThresholds(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout, hm), c)
-		if err := hm.Register(chk); err != nil {
+		if err := hm.Register(probes.Connectivity(counter, c.MinPeers, p.Interval, p.Timeout, hm)); err != nil {
 			return err
 		}
 		rerun := probes.NewReruns(hm)
@@ -37,8 +36,7 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 		})
 	}
 	if p := c.Probes.Resources; p.Enabled {
-		chk := withThresholds(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, hm), c)
-		if err := hm.Register(chk); err != nil {
+		if err := hm.Register(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, hm)); err != nil {
 			return err
 		}
 	}
@@ -66,12 +64,6 @@ func (k livePeers) ConnectedPeers() int {
 
 // LeftPeers counts the peers that said goodbye and have not come back.
 func (k livePeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }
-
-func withThresholds(chk health.Check, c Config) health.Check {
-	chk.FailureThreshold = c.FailureThreshold
-	chk.SuccessThreshold = c.SuccessThreshold
-	return chk
-}
 
 // registerFaults makes every breakable component available to /debug/fault.
 func registerFaults(f *Faults, hm *health.Manager, n *p2p.Node) {

@@ -4,20 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"math"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
-	ma "github.com/multiformats/go-multiaddr"
 	"gopkg.in/yaml.v3"
 
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
@@ -26,24 +23,6 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/status"
 	"github.com/meshhealth/meshhealth/pkg/summary"
 )
-
-// Probe is the schedule of one check. In its flags' usage, {name} is the
-// check's name (the key under probes).
-type Probe struct {
-	Enabled  bool          `yaml:"enabled" flag:"enabled" usage:"run the {name} check"`
-	Interval time.Duration `yaml:"interval" flag:"interval" usage:"{name} check interval"`
-	Timeout  time.Duration `yaml:"timeout" flag:"timeout" usage:"{name} check timeout (the adaptive timeout's ceiling for network probes)"`
-}
-
-// Probes holds every check's schedule. Each one's flags are
-// --probe-<name>-enabled, -interval and -timeout.
-type Probes struct {
-	PubSub       Probe `yaml:"pubsub" flag:"probe-pubsub"`
-	DHT          Probe `yaml:"dht" flag:"probe-dht"`
-	Election     Probe `yaml:"election" flag:"probe-election"`
-	Connectivity Probe `yaml:"connectivity" flag:"probe-connectivity"`
-	Resources    Probe `yaml:"resources" flag:"probe-resources"`
-}
 
 // Config is everything a node can be told. The zero value is not useful;
 // start from Default.
@@ -74,9 +53,12 @@ type Config struct {
 	// far below the file descriptors libp2p shares the process with.
 	MaxHTTPConnections int `yaml:"max_http_connections" flag:"max-http-connections" usage:"open HTTP connections beyond which requests get 503 with Retry-After"`
 
-	// The debounce, applied to every check the node registers.
-	FailureThreshold int `yaml:"failure_threshold" flag:"failure-threshold" usage:"consecutive failures before a check is failing"`
-	SuccessThreshold int `yaml:"success_threshold" flag:"success-threshold" usage:"consecutive successes before a failing check passes again"`
+	// Debounce is the health manager's (health.Config.Debounce, applied
+	// to every check registered without thresholds of its own). It is a
+	// section of its own so that its keys keep their place at the top of
+	// the file; Health.Debounce is not a setting, and healthSection
+	// replaces it with this.
+	Debounce health.Debounce `yaml:",inline"`
 
 	// P2P is the libp2p host: listen addresses, the data directory (the
 	// identity key; the restart-loop guard and the fault token live there
@@ -92,7 +74,9 @@ type Config struct {
 	// meshhealth/summary/v1 (peers keep the latest for 3 intervals).
 	Summary summary.Config `yaml:",inline"`
 
-	Probes    Probes                `yaml:"probes"`
+	// Probes are the checks' schedules; probes.DefaultSchedules holds
+	// their defaults.
+	Probes    probes.Schedules      `yaml:"probes"`
 	Election  election.Config       `yaml:"election"`
 	Resources probes.ResourceLimits `yaml:"resources"`
 }
@@ -102,10 +86,11 @@ type Config struct {
 // machine, whose slow answers stretch the adaptive timeouts, does not raise
 // false alarms.
 //
-// Each package's section is its DefaultConfig, whose values are stated
-// once there with their reasons; the node sets only what is its own (the
-// HTTP address and caps, logging, the debounce, the probes' schedules) and
-// the few package values a node wants otherwise (below, each with why).
+// Each package's section is its DefaultConfig (the probes' schedules
+// probes.DefaultSchedules), whose values are stated once there with their
+// reasons; the node sets only what is its own (the HTTP address and caps,
+// logging) and the few package values a node wants otherwise (below, each
+// with why).
 func Default() Config {
 	c := Config{
 		HTTP:               "127.0.0.1:8081",
@@ -113,173 +98,189 @@ func Default() Config {
 		LogLevel:           "info",
 		LogFormat:          "text",
 		MaxHTTPConnections: 256,
-		FailureThreshold:   health.DefaultFailureThreshold,
-		SuccessThreshold:   health.DefaultSuccessThreshold,
 		P2P:                p2p.DefaultConfig(),
 		Health:             health.DefaultConfig(),
 		Shutdown:           shutdown.DefaultConfig(),
-		Summary:            summary.Config{Interval: summary.DefaultInterval},
-		Probes: Probes{
-			PubSub:       Probe{Enabled: true, Interval: 10 * time.Second, Timeout: 3 * time.Second},
-			DHT:          Probe{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second},
-			Election:     Probe{Enabled: true, Interval: 5 * time.Second, Timeout: time.Second},
-			Connectivity: Probe{Enabled: true, Interval: 5 * time.Second, Timeout: time.Second},
-			Resources:    Probe{Enabled: true, Interval: 15 * time.Second, Timeout: 2 * time.Second},
-		},
-		Election:  election.DefaultConfig(),
-		Resources: probes.DefaultResourceLimits(),
+		Summary:            summary.DefaultConfig(),
+		Probes:             probes.DefaultSchedules(),
+		Election:           election.DefaultConfig(),
+		Resources:          probes.DefaultResourceLimits(),
 	}
+	c.Debounce = c.Health.Debounce
+	// Every check the node registers uses one of the known components, so
+	// a weight for any other is a typo.
+	c.Health.Components = components
 	// A node run by hand keeps its identity in the home directory, not in
 	// whatever directory it was started from.
 	if home, err := os.UserHomeDir(); err == nil {
 		c.P2P.DataDir = filepath.Join(home, ".meshhealth")
 	}
-	// The cap is shown as the number it is (0 would mean the same).
-	c.Health.MaxEventStreams = health.DefaultMaxEventStreams
 	return c
 }
 
-// Validate returns one error per problem, each a line an operator can act on.
+// Validate returns one error per problem, each a line an operator can act
+// on that names the setting by its flag. Each package judges its own
+// section (its Validate, keyed by field: fielderr); the node adds only its
+// own rules (nodeRules), about its own settings or spanning sections. The
+// sections are judged as the parts will get them, so nothing that passes
+// here fails later at start-up with exit 1 instead of the configuration
+// code.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	if len(c.P2P.Listen) == 0 {
-		bad("listen: at least one multiaddr is needed")
-	}
-	for _, l := range c.P2P.Listen {
-		if _, err := ma.NewMultiaddr(l); err != nil {
-			bad("listen %q: %v", l, err)
+	var lines []error
+	for _, r := range nodeRules {
+		for _, msg := range r.check(c) {
+			lines = append(lines, describe("", &fielderr.Error{Field: r.fields[0], Msg: msg}))
 		}
 	}
-	for _, b := range c.P2P.Bootstrap {
-		a, err := ma.NewMultiaddr(b)
-		if err != nil {
-			bad("bootstrap %q: %v", b, err)
+	for _, s := range c.sections() {
+		for _, e := range fielderr.Split(s.err) {
+			lines = append(lines, describe(s.path, e))
+		}
+	}
+	return errors.Join(lines...)
+}
+
+// section is one package's part of the configuration: the Config field
+// holding it and the package's verdict on it.
+type section struct {
+	path string
+	err  error
+}
+
+func (c Config) sections() []section {
+	return []section{
+		{"P2P", c.P2P.Validate()},
+		// With the node's debounce, as the health manager gets it; so the
+		// Debounce section is judged here.
+		{"Health", c.healthSection().Validate()},
+		{"Shutdown", c.Shutdown.Validate()},
+		{"Summary", c.Summary.Validate()},
+		{"Probes", c.Probes.Validate()},
+		{"Election", c.Election.Validate()},
+		{"Resources", c.Resources.Validate()},
+	}
+}
+
+// healthSection is the health manager's configuration less what only
+// exists once the node runs (its peer ID; healthConfig adds it).
+func (c Config) healthSection() health.Config {
+	h := c.Health
+	h.Debounce = c.Debounce
+	return h
+}
+
+// nodeRule is a rule of the node's own. fields are the Config paths it
+// reads, the first the one its problems are reported against. A rule
+// whose fields all lie in one package's section belongs in that
+// package's Validate (TestNodeRulesAreTheNodesOwn).
+type nodeRule struct {
+	fields []string
+	check  func(c Config) []string
+}
+
+var nodeRules = []nodeRule{
+	{[]string{"HTTP"}, func(c Config) []string {
+		if _, err := validHostPort(c.HTTP); err != nil {
+			return []string{fmt.Sprintf("%q: %v", c.HTTP, err)}
+		}
+		return nil
+	}},
+	{[]string{"EnableFaultInjection", "HTTP"}, func(c Config) []string {
+		host, err := validHostPort(c.HTTP)
+		if c.EnableFaultInjection && err == nil && !faultInjectionAllowed(host) {
+			return []string{fmt.Sprintf("refused because http %q is neither loopback nor a testnet address (198.18.0.0/15)", c.HTTP)}
+		}
+		return nil
+	}},
+	{[]string{"MinPeers"}, func(c Config) []string {
+		if c.MinPeers < 0 {
+			return []string{fmt.Sprintf("%d is negative", c.MinPeers)}
+		}
+		return nil
+	}},
+	{[]string{"LogLevel"}, func(c Config) []string {
+		switch c.LogLevel {
+		case "debug", "info", "warn", "error":
+			return nil
+		}
+		return []string{fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+	}},
+	{[]string{"LogFormat"}, func(c Config) []string {
+		switch c.LogFormat {
+		case "text", "json":
+			return nil
+		}
+		return []string{fmt.Sprintf("%q is not one of text, json", c.LogFormat)}
+	}},
+	{[]string{"FaultToken"}, func(c Config) []string {
+		if c.FaultToken != "" && len(c.FaultToken) < minFaultTokenLen {
+			return []string{fmt.Sprintf("at least %d characters (leave it empty for a random one)", minFaultTokenLen)}
+		}
+		return nil
+	}},
+	{[]string{"MaxHTTPConnections"}, func(c Config) []string {
+		if c.MaxHTTPConnections < 1 {
+			return []string{fmt.Sprintf("must be >= 1, got %d", c.MaxHTTPConnections)}
+		}
+		return nil
+	}},
+	// The event streams and the probes' own requests share the HTTP
+	// server's connections.
+	{[]string{"Health.MaxEventStreams", "MaxHTTPConnections"}, func(c Config) []string {
+		if s, h := c.Health.MaxEventStreams, c.MaxHTTPConnections; h >= 1 && s >= h {
+			return []string{fmt.Sprintf("%d must be below max-http-connections (%d), or streams could hold every connection and starve the probes", s, h)}
+		}
+		return nil
+	}},
+}
+
+// describe puts the setting's name, as the operator knows it, in front of
+// a problem found in the section at path ("" for the node's own fields).
+func describe(path string, err error) error {
+	var fe *fielderr.Error
+	if !errors.As(err, &fe) {
+		return fmt.Errorf("%s: %w", strings.ToLower(path), err)
+	}
+	field := fe.Field
+	if path != "" {
+		field = path + "." + field
+	}
+	return fmt.Errorf("%s: %s", settingName(field, fe.Key), fe.Msg)
+}
+
+// settingName is the flag of the Config field at path (as bindFlags names
+// it: the flag tags of the structs on the way are prefixes), with key in
+// place of a map field's {placeholder}. A map field without a key is named
+// by its YAML key; a field that is no setting by its Go path.
+func settingName(path, key string) string {
+	t := reflect.TypeFor[Config]()
+	names := strings.Split(path, ".")
+	prefix := ""
+	for i, name := range names {
+		f, ok := t.FieldByName(name)
+		if !ok {
+			return path
+		}
+		tag, tagged := f.Tag.Lookup("flag")
+		if i < len(names)-1 {
+			if tagged && tag != "-" {
+				prefix += tag + "-"
+			}
+			t = f.Type
 			continue
 		}
-		if _, err := a.ValueForProtocol(ma.P_P2P); err != nil {
-			bad("bootstrap %q: needs a /p2p/<peer-id> part", b)
+		if !tagged || tag == "-" {
+			return path
 		}
-	}
-	httpHost, err := validHostPort(c.HTTP)
-	if err != nil {
-		bad("http %q: %v", c.HTTP, err)
-	}
-	if c.EnableFaultInjection && err == nil && !faultInjectionAllowed(httpHost) {
-		bad("enable-fault-injection: refused because http %q is neither loopback nor a testnet address (198.18.0.0/15)", c.HTTP)
-	}
-	if c.P2P.DataDir == "" {
-		bad("data-dir: must not be empty (the identity key lives there)")
-	}
-	if c.MinPeers < 0 {
-		bad("min-peers: %d is negative", c.MinPeers)
-	}
-	if c.P2P.ConnLow < 1 || c.P2P.ConnHigh < c.P2P.ConnLow {
-		bad("conn-low/conn-high: need 1 <= conn-low (%d) <= conn-high (%d)", c.P2P.ConnLow, c.P2P.ConnHigh)
-	}
-	h := c.Health
-	positive := map[string]time.Duration{
-		"startup-grace": h.StartupGrace, "shutdown-timeout": c.Shutdown.Timeout, "retry-interval": h.RetryInterval,
-		"summary-interval": c.Summary.Interval,
-	}
-	for _, name := range []string{"startup-grace", "shutdown-timeout", "retry-interval", "summary-interval"} {
-		if positive[name] <= 0 {
-			bad("%s: must be > 0, got %v", name, positive[name])
-		}
-	}
-	for _, p := range c.probeList() {
-		if p.Interval <= 0 || p.Timeout <= 0 {
-			bad("probe-%s: interval and timeout must be > 0 (got %v / %v)", p.name, p.Interval, p.Timeout)
-		} else if p.Timeout > p.Interval {
-			bad("probe-%s: timeout %v exceeds interval %v", p.name, p.Timeout, p.Interval)
-		}
-	}
-	if h.ScoreHorizon < 0 {
-		bad("score-horizon: must be >= 0, got %v", h.ScoreHorizon)
-	}
-	if c.FailureThreshold < 1 {
-		bad("failure-threshold: must be >= 1, got %d", c.FailureThreshold)
-	}
-	if c.SuccessThreshold < 1 {
-		bad("success-threshold: must be >= 1, got %d", c.SuccessThreshold)
-	}
-	if !(h.DegradedThreshold > 0 && h.DegradedThreshold <= h.HealthyThreshold && h.HealthyThreshold <= 1) {
-		bad("thresholds: need 0 < degraded-threshold (%v) <= healthy-threshold (%v) <= 1", h.DegradedThreshold, h.HealthyThreshold)
-	} else if h.HealthyThreshold+h.Hysteresis > 1 {
-		// A node that fell below the threshold must climb the hysteresis
-		// above it to be healthy again: above 1-h it never could.
-		bad("healthy-threshold: %v leaves no room for the %v hysteresis above it: at most %v", h.HealthyThreshold, h.Hysteresis, 1-h.Hysteresis)
-	}
-	sum := 0.0
-	for _, comp := range slices.Sorted(maps.Keys(h.Weights)) {
-		w := h.Weights[comp]
-		switch {
-		case !slices.Contains(components, comp):
-			// A misspelt component would otherwise weigh nothing, and the
-			// real one would keep its default behind the operator's back.
-			bad("weights: unknown component %q (known: %s)", comp, strings.Join(components, ", "))
-		case math.IsNaN(w) || math.IsInf(w, 0):
-			bad("weight-%s: %v is not a finite number", comp, w)
-		case w < 0:
-			bad("weight-%s: %v is negative", comp, w)
-		default:
-			sum += w
-		}
-	}
-	if sum <= 0 {
-		bad("weights: must sum to more than 0")
-	}
-	// The election owns its timing rules (and says why each holds).
-	if err := c.Election.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Resources.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log-level: %q is not one of debug, info, warn, error", c.LogLevel)
-	}
-	switch c.LogFormat {
-	case "text", "json":
-	default:
-		bad("log-format: %q is not one of text, json", c.LogFormat)
-	}
-	if c.FaultToken != "" && len(c.FaultToken) < minFaultTokenLen {
-		bad("fault-token: at least %d characters (leave it empty for a random one)", minFaultTokenLen)
-	}
-	for _, cp := range []struct {
-		name string
-		v    int
-	}{{"max-http-connections", c.MaxHTTPConnections}, {"max-event-streams", h.MaxEventStreams}} {
-		if cp.v < 1 {
-			bad("%s: must be >= 1, got %d", cp.name, cp.v)
-		}
-	}
-	if h.MaxEventStreams >= c.MaxHTTPConnections && c.MaxHTTPConnections >= 1 {
-		bad("max-event-streams (%d) must be below max-http-connections (%d), or streams could hold every connection and starve the probes",
-			h.MaxEventStreams, c.MaxHTTPConnections)
-	}
-	// The health manager and the libp2p node have rules of their own (the
-	// hysteresis above the healthy threshold; conn-high strictly above
-	// conn-low). Once our own checks pass, their verdicts are asked too, so
-	// nothing that passes here fails later at start-up with exit 1 instead
-	// of the configuration code.
-	if len(errs) == 0 {
-		for _, part := range []struct {
-			name string
-			err  error
-		}{{"health", c.Health.Validate()}, {"p2p", c.P2P.Validate()}} {
-			if part.err != nil {
-				for _, e := range unjoin(part.err) {
-					bad("%s: %v", part.name, e)
-				}
+		if open, end := strings.Index(tag, "{"), strings.Index(tag, "}"); open >= 0 && end > open {
+			if key == "" {
+				return yamlKey(f)
 			}
+			tag = tag[:open] + key + tag[end+1:]
 		}
+		return prefix + tag
 	}
-	return errors.Join(errs...)
+	return path
 }
 
 // components are the system score's components, the keys of the weights.
@@ -290,26 +291,6 @@ var components = func() []string {
 	}
 	return out
 }()
-
-// unjoin splits an errors.Join result into its errors.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-type namedProbe struct {
-	name string
-	Probe
-}
-
-func (c Config) probeList() []namedProbe {
-	return []namedProbe{
-		{"pubsub", c.Probes.PubSub}, {"dht", c.Probes.DHT}, {"election", c.Probes.Election},
-		{"connectivity", c.Probes.Connectivity}, {"resources", c.Probes.Resources},
-	}
-}
 
 func validHostPort(s string) (string, error) {
 	host, port, err := net.SplitHostPort(s)

@@ -46,12 +46,12 @@ func TestBadConfigIsRefusedBeforeAnythingStarts(t *testing.T) {
 		{name: "unknown top-level key", file: "min_peer: 2\n", want: "node.yaml: line 1: field min_peer not found"},
 		{name: "second YAML document", file: "min_peers: 2\n---\nmin_peers: 3\n", want: "a second YAML document at line 2"},
 		{name: "healthy threshold with no room for hysteresis", args: []string{"--healthy-threshold", "1"}, want: "healthy-threshold: 1 leaves no room"},
-		{name: "NaN threshold", args: []string{"--degraded-threshold", "NaN"}, want: "thresholds"},
+		{name: "NaN threshold", args: []string{"--degraded-threshold", "NaN"}, want: "degraded-threshold: NaN must be in (0, 1]"},
 		{name: "bad flag value", args: []string{"--min-peers", "many"}, want: `invalid value "many" for flag -min-peers`},
 		{name: "short fault token", args: []string{"--fault-token", "secret"}, want: "fault-token: at least 16 characters"},
 		{name: "no HTTP connections", args: []string{"--max-http-connections", "0"}, want: "max-http-connections: must be >= 1"},
-		{name: "conn-high not above conn-low", args: []string{"--conn-low", "64", "--conn-high", "64"}, want: "p2p: conn-high 64: must be > conn-low 64"},
-		{name: "streams could take every connection", args: []string{"--max-http-connections", "10", "--max-event-streams", "10"}, want: "max-event-streams (10) must be below max-http-connections (10)"},
+		{name: "conn-high not above conn-low", args: []string{"--conn-low", "64", "--conn-high", "64"}, want: "conn-high: 64 must be > conn-low (64)"},
+		{name: "streams could take every connection", args: []string{"--max-http-connections", "10", "--max-event-streams", "10"}, want: "max-event-streams: 10 must be below max-http-connections (10)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

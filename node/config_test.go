@@ -69,7 +69,7 @@ func TestValidateReportsOneLinePerProblem(t *testing.T) {
 	c.P2P.Listen = []string{"/ip4/nope/tcp/1"}
 	c.P2P.Bootstrap = []string{"/ip4/127.0.0.1/tcp/4001"}
 	c.HTTP = "127.0.0.1:70000"
-	c.FailureThreshold = 0
+	c.Debounce.FailureThreshold = 0
 	c.Probes.PubSub.Timeout = 20 * time.Second
 	c.Health.DegradedThreshold = 0.99
 	c.Election.HeartbeatTimeout = 2 * time.Second
@@ -79,7 +79,7 @@ func TestValidateReportsOneLinePerProblem(t *testing.T) {
 		t.Fatal("invalid config accepted")
 	}
 	lines := strings.Split(err.Error(), "\n")
-	for _, want := range []string{"listen", "bootstrap", "http", "failure-threshold", "probe-pubsub: timeout", "thresholds", "election: heartbeat_timeout", "log-level"} {
+	for _, want := range []string{"listen", "bootstrap", "http", "failure-threshold", "probe-pubsub-timeout", "degraded-threshold", "election-heartbeat-timeout", "log-level"} {
 		n := 0
 		for _, l := range lines {
 			if strings.HasPrefix(l, want) {

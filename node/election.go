@@ -69,7 +69,7 @@ func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdo
 	}
 	if p := c.Probes.Election; p.Enabled {
 		chk := probes.Election(e, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout, hm)
-		return hm.Register(withThresholds(chk, c))
+		return hm.Register(chk)
 	}
 	return nil
 }

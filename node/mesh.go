@@ -117,7 +117,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 		m.Peers.OnChange(m.PubSub.PeerChanged)
 		probeValidator = m.PubSub.Validator(probeValidator)
-		if err := in.Health.Register(withThresholds(m.PubSub.Check(), c)); err != nil {
+		if err := in.Health.Register(m.PubSub.Check()); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +137,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := in.Health.Register(withThresholds(m.DHT.Check(), c)); err != nil {
+		if err := in.Health.Register(m.DHT.Check()); err != nil {
 			return nil, err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 )
 
 // MaxRedialBackoff caps the wait between two dials of a peer that keeps
@@ -92,40 +94,41 @@ func DefaultConfig() Config {
 // mDNS question unchanged.
 var mdnsServiceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$`)
 
-// Validate reports every problem in c, one line each (errors.Join).
+// Validate reports every problem in c, one per field and line
+// (fielderr.Error values joined with errors.Join).
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
+	var errs fielderr.List
 	if len(c.Listen) == 0 {
-		bad("listen: at least one multiaddr is needed")
+		errs.Add("Listen", "at least one multiaddr is needed")
 	}
 	for _, l := range c.Listen {
 		if err := checkListenAddr(l); err != nil {
-			bad("listen %q: %w", l, err)
+			errs.Add("Listen", "%q: %v", l, err)
 		}
 	}
 	if c.DataDir == "" {
-		bad("data-dir: must not be empty (the identity key lives there)")
+		errs.Add("DataDir", "must not be empty (the identity key lives there)")
 	}
 	for _, b := range c.Bootstrap {
 		if _, err := parseBootstrap(b); err != nil {
-			bad("bootstrap %q: %w", b, err)
+			errs.Add("Bootstrap", "%q: %v", b, err)
 		}
 	}
 	if c.MDNS && !mdnsServiceName.MatchString(c.MDNSService) {
-		bad("mdns-service %q: must be 1-63 letters, digits, '_', '-' or '.'", c.MDNSService)
+		errs.Add("MDNSService", "%q must be 1-63 letters, digits, '_', '-' or '.'", c.MDNSService)
 	}
 	if c.ConnLow < 1 {
-		bad("conn-low %d: must be >= 1", c.ConnLow)
-	}
-	if c.ConnHigh <= c.ConnLow {
-		bad("conn-high %d: must be > conn-low %d", c.ConnHigh, c.ConnLow)
+		errs.Add("ConnLow", "%d must be >= 1", c.ConnLow)
+	} else if c.ConnHigh <= c.ConnLow {
+		// Strictly above: at equal watermarks every connection past the
+		// mark trims one, so the manager churns instead of trimming in
+		// batches.
+		errs.Add("ConnHigh", "%d must be > conn-low (%d)", c.ConnHigh, c.ConnLow)
 	}
 	if c.BootstrapInterval <= 0 || c.BootstrapInterval > MaxRedialBackoff {
-		bad("bootstrap-interval %s: must be > 0 and <= %s", c.BootstrapInterval, MaxRedialBackoff)
+		errs.Add("BootstrapInterval", "%s must be > 0 and <= %s", c.BootstrapInterval, MaxRedialBackoff)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // checkListenAddr accepts what the built-in transports can listen on.

@@ -26,23 +26,23 @@ func TestConfigValidateReportsEachProblem(t *testing.T) {
 		}, nil},
 		{"quic only listener", func(c *Config) { c.Listen = []string{"/ip6/::/udp/0/quic-v1"} }, nil},
 		{"no listen address", func(c *Config) { c.Listen = nil }, []string{"listen: at least one"}},
-		{"bad listen multiaddr", func(c *Config) { c.Listen = []string{"tcp/4001"} }, []string{`listen "tcp/4001"`}},
+		{"bad listen multiaddr", func(c *Config) { c.Listen = []string{"tcp/4001"} }, []string{`listen: "tcp/4001"`}},
 		{"listen on unsupported transport", func(c *Config) { c.Listen = []string{"/ip4/0.0.0.0/udp/4001"} }, []string{"no transport"}},
 		{"listen naming a peer", func(c *Config) { c.Listen = []string{"/ip4/0.0.0.0/tcp/1/p2p/" + testPeer} }, []string{"must not name a peer"}},
-		{"empty data dir", func(c *Config) { c.DataDir = "" }, []string{"data-dir"}},
+		{"empty data dir", func(c *Config) { c.DataDir = "" }, []string{"data_dir"}},
 		{"bootstrap without peer id", func(c *Config) { c.Bootstrap = []string{"/ip4/10.0.0.1/tcp/4001"} }, []string{"/p2p/<peer-id>"}},
 		{"bootstrap with only a peer id", func(c *Config) { c.Bootstrap = []string{"/p2p/" + testPeer} }, []string{"transport address"}},
-		{"bootstrap garbage", func(c *Config) { c.Bootstrap = []string{"10.0.0.1:4001"} }, []string{`bootstrap "10.0.0.1:4001"`}},
-		{"mdns without service name", func(c *Config) { c.MDNSService = "" }, []string{"mdns-service"}},
-		{"mdns service with spaces", func(c *Config) { c.MDNSService = "mesh health" }, []string{"mdns-service"}},
+		{"bootstrap garbage", func(c *Config) { c.Bootstrap = []string{"10.0.0.1:4001"} }, []string{`bootstrap: "10.0.0.1:4001"`}},
+		{"mdns without service name", func(c *Config) { c.MDNSService = "" }, []string{"mdns_service"}},
+		{"mdns service with spaces", func(c *Config) { c.MDNSService = "mesh health" }, []string{"mdns_service"}},
 		{"service name ignored with mdns off", func(c *Config) { c.MDNS, c.MDNSService = false, "" }, nil},
-		{"conn low zero", func(c *Config) { c.ConnLow = 0 }, []string{"conn-low"}},
-		{"conn high not above low", func(c *Config) { c.ConnLow, c.ConnHigh = 64, 64 }, []string{"conn-high"}},
-		{"bootstrap interval zero", func(c *Config) { c.BootstrapInterval = 0 }, []string{"bootstrap-interval"}},
-		{"bootstrap interval above the cap", func(c *Config) { c.BootstrapInterval = time.Minute }, []string{"bootstrap-interval"}},
+		{"conn low zero", func(c *Config) { c.ConnLow = 0 }, []string{"conn_low"}},
+		{"conn high not above low", func(c *Config) { c.ConnLow, c.ConnHigh = 64, 64 }, []string{"conn_high: 64 must be > conn-low (64)"}},
+		{"bootstrap interval zero", func(c *Config) { c.BootstrapInterval = 0 }, []string{"bootstrap_interval"}},
+		{"bootstrap interval above the cap", func(c *Config) { c.BootstrapInterval = time.Minute }, []string{"bootstrap_interval"}},
 		{"several problems, one line each", func(c *Config) {
 			c.DataDir, c.ConnLow, c.Bootstrap = "", 0, []string{"/ip4/1.2.3.4/tcp/1"}
-		}, []string{"data-dir", "/p2p/<peer-id>", "conn-low"}},
+		}, []string{"data_dir", "/p2p/<peer-id>", "conn_low"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -152,7 +152,7 @@ func TestNewRefusesAnInvalidConfig(t *testing.T) {
 	cfg := loopbackConfig(t)
 	cfg.ConnLow = 0
 	key, _ := LoadOrCreateIdentity(cfg.DataDir)
-	if _, err := New(cfg, key, nil, Options{}, nil); err == nil || !strings.Contains(err.Error(), "conn-low") {
+	if _, err := New(cfg, key, nil, Options{}, nil); err == nil || !strings.Contains(err.Error(), "conn_low") {
 		t.Fatalf("New with a bad config = %v, want the validation error", err)
 	}
 }

@@ -68,8 +68,10 @@ var rules = []rule{
 // ours, so they create no path between the parts. pkg/status is the
 // vocabulary of the node's HTTP and wire contract (statuses, component
 // names); internal/metrics the one way to register collectors;
-// internal/budget the one formula of the message budget.
-var shared = []string{"pkg/status", "internal/metrics", "internal/budget"}
+// internal/budget the one formula of the message budget, internal/fielderr
+// the shape of a configuration problem, so each package validates its own
+// section and the node names the field.
+var shared = []string{"pkg/status", "internal/metrics", "internal/budget", "internal/fielderr"}
 
 // testShared are the helpers any test may import.
 var testShared = []string{"internal/testkit", "internal/testmesh"}

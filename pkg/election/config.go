@@ -1,11 +1,10 @@
 package election
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/meshhealth/meshhealth/internal/budget"
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 )
 
 // Config holds the election's timing. Every field has a default
@@ -75,44 +74,43 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every unusable value, one line each.
+// Validate reports every unusable value, one fielderr.Error and one line
+// each.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("election: "+format, args...)) }
+	var errs fielderr.List
 	if c.HeartbeatInterval <= 0 {
-		bad("heartbeat_interval (%v) must be positive", c.HeartbeatInterval)
+		errs.Add("HeartbeatInterval", "%v must be positive", c.HeartbeatInterval)
 	}
 	if c.HeartbeatTimeout <= 2*c.HeartbeatInterval {
-		bad("heartbeat_timeout (%v) must exceed 2 x heartbeat_interval (%v), or one late heartbeat deposes the leader",
+		errs.Add("HeartbeatTimeout", "%v must exceed 2 x election-heartbeat-interval (%v), or one late heartbeat deposes the leader",
 			c.HeartbeatTimeout, c.HeartbeatInterval)
 	}
-	if c.TimeoutJitter < 0 || c.TimeoutJitter > 1 {
-		bad("timeout_jitter (%v) must be within [0, 1]", c.TimeoutJitter)
+	if !(c.TimeoutJitter >= 0 && c.TimeoutJitter <= 1) {
+		errs.Add("TimeoutJitter", "%v must be within [0, 1]", c.TimeoutJitter)
 	}
 	if c.BootstrapWait < 0 {
-		bad("bootstrap_wait (%v) must not be negative", c.BootstrapWait)
+		errs.Add("BootstrapWait", "%v must not be negative", c.BootstrapWait)
 	}
 	if c.ElectionWindow <= 0 {
-		bad("election_window (%v) must be positive", c.ElectionWindow)
-	}
-	if c.ElectionWindow >= c.HeartbeatTimeout {
-		bad("election_window (%v) must be shorter than heartbeat_timeout (%v), or a resign fails over no faster than a crash",
+		errs.Add("ElectionWindow", "%v must be positive", c.ElectionWindow)
+	} else if c.ElectionWindow >= c.HeartbeatTimeout {
+		errs.Add("ElectionWindow", "%v must be shorter than election-heartbeat-timeout (%v), or a resign fails over no faster than a crash",
 			c.ElectionWindow, c.HeartbeatTimeout)
 	}
 	if c.MemberTTL < 2*c.HeartbeatTimeout {
-		bad("member_ttl (%v) must be at least 2 x heartbeat_timeout (%v), or the quorum shrinks under a running election",
+		errs.Add("MemberTTL", "%v must be at least 2 x election-heartbeat-timeout (%v), or the quorum shrinks under a running election",
 			c.MemberTTL, c.HeartbeatTimeout)
 	}
 	if c.MaxLeaderChanges < 1 {
-		bad("max_leader_changes (%d) must be at least 1", c.MaxLeaderChanges)
+		errs.Add("MaxLeaderChanges", "%d must be at least 1", c.MaxLeaderChanges)
 	}
 	if c.ChangeWindow <= 0 {
-		bad("change_window (%v) must be positive", c.ChangeWindow)
+		errs.Add("ChangeWindow", "%v must be positive", c.ChangeWindow)
 	}
-	if c.EndorseBudget < 0 || c.EndorseBudget != c.EndorseBudget {
-		bad("endorse_budget (%v) must be a number >= 0", c.EndorseBudget)
+	if !(c.EndorseBudget >= 0) { // NaN too
+		errs.Add("EndorseBudget", "%v must be a number >= 0", c.EndorseBudget)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // endorseInterval is how often a follower re-sends its vote in a mesh of

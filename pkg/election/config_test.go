@@ -1,9 +1,12 @@
 package election
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
@@ -57,9 +60,10 @@ func TestConfigValidateReportsOneLinePerProblem(t *testing.T) {
 	if len(lines) < 5 {
 		t.Fatalf("%d lines for a config wrong everywhere:\n%v", len(lines), err)
 	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "election: ") {
-			t.Errorf("line %q lacks the election: prefix", l)
+	for _, e := range fielderr.Split(err) {
+		var fe *fielderr.Error
+		if !errors.As(e, &fe) || fe.Field == "" {
+			t.Errorf("%q names no field, so the node cannot name its flag", e)
 		}
 	}
 }

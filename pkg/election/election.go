@@ -98,7 +98,7 @@ func (e *Election) publishTimeout() time.Duration { return e.cfg.HeartbeatInterv
 func New(cfg Config, ps *pubsub.PubSub, self peer.ID, view LocalView, wm *wire.Metrics,
 	reg prometheus.Registerer, log *slog.Logger, opts ...Option) (*Election, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("election config: %w", err)
 	}
 	if ps == nil || view == nil || self == "" {
 		return nil, errors.New("election: pubsub, local view and peer ID are required")

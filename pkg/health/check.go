@@ -74,8 +74,8 @@ type Check struct {
 	// Disabled rather than Enabled so that the zero value runs: a check
 	// someone registers and forgets to enable is a silent hole.
 	Disabled         bool
-	FailureThreshold int           // consecutive failures before failing; default 3
-	SuccessThreshold int           // consecutive successes before passing again; default 1
+	FailureThreshold int           // consecutive failures before failing; default Config.Debounce's
+	SuccessThreshold int           // consecutive successes before passing again; default Config.Debounce's
 	LatencySLO       time.Duration // median success latency above this lowers the score; default 100ms
 	Checker          Checker
 }

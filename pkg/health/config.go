@@ -1,12 +1,13 @@
 package health
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 )
 
 // Config tunes the health manager. DefaultConfig holds the defaults
@@ -67,6 +68,15 @@ type Config struct {
 	// Weights of each component in the system score. Components not listed
 	// (custom ones) weigh 0: they are shown but do not move the score.
 	Weights map[string]float64 `yaml:"weights" flag:"weight-{component}" usage:"weight of the {component} component in the system score"`
+	// Components, when set, are the only components Weights may name. A
+	// node whose checks all use the known components sets it, so that a
+	// misspelt key is refused instead of weighing nothing; nil allows any
+	// (a custom check may bring a component and a weight of its own).
+	Components []string `yaml:"-" flag:"-"`
+
+	// Debounce is applied to every check registered without thresholds of
+	// its own, so one setting debounces all of a node's checks.
+	Debounce Debounce `yaml:"-" flag:"-"`
 
 	// ShutdownOnCritical hands a confirmed critical failure (after
 	// StartupGrace) to the CriticalHandler. Off, the node only reports
@@ -84,7 +94,7 @@ type Config struct {
 	TickPeriod time.Duration `yaml:"-" flag:"-"`
 
 	// MaxEventStreams caps concurrent /health/events streams; beyond it a
-	// new one gets 503 with Retry-After. 0 means DefaultMaxEventStreams.
+	// new one gets 503 with Retry-After.
 	MaxEventStreams int `yaml:"max_event_streams" flag:"max-event-streams" usage:"concurrent event streams (/health/events and /health/mesh/events together) beyond which a new one gets 503 with Retry-After"`
 }
 
@@ -112,69 +122,111 @@ func DefaultConfig() Config {
 		ShutdownOnCritical: true,
 		Jitter:             0.1,
 		TickPeriod:         250 * time.Millisecond,
+		MaxEventStreams:    DefaultMaxEventStreams,
+		// Three failures in a row, about a second apart at RetryInterval:
+		// one lost probe is not a fault, and a fault is confirmed in about
+		// a second. One success clears it: a passing probe is proof.
+		Debounce: Debounce{FailureThreshold: 3, SuccessThreshold: 1},
 	}
 }
 
-// Validate reports every invalid field, one clear error each.
+// Validate reports every invalid field, one fielderr.Error and one line
+// each: a value that passes here does not fail NewManager or Register.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs fielderr.List
 	if c.RetryInterval <= 0 {
-		bad("retry_interval must be > 0, got %s", c.RetryInterval)
+		errs.Add("RetryInterval", "must be > 0, got %v", c.RetryInterval)
 	}
 	if c.ResumeGrace < 0 {
-		bad("resume_grace must be >= 0, got %s", c.ResumeGrace)
+		errs.Add("ResumeGrace", "must be >= 0, got %v", c.ResumeGrace)
 	}
+	// 0 is no grace at all: missing results count from the first tick
+	// and a confirmed critical failure may stop the node at once. Useful
+	// in tests and for a node whose supervisor delays it already; the
+	// default is the node's protection.
 	if c.StartupGrace < 0 {
-		bad("startup_grace must be >= 0, got %s", c.StartupGrace)
+		errs.Add("StartupGrace", "must be >= 0 (0: no grace), got %v", c.StartupGrace)
 	}
 	if c.History < 1 {
-		bad("history must be >= 1, got %d", c.History)
+		errs.Add("History", "must be >= 1, got %d", c.History)
 	}
 	if c.Window < 1 {
-		bad("window must be >= 1, got %d", c.Window)
+		errs.Add("Window", "must be >= 1, got %d", c.Window)
+	} else if c.History >= 1 && c.Window > c.History {
+		errs.Add("Window", "%d must not exceed the history (%d)", c.Window, c.History)
 	}
 	if c.ScoreHorizon < 0 {
-		bad("score_horizon must be >= 0, got %v", c.ScoreHorizon)
+		errs.Add("ScoreHorizon", "must be >= 0, got %v", c.ScoreHorizon)
 	}
-	if c.History >= 1 && c.Window > c.History {
-		bad("window (%d) must not exceed history (%d)", c.Window, c.History)
+	unit := func(v float64) bool { return v > 0 && v <= 1 } // false for NaN
+	healthyOK, degradedOK := unit(c.HealthyThreshold), unit(c.DegradedThreshold)
+	if !healthyOK {
+		errs.Add("HealthyThreshold", "%v must be in (0, 1]", c.HealthyThreshold)
 	}
-	if c.DegradedThreshold <= 0 || c.DegradedThreshold > 1 {
-		bad("degraded_threshold must be in (0, 1], got %g", c.DegradedThreshold)
+	if !degradedOK {
+		errs.Add("DegradedThreshold", "%v must be in (0, 1]", c.DegradedThreshold)
+	} else if healthyOK && c.DegradedThreshold > c.HealthyThreshold {
+		errs.Add("DegradedThreshold", "%v must not exceed healthy-threshold (%v)", c.DegradedThreshold, c.HealthyThreshold)
 	}
-	if c.HealthyThreshold <= 0 || c.HealthyThreshold > 1 {
-		bad("healthy_threshold must be in (0, 1], got %g", c.HealthyThreshold)
+	if !(c.Hysteresis >= 0 && c.Hysteresis < 1) {
+		errs.Add("Hysteresis", "must be in [0, 1), got %v", c.Hysteresis)
+	} else if healthyOK && c.HealthyThreshold+c.Hysteresis > 1+scoreEpsilon {
+		// A node that fell below the threshold must climb the hysteresis
+		// above it to be healthy again: above 1-h it never could.
+		errs.Add("HealthyThreshold", "%v leaves no room for the %v hysteresis above it: at most %v",
+			c.HealthyThreshold, c.Hysteresis, 1-c.Hysteresis)
 	}
-	if c.DegradedThreshold > c.HealthyThreshold {
-		bad("degraded_threshold (%g) must not exceed healthy_threshold (%g)", c.DegradedThreshold, c.HealthyThreshold)
-	}
-	if c.Hysteresis < 0 || c.Hysteresis >= 1 {
-		bad("hysteresis must be in [0, 1), got %g", c.Hysteresis)
-	} else if c.HealthyThreshold+c.Hysteresis > 1+scoreEpsilon {
-		// A status entered below the healthy threshold could never be left.
-		bad("healthy_threshold + hysteresis must not exceed 1, got %g", c.HealthyThreshold+c.Hysteresis)
-	}
-	var sum float64
+	sum := 0.0
 	for _, comp := range slices.Sorted(maps.Keys(c.Weights)) {
 		w := c.Weights[comp]
-		if !(w >= 0) || math.IsInf(w, 1) { // NaN fails every comparison
-			bad("weight of component %q must be >= 0 and finite, got %g", comp, w)
-			continue
+		switch {
+		case c.Components != nil && !slices.Contains(c.Components, comp):
+			// A misspelt component would otherwise weigh nothing, and the
+			// real one would keep its default behind the operator's back.
+			errs.Add("Weights", "unknown component %q (known: %s)", comp, strings.Join(c.Components, ", "))
+		case math.IsNaN(w) || math.IsInf(w, 0):
+			errs.AddKey("Weights", comp, "%v is not a finite number", w)
+		case w < 0:
+			errs.AddKey("Weights", comp, "%v is negative", w)
+		default:
+			sum += w
 		}
-		sum += w
 	}
 	if sum <= 0 {
-		bad("component weights must sum to more than 0")
+		errs.Add("Weights", "must sum to more than 0")
 	}
-	if c.Jitter < 0 || c.Jitter >= 1 {
-		bad("jitter must be in [0, 1), got %g", c.Jitter)
+	if !(c.Jitter >= 0 && c.Jitter < 1) {
+		errs.Add("Jitter", "must be in [0, 1), got %v", c.Jitter)
 	}
 	if c.TickPeriod <= 0 {
-		bad("tick_period must be > 0, got %s", c.TickPeriod)
+		errs.Add("TickPeriod", "must be > 0, got %v", c.TickPeriod)
 	}
-	if c.MaxEventStreams < 0 {
-		bad("max_event_streams must be >= 0, got %d", c.MaxEventStreams)
+	if c.MaxEventStreams < 1 {
+		errs.Add("MaxEventStreams", "must be >= 1, got %d", c.MaxEventStreams)
 	}
-	return errors.Join(errs...)
+	errs.Nest("Debounce", c.Debounce.Validate())
+	return errs.Err()
+}
+
+// Debounce is how many consecutive results change a check's state: one
+// failed sample is noise, three in a row a fault. The manager applies its
+// Config.Debounce to every check registered without thresholds of its own.
+//
+// Its tags make it a setting of the node (node.Config holds it as a
+// section of its own, keys at the file's top level).
+type Debounce struct {
+	FailureThreshold int `yaml:"failure_threshold" flag:"failure-threshold" usage:"consecutive failures before a check is failing"`
+	SuccessThreshold int `yaml:"success_threshold" flag:"success-threshold" usage:"consecutive successes before a failing check passes again"`
+}
+
+// Validate reports each threshold below 1, one fielderr.Error each.
+func (d Debounce) Validate() error {
+	var errs fielderr.List
+	if d.FailureThreshold < 1 {
+		errs.Add("FailureThreshold", "must be >= 1, got %d", d.FailureThreshold)
+	}
+	if d.SuccessThreshold < 1 {
+		errs.Add("SuccessThreshold", "must be >= 1, got %d", d.SuccessThreshold)
+	}
+	return errs.Err()
 }

@@ -97,7 +97,7 @@ func (l *coreLog) view(t *testing.T, name string) CheckView {
 func coreCheck(name string, critical bool) Check {
 	return withDefaults(Check{Name: name, Component: ComponentP2P, Critical: critical,
 		Interval: 5 * time.Second, Timeout: time.Second,
-		Checker: func(context.Context) Result { return Result{Healthy: true} }})
+		Checker: func(context.Context) Result { return Result{Healthy: true} }}, DefaultConfig().Debounce)
 }
 
 func compCheck(name, component string) Check {

@@ -113,10 +113,11 @@ func NewManager(cfg Config, self *awareness.Awareness, reg prometheus.Registerer
 // monotonic clock, so that it fits an atomic.
 func (m *Manager) mono(t time.Time) int64 { return int64(t.Sub(m.epoch)) }
 
-// Register adds a check, filling its zero fields with the defaults. Checks
-// may be registered before or after Start.
+// Register adds a check, filling its zero fields with the defaults (its
+// thresholds with Config.Debounce). Checks may be registered before or
+// after Start.
 func (m *Manager) Register(c Check) error {
-	c = withDefaults(c)
+	c = withDefaults(c, m.cfg.Debounce)
 	if err := validateCheck(c); err != nil {
 		return fmt.Errorf("register check %q: %w", c.Name, err)
 	}

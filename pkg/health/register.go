@@ -6,17 +6,16 @@ import (
 	"time"
 )
 
-// Defaults applied by Register to zero fields of a Check.
+// Defaults applied by Register to zero fields of a Check; the thresholds
+// come from the manager's Config.Debounce.
 const (
-	DefaultInterval         = 10 * time.Second
-	DefaultTimeout          = 2 * time.Second
-	DefaultFailureThreshold = 3
-	DefaultSuccessThreshold = 1
-	DefaultLatencySLO       = 100 * time.Millisecond
+	DefaultInterval   = 10 * time.Second
+	DefaultTimeout    = 2 * time.Second
+	DefaultLatencySLO = 100 * time.Millisecond
 )
 
-// withDefaults fills the zero fields of c.
-func withDefaults(c Check) Check {
+// withDefaults fills the zero fields of c, its thresholds from d.
+func withDefaults(c Check, d Debounce) Check {
 	if c.Interval == 0 {
 		c.Interval = DefaultInterval
 	}
@@ -24,10 +23,10 @@ func withDefaults(c Check) Check {
 		c.Timeout = min(DefaultTimeout, c.Interval)
 	}
 	if c.FailureThreshold == 0 {
-		c.FailureThreshold = DefaultFailureThreshold
+		c.FailureThreshold = d.FailureThreshold
 	}
 	if c.SuccessThreshold == 0 {
-		c.SuccessThreshold = DefaultSuccessThreshold
+		c.SuccessThreshold = d.SuccessThreshold
 	}
 	if c.LatencySLO == 0 {
 		c.LatencySLO = DefaultLatencySLO

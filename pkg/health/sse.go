@@ -41,12 +41,8 @@ func (m *Manager) CloseStreams() {
 	m.closeStreams.Do(func() { close(m.streamsDone) })
 }
 
-func (m *Manager) maxEventStreams() int64 {
-	if m.cfg.MaxEventStreams > 0 {
-		return int64(m.cfg.MaxEventStreams)
-	}
-	return DefaultMaxEventStreams
-}
+// maxEventStreams is the configured cap: NewManager refuses one below 1.
+func (m *Manager) maxEventStreams() int64 { return int64(m.cfg.MaxEventStreams) }
 
 // AcquireStream takes a slot under the event-stream cap for another
 // long-lived stream the node serves (the mesh's), so that every kind of

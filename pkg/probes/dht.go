@@ -56,8 +56,8 @@ const dhtBudget = 1.0
 
 // DHTConfig configures the DHT integrity check.
 type DHTConfig struct {
-	Interval time.Duration // default 30s
-	Timeout  time.Duration // the adaptive timeout's ceiling; default 10s
+	Interval time.Duration // default DefaultSchedules().DHT's
+	Timeout  time.Duration // the adaptive timeout's ceiling; default DefaultSchedules().DHT's
 	Readers  int           // remote peers asked to read back; default DefaultDHTReaders
 	// Aware is this process's awareness; while it struggles the adaptive
 	// wait stretches by its scale. Nil: never stretched for it.
@@ -99,12 +99,8 @@ type DHTProbe struct {
 // DHT must run RecordValidator for the "meshhealth" namespace, here and on
 // every peer.
 func NewDHTIntegrity(store DHTStore, key crypto.PrivKey, cfg DHTConfig, reg prometheus.Registerer, log *slog.Logger) (*DHTProbe, error) {
-	if cfg.Interval <= 0 {
-		cfg.Interval = 30 * time.Second
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
+	sched := Schedule{Interval: cfg.Interval, Timeout: cfg.Timeout}.withDefaults(DefaultSchedules().DHT)
+	cfg.Interval, cfg.Timeout = sched.Interval, sched.Timeout
 	if cfg.Readers <= 0 {
 		cfg.Readers = DefaultDHTReaders
 	}

@@ -77,8 +77,8 @@ const pubsubBudget = 1.0
 
 // PubSubConfig configures the pubsub round-trip check.
 type PubSubConfig struct {
-	Interval time.Duration // default 10s
-	Timeout  time.Duration // the adaptive timeout's ceiling; default 3s
+	Interval time.Duration // default DefaultSchedules().PubSub's
+	Timeout  time.Duration // the adaptive timeout's ceiling; default DefaultSchedules().PubSub's
 	// MinPeers: with live peers but none on the probe topic the check
 	// fails, unless this is 0 (a node run alone on purpose).
 	MinPeers int
@@ -154,12 +154,8 @@ func (pp *pendingProbe) poke() {
 // nil (tests): every topic peer is then a candidate. Start it before the
 // check runs.
 func NewPubSubRoundTrip(topic ProbeTopic, self peer.ID, conns Connectedness, peers PeerLiveness, cfg PubSubConfig, reg prometheus.Registerer, log *slog.Logger) (*PubSubProbe, error) {
-	if cfg.Interval <= 0 {
-		cfg.Interval = 10 * time.Second
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 3 * time.Second
-	}
+	sched := Schedule{Interval: cfg.Interval, Timeout: cfg.Timeout}.withDefaults(DefaultSchedules().PubSub)
+	cfg.Interval, cfg.Timeout = sched.Interval, sched.Timeout
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

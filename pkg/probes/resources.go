@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
@@ -41,19 +42,19 @@ func DefaultResourceLimits() ResourceLimits {
 	}
 }
 
-// Validate returns one error per bad limit.
+// Validate returns one fielderr.Error per bad limit.
 func (l ResourceLimits) Validate() error {
-	var errs []error
+	var errs fielderr.List
 	if l.MaxHeapBytes == 0 {
-		errs = append(errs, errors.New("resources.max_heap_bytes must be > 0"))
+		errs.Add("MaxHeapBytes", "must be > 0")
 	}
 	if l.MaxRSSBytes == 0 {
-		errs = append(errs, errors.New("resources.max_rss_bytes must be > 0"))
+		errs.Add("MaxRSSBytes", "must be > 0")
 	}
 	if l.MaxGoroutines < 1 {
-		errs = append(errs, errors.New("resources.max_goroutines must be >= 1"))
+		errs.Add("MaxGoroutines", "must be >= 1, got %d", l.MaxGoroutines)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // Usage is one reading of the process's resources.

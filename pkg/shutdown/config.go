@@ -3,6 +3,8 @@ package shutdown
 import (
 	"os"
 	"time"
+
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 )
 
 // Phase is one stage of a shutdown. Phases run in the order of phases.
@@ -97,7 +99,20 @@ func DefaultConfig() Config {
 	}
 }
 
-// withDefaults fills the zero fields, so a literal Config{} is usable.
+// Validate judges the settings as an operator wrote them, one
+// fielderr.Error each: a shutdown given no time is no shutdown. (New fills
+// the zero fields a Go literal leaves, from DefaultConfig; a setting of 0
+// is a mistake, not a request for the default.)
+func (c Config) Validate() error {
+	var errs fielderr.List
+	if c.Timeout <= 0 {
+		errs.Add("Timeout", "must be > 0, got %v", c.Timeout)
+	}
+	return errs.Err()
+}
+
+// withDefaults fills the zero fields from DefaultConfig, so a literal
+// Config{} is usable.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Timeout <= 0 {

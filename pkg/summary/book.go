@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/budget"
+	"github.com/meshhealth/meshhealth/internal/fielderr"
 	"github.com/meshhealth/meshhealth/internal/metrics"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 	"github.com/meshhealth/meshhealth/pkg/status"
@@ -83,6 +84,36 @@ type Config struct {
 	MinGap time.Duration `yaml:"-" flag:"-"`
 }
 
+// DefaultConfig publishes every DefaultInterval; TTL and MinGap follow
+// the interval (New).
+func DefaultConfig() Config { return Config{Interval: DefaultInterval} }
+
+// Validate judges the settings as an operator wrote them, one
+// fielderr.Error each. (New fills the zero fields a Go literal leaves;
+// a setting of 0 is a mistake, not a request for the default.)
+func (c Config) Validate() error {
+	var errs fielderr.List
+	if c.Interval <= 0 {
+		errs.Add("Interval", "must be > 0, got %v", c.Interval)
+	}
+	return errs.Err()
+}
+
+// withDefaults fills the zero fields: the interval from DefaultConfig,
+// the rest from the interval.
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = DefaultConfig().Interval
+	}
+	if c.TTL <= 0 {
+		c.TTL = standing * c.Interval
+	}
+	if c.MinGap <= 0 {
+		c.MinGap = c.Interval / 2
+	}
+	return c
+}
+
 // Entry is the latest summary heard from one peer.
 type Entry struct {
 	Peer       peer.ID
@@ -117,15 +148,7 @@ type Book struct {
 // New builds a Book on a joined summary topic. Start it to publish and
 // listen. reg and log may be nil.
 func New(topic Topic, self peer.ID, source Source, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Book, error) {
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.TTL <= 0 {
-		cfg.TTL = standing * cfg.Interval
-	}
-	if cfg.MinGap <= 0 {
-		cfg.MinGap = cfg.Interval / 2
-	}
+	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -282,3 +282,12 @@ func TestSummaryValuesAreMadeAcceptableToPeers(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigValidateRefusesNoInterval(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Config{}).Validate(); err == nil || err.Error() != "interval: must be > 0, got 0s" {
+		t.Fatalf("Validate of no interval = %v", err)
+	}
+}
