@@ -9,9 +9,12 @@
 // It imports only go-libp2p and its GossipSub and DHT, never the node's
 // packages, so it stays a baseline while the node changes.
 //
-// Usage: barehost -listen MULTIADDR [-bootstrap MULTIADDR/p2p/ID]... It
-// prints "addr MULTIADDR/p2p/ID" on stdout once listening and runs until
-// SIGINT or SIGTERM.
+// Usage: barehost -listen MULTIADDR [-bootstrap MULTIADDR/p2p/ID]...
+// [-conn-low N -conn-high N]. It prints "addr MULTIADDR/p2p/ID" on stdout
+// once listening, then "peers N" (connected peers) every -report, and runs
+// until SIGINT or SIGTERM. The watermarks are the node's (the bench reads
+// them from the node's --print-config), so the bare mesh has the node
+// mesh's degree and the comparison is like for like.
 package main
 
 import (
@@ -54,20 +57,23 @@ func main() {
 	var listen, boot listFlag
 	flag.Var(&listen, "listen", "listen multiaddr (repeatable)")
 	flag.Var(&boot, "bootstrap", "peer multiaddr with /p2p/ID to join (repeatable)")
+	low := flag.Int("conn-low", 64, "connection manager low watermark (the node's conn_low)")
+	high := flag.Int("conn-high", 128, "connection manager high watermark (the node's conn_high)")
+	report := flag.Duration("report", 5*time.Second, "how often to print the connected peer count")
 	flag.Parse()
 	if len(listen) == 0 {
 		listen = listFlag{"/ip4/127.0.0.1/tcp/0"}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, listen, boot); err != nil {
+	if err := run(ctx, listen, boot, *low, *high, *report); err != nil {
 		fmt.Fprintln(os.Stderr, "barehost:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, boot []string) error {
-	h, err := newHost(listen)
+func run(ctx context.Context, listen, boot []string, low, high int, report time.Duration) error {
+	h, err := newHost(listen, low, high)
 	if err != nil {
 		return err
 	}
@@ -123,12 +129,20 @@ func run(ctx context.Context, listen, boot []string) error {
 		fmt.Printf("addr %s/p2p/%s\n", a, h.ID())
 		break
 	}
-	<-ctx.Done()
-	return nil
+	t := time.NewTicker(report)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			fmt.Printf("peers %d\n", len(h.Network().Peers()))
+		}
+	}
 }
 
-func newHost(listen []string) (host.Host, error) {
-	cm, err := connmgr.NewConnManager(64, 128, connmgr.WithGracePeriod(30*time.Second))
+func newHost(listen []string, low, high int) (host.Host, error) {
+	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(30*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}

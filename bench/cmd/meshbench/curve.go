@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/meshhealth/meshhealth/bench/internal/procfs"
 	"github.com/meshhealth/meshhealth/bench/internal/results"
 	"github.com/meshhealth/meshhealth/testnet"
 )
@@ -30,11 +34,14 @@ type curveBench struct {
 	timeout time.Duration
 }
 
-// runCurve is section 7, one point of the scale curve (issue 11): the
-// scale scenario starts N netns nodes and times ready and one leader; after
-// a settling pause each node's health-message intake, CPU and RSS are read
-// over a window; with -hold the scenario's false-alarm watch follows; then
-// the testnet goes and N bare hosts are measured over the same window.
+// runCurve is section 7, one point of the scale curve (issues 11 and 25):
+// the scale scenario starts N netns nodes and times ready and one leader;
+// a settling pause after that (60 s by default: the mesh at rest, not its
+// start-up), every node's health-message intake on every meshhealth topic,
+// CPU and RSS are read over a window, and its peers and election term at
+// its end; with -hold the scenario's false-alarm watch follows; then the
+// testnet goes and N bare hosts with the node's connection watermarks are
+// measured over the same window.
 //
 // The bare hosts run after the nodes, not beside them as in section 4: at
 // 100 nodes the two meshes together would starve each other, and the
@@ -44,7 +51,7 @@ func runCurve(ctx context.Context, args []string, log io.Writer) error {
 	fs := newFlags("scale", log)
 	b.register(fs)
 	fs.IntVar(&b.nodes, "n", 10, "nodes (and bare hosts)")
-	fs.DurationVar(&b.settle, "settle", 30*time.Second, "wait after convergence before the window (first DHT probes, mesh grafts)")
+	fs.DurationVar(&b.settle, "settle", 60*time.Second, "wait after convergence before the window, so it measures the mesh at rest")
 	fs.DurationVar(&b.window, "d", 60*time.Second, "steady-state window")
 	fs.DurationVar(&b.hold, "hold", 0, "after the window, the scale scenario's false-alarm hold for this long (0: none)")
 	fs.StringVar(&b.bareBin, "bare-bin", "bin/bench-barehost", "the bare libp2p host")
@@ -54,6 +61,11 @@ func runCurve(ctx context.Context, args []string, log io.Writer) error {
 		return err
 	}
 	res := results.Curve{Header: b.header("curve"), Nodes: b.nodes, Mode: string(testnet.ModeNetns)}
+	if low, high, werr := nodeWatermarks(ctx, b.nodeBin); werr != nil {
+		res.Notes = append(res.Notes, "the bare hosts ran with barehost's default watermarks: "+werr.Error())
+	} else {
+		res.ConnLow, res.ConnHigh = low, high
+	}
 	err := b.run(ctx, &res, log)
 	if err != nil {
 		res.Notes = append(res.Notes, "incomplete: "+err.Error())
@@ -132,13 +144,12 @@ func (b *curveBench) run(ctx context.Context, res *results.Curve, log io.Writer)
 	}
 	res.NodeLoad[0] = results.LoadAvg1()
 	before := readIntake(ctx, st)
-	start := time.Now()
 	samples, err := sampleProcs(ctx, procs, b.window, time.Second)
 	after := readIntake(ctx, st)
-	res.WindowSeconds = time.Since(start).Seconds()
+	res.WindowSeconds = b.window.Seconds()
 	res.NodeLoad[1] = results.LoadAvg1()
 	res.Procs = samples
-	res.Intake = intakeRates(st, before, after, res.WindowSeconds)
+	res.Intake = intakeRates(st, before, after)
 	if err != nil {
 		return fmt.Errorf("node window: %w", err)
 	}
@@ -188,19 +199,25 @@ func (b *curveBench) runHold(ctx context.Context, sc *testnet.Scenario, so testn
 }
 
 func (b *curveBench) measureBare(ctx context.Context, res *results.Curve) error {
-	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes, true)
+	// Each host dials up to conn_high hosts started before it, as mDNS
+	// offers a node every other; above conn_high its connection manager
+	// trims back to conn_low, as the node's does.
+	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes, bareOptions{
+		all: true, dial: res.ConnHigh, connLow: res.ConnLow, connHigh: res.ConnHigh,
+	})
 	defer stopBare()
 	if err != nil {
 		return fmt.Errorf("bare hosts: %w", err)
 	}
 	// Bare hosts have no readiness to wait for; they get the nodes'
-	// settling pause, as GossipSub and the DHT settle alike.
+	// settling pause, which also outlasts their connection manager's 30 s
+	// grace, so a host above conn_high has been trimmed before the window.
 	if err := sleep(ctx, b.settle); err != nil {
 		return err
 	}
 	var procs []measured
-	for i, c := range bare {
-		procs = append(procs, measured{results.KindBare, fmt.Sprintf("bare%d", i), c.Process.Pid})
+	for i, h := range bare {
+		procs = append(procs, measured{results.KindBare, fmt.Sprintf("bare%d", i), h.cmd.Process.Pid})
 	}
 	res.BareLoad[0] = results.LoadAvg1()
 	start := time.Now()
@@ -208,39 +225,93 @@ func (b *curveBench) measureBare(ctx context.Context, res *results.Curve) error 
 	res.BareWindowSeconds = time.Since(start).Seconds()
 	res.BareLoad[1] = results.LoadAvg1()
 	res.Procs = append(res.Procs, samples...)
+	for _, h := range bare {
+		res.BarePeers = append(res.BarePeers, h.peers())
+	}
 	if err != nil {
 		return fmt.Errorf("bare window: %w", err)
 	}
 	return nil
 }
 
-// intakeReading is one node's received counter by topic; ok is false when
-// the node did not answer or exported no such counter.
+// Counters read at both ends of the window besides the intake.
+const (
+	peersMetric = "meshhealth_connected_peers"
+	termMetric  = "meshhealth_election_term"
+)
+
+// intakeMetrics are the per-topic received-message counters a node may
+// export, the first found on a node counting: the tracer's (first
+// receipts, every meshhealth topic it joined) and, should the wire layer
+// count its own, that one. Whatever topics they name are all summed, so a
+// new topic is counted without a change here.
+var intakeMetrics = []string{receivedMetric, "meshhealth_wire_messages_received_total"}
+
+// intakeReading is one node's received counters by topic and its state;
+// ok is false when the node did not answer or exported no such counter.
 type intakeReading struct {
-	ok      bool
-	byTopic map[string]float64
+	ok          bool
+	at          time.Time
+	byTopic     map[string]float64
+	peers, term *float64
+	net         *procfs.NetCounters
 }
 
-// readIntake reads every node's meshhealth_pubsub_messages_received_total
-// by topic, over the bridge (no node is partitioned here).
+// readIntake reads every node's /metrics, a few at a time so that the
+// readings at each end of the window are close together in time, over the
+// bridge (no node is partitioned here); and its namespace's receive
+// counters.
 func readIntake(ctx context.Context, st *testnet.State) []intakeReading {
 	out := make([]intakeReading, len(st.Nodes))
 	c := &http.Client{Timeout: 3 * time.Second}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
 	for i, n := range st.Nodes {
-		text, err := getText(ctx, c, "http://"+n.HTTP+"/metrics")
-		if err != nil {
-			continue
-		}
-		out[i].byTopic = byLabel(text, receivedMetric, "topic")
-		out[i].ok = len(out[i].byTopic) > 0
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := &out[i]
+			if n.Namespace != "" {
+				if nc, err := procfs.NetDev(n.PID); err == nil {
+					r.net = &nc
+				}
+			}
+			text, err := getText(ctx, c, "http://"+n.HTTP+"/metrics")
+			r.at = time.Now()
+			if err != nil {
+				return
+			}
+			for _, m := range intakeMetrics {
+				if r.byTopic = byLabel(text, m, "topic"); len(r.byTopic) > 0 {
+					break
+				}
+			}
+			r.ok = len(r.byTopic) > 0
+			if v, ok := testnet.MetricSum(text, peersMetric); ok {
+				r.peers = &v
+			}
+			if v, ok := testnet.MetricSum(text, termMetric); ok {
+				r.term = &v
+			}
+		}()
 	}
+	wg.Wait()
 	return out
 }
 
-func intakeRates(st *testnet.State, before, after []intakeReading, secs float64) []results.NodeIntake {
+// intakeRates divides each node's counters by the time between its own
+// two readings, not the window's: at 100 nodes the readings of one end
+// spread over seconds.
+func intakeRates(st *testnet.State, before, after []intakeReading) []results.NodeIntake {
 	out := make([]results.NodeIntake, len(st.Nodes))
 	for i, n := range st.Nodes {
-		out[i] = results.NodeIntake{Node: n.Name}
+		out[i] = results.NodeIntake{Node: n.Name, Peers: after[i].peers, Term: after[i].term}
+		secs := after[i].at.Sub(before[i].at).Seconds()
+		if before[i].net != nil && after[i].net != nil && secs > 0 {
+			v := float64(after[i].net.RxPackets-before[i].net.RxPackets) / secs
+			out[i].RxPackets = &v
+		}
 		if !before[i].ok || !after[i].ok || secs <= 0 {
 			out[i].Missing = true
 			continue
@@ -253,6 +324,30 @@ func intakeRates(st *testnet.State, before, after []intakeReading, secs float64)
 		}
 	}
 	return out
+}
+
+// watermarkRe finds conn_low and conn_high in --print-config's YAML.
+var watermarkRe = regexp.MustCompile(`(?m)^\s*(conn_low|conn_high):\s*(\d+)\s*$`)
+
+// nodeWatermarks are the node's connection-manager watermarks, from its own
+// --print-config, so the bare hosts follow whatever the node's defaults are.
+func nodeWatermarks(ctx context.Context, bin string) (low, high int, err error) {
+	out, err := exec.CommandContext(ctx, bin, "--print-config").Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s --print-config: %w", bin, err)
+	}
+	for _, m := range watermarkRe.FindAllStringSubmatch(string(out), -1) {
+		v, _ := strconv.Atoi(m[2])
+		if m[1] == "conn_low" {
+			low = v
+		} else {
+			high = v
+		}
+	}
+	if low <= 0 || high <= 0 {
+		return 0, 0, fmt.Errorf("%s --print-config: no conn_low and conn_high", bin)
+	}
+	return low, high, nil
 }
 
 // byLabel sums the samples of metric by the value of one label, in a

@@ -29,6 +29,7 @@ type detectBench struct {
 	warmup   time.Duration
 	overlap  bool
 	waitLast bool
+	file     string
 	turn     int               // rotates the follower a fault targets
 	pending  []pendingRecovery // faulted nodes not yet recovered
 	runs     *[]results.FaultRun
@@ -36,7 +37,8 @@ type detectBench struct {
 }
 
 // pendingRecovery is a node whose fault was undone at since and that is not
-// ready again yet; its run's Recovered is filled in when it is.
+// healthy again yet; its run's Recovered is filled in when it is ready and
+// follows the leader, Healthy when it also says healthy.
 type pendingRecovery struct {
 	run   int
 	node  int
@@ -61,6 +63,7 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 	fs.DurationVar(&b.warmup, "warmup", 40*time.Second, "a follower is faulted only after running this long (its adaptive timeouts need 3 successes)")
 	fs.BoolVar(&b.overlap, "overlap", false, "start the next fault while the last one's node still recovers (it is then neither targeted nor counted)")
 	fs.BoolVar(&b.waitLast, "wait-last-recovery", true, "wait for the last faults' nodes to recover before stopping")
+	fs.StringVar(&b.file, "file", "", "results file name (default: "+results.FileDetect+" at -n 5, "+fmt.Sprintf(results.FileDetectAtN, 50)+" at -n 50, ...)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +84,14 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 		file = results.FileDetectRef
 	default:
 		return fmt.Errorf("-config %q: want ours or reference", b.config)
+	}
+	// The section's main table is the 5-node testnet; other sizes go
+	// beside it, one file each, so a 50-node run does not replace it.
+	if b.config == "ours" && b.nodes != 5 {
+		file = fmt.Sprintf(results.FileDetectAtN, b.nodes)
+	}
+	if b.file != "" {
+		file = b.file
 	}
 	nodeArgs = append(nodeArgs, fs.Args()...)
 	res := results.Detect{
@@ -103,7 +114,7 @@ func runDetect(ctx context.Context, args []string, log io.Writer) error {
 }
 
 func (b *detectBench) run(ctx context.Context, mode testnet.Mode, nodeArgs []string, defs []faultDef, log io.Writer) error {
-	dir := filepath.Join(b.work, "detect-"+b.config)
+	dir := filepath.Join(b.work, fmt.Sprintf("detect-%s-%d", b.config, b.nodes))
 	opts := b.testnetOpts(log)
 	t, err := upTestnet(ctx, testnet.UpOptions{
 		Dir: dir, N: b.nodes, Mode: mode, NodeBin: b.nodeBin, ReadyTimeout: 180 * time.Second, NodeArgs: nodeArgs,
@@ -134,7 +145,11 @@ func (b *detectBench) run(ctx context.Context, mode testnet.Mode, nodeArgs []str
 	b.drain(ctx, t)
 	for _, p := range b.pending {
 		r := &(*b.runs)[p.run]
-		r.Error = joinErr(r.Error, fmt.Sprintf("not recovered within %v of the undo", b.settle))
+		what := "recovered"
+		if r.Recovered != nil {
+			what = "healthy again"
+		}
+		r.Error = joinErr(r.Error, fmt.Sprintf("no recovery: not %s within %v of the undo", what, b.settle))
 	}
 	return nil
 }
@@ -150,13 +165,21 @@ func (b *detectBench) observe(ctx context.Context, t *testnet.Testnet) ([]testne
 }
 
 // credit fills in Recovered for each pending node that is ready again and
-// follows the leader the others follow.
+// follows the leader the others follow, and Healthy once it also says
+// healthy: what an operator's load balancer waits for. A node stays
+// pending, neither targeted nor counted, until it is healthy.
 func (b *detectBench) credit(nodes []testnet.NodeStatus, at time.Time) {
 	keep := b.pending[:0]
 	for _, p := range b.pending {
+		r := &(*b.runs)[p.run]
 		if p.node < len(nodes) && recovered(nodes, p.node) {
-			(*b.runs)[p.run].Recovered = seconds(at.Sub(p.since))
-			continue
+			if r.Recovered == nil {
+				r.Recovered = seconds(at.Sub(p.since))
+			}
+			if nodes[p.node].Status == watch.StatusHealthy {
+				r.Healthy = seconds(at.Sub(p.since))
+				continue
+			}
 		}
 		keep = append(keep, p)
 	}

@@ -68,6 +68,19 @@ var faultDefs = []faultDef{
 		Why: "the follower ignores every inbound probe-topic message: pubsub-roundtrip must fail",
 	},
 	{
+		// Issue 25: the node's own failure on one direction of its path.
+		// The node may not offer these (an older build): the run then
+		// records "unknown fault" and the report says it is not supported.
+		Name: "pubsub-outbound-only", Role: roleFollower, Apply: fault("pubsub", "outbound-only"), Undo: testnet.ChaosClear,
+		Watch: []string{watch.EventNonHealthy, watch.EventCheck},
+		Why:   "one direction of the follower's pubsub path is cut (the node's outbound-only fault): it must see its own failure",
+	},
+	{
+		Name: "pubsub-inbound-only", Role: roleFollower, Apply: fault("pubsub", "inbound-only"), Undo: testnet.ChaosClear,
+		Watch: []string{watch.EventNonHealthy, watch.EventCheck},
+		Why:   "the other direction is cut (the node's inbound-only fault): it must see its own failure",
+	},
+	{
 		Name: "dht-fail-put", Role: roleFollower, Apply: fault("dht", "fail-put"), Undo: testnet.ChaosClear,
 		Watch: []string{watch.EventNonHealthy, watch.EventCheck}, Checks: []string{"dht-integrity"},
 		Why: "every DHT put of the follower fails: dht-integrity must fail (its interval is 30 s)",

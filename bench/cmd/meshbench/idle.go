@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +67,7 @@ func (b *idleBench) run(ctx context.Context, res *results.Idle, log io.Writer) e
 	}
 	defer downTestnet(ctx, dir, opts, log)
 	defer t.Close()
-	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes, false)
+	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes, bareOptions{})
 	defer stopBare()
 	if err != nil {
 		return err
@@ -85,8 +87,8 @@ func (b *idleBench) run(ctx context.Context, res *results.Idle, log io.Writer) e
 	for _, n := range st.Nodes {
 		procs = append(procs, measured{results.KindNode, n.Name, n.PID})
 	}
-	for i, c := range bare {
-		procs = append(procs, measured{results.KindBare, fmt.Sprintf("bare%d", i), c.Process.Pid})
+	for i, h := range bare {
+		procs = append(procs, measured{results.KindBare, fmt.Sprintf("bare%d", i), h.cmd.Process.Pid})
 	}
 	samples, err := sampleProcs(ctx, procs, b.duration, time.Second)
 	res.DurationSeconds = b.duration.Seconds()
@@ -137,43 +139,77 @@ func sampleProcs(ctx context.Context, procs []measured, window, period time.Dura
 	return out, nil
 }
 
-// startBareMesh starts n bare hosts on loopback, the others bootstrapped
-// from the first, as the local testnet does with nodes; with all, each
-// from every host before it, so every host dials every other as mDNS makes
-// netns nodes do.
-func startBareMesh(bin string, n int, all bool) ([]*exec.Cmd, func(), error) {
-	var cmds []*exec.Cmd
+// bareOptions say how a bare mesh is wired. With all false every host is
+// bootstrapped from the first, as the local testnet does with nodes; with
+// all true each host dials up to dial hosts started before it, picked at
+// random, as mDNS makes netns nodes find each other. ConnLow and ConnHigh
+// are the hosts' connection-manager watermarks (0: barehost's defaults).
+type bareOptions struct {
+	all               bool
+	dial              int
+	connLow, connHigh int
+}
+
+// bareHost is one running bare host and its stdout, whose last line is
+// its latest "peers N" report.
+type bareHost struct {
+	cmd *exec.Cmd
+	out *firstLine
+}
+
+// peers is the host's last reported connected-peer count (-1: none yet).
+func (h bareHost) peers() int {
+	var n int
+	if _, err := fmt.Sscanf(h.out.Last(), "peers %d", &n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// startBareMesh starts n bare hosts on loopback, wired as o says.
+func startBareMesh(bin string, n int, o bareOptions) ([]bareHost, func(), error) {
+	var hosts []bareHost
 	stop := func() {
-		for _, c := range cmds {
-			stopProcess(c, 5*time.Second)
+		for _, h := range hosts {
+			stopProcess(h.cmd, 5*time.Second)
 		}
 	}
-	var boot []string
+	var addrs []string
 	for i := 0; i < n; i++ {
 		args := []string{"-listen", "/ip4/127.0.0.1/tcp/0", "-listen", "/ip4/127.0.0.1/udp/0/quic-v1"}
+		if o.connLow > 0 && o.connHigh > 0 {
+			args = append(args, "-conn-low", fmt.Sprint(o.connLow), "-conn-high", fmt.Sprint(o.connHigh))
+		}
+		boot := addrs
+		if !o.all && len(addrs) > 0 {
+			boot = addrs[:1]
+		}
+		if o.all && o.dial > 0 && len(boot) > o.dial {
+			boot = slices.Clone(boot)
+			mrand.Shuffle(len(boot), func(a, b int) { boot[a], boot[b] = boot[b], boot[a] })
+			boot = boot[:o.dial]
+		}
 		for _, b := range boot {
 			args = append(args, "-bootstrap", b)
 		}
 		cmd := exec.Command(bin, args...)
 		cmd.Stderr = os.Stderr
-		first := newFirstLine()
-		cmd.Stdout = first
+		out := newFirstLine()
+		cmd.Stdout = out
 		if err := cmd.Start(); err != nil {
-			return cmds, stop, fmt.Errorf("start %s: %w (build it with go build -o %s ./bench/cmd/barehost)", bin, err, bin)
+			return hosts, stop, fmt.Errorf("start %s: %w (build it with go build -o %s ./bench/cmd/barehost)", bin, err, bin)
 		}
-		cmds = append(cmds, cmd)
+		hosts = append(hosts, bareHost{cmd, out})
 		select {
-		case l := <-first.line:
+		case l := <-out.line:
 			addr, ok := strings.CutPrefix(l, "addr ")
 			if !ok {
-				return cmds, stop, fmt.Errorf("barehost said %q, want \"addr MULTIADDR\"", l)
+				return hosts, stop, fmt.Errorf("barehost said %q, want \"addr MULTIADDR\"", l)
 			}
-			if len(boot) == 0 || all {
-				boot = append(boot, addr)
-			}
+			addrs = append(addrs, addr)
 		case <-time.After(15 * time.Second):
-			return cmds, stop, fmt.Errorf("barehost %d did not start within 15s", i)
+			return hosts, stop, fmt.Errorf("barehost %d did not start within 15s", i)
 		}
 	}
-	return cmds, stop, nil
+	return hosts, stop, nil
 }

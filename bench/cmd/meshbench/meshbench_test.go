@@ -157,13 +157,35 @@ func TestIntakeRatesSumTopicsPerSecond(t *testing.T) {
 			`meshhealth_pubsub_messages_received_totalx{topic="meshhealth/probe/v1"} 999` + "\n"
 	}
 	st := &testnet.State{Nodes: []testnet.NodeState{{Name: "node0"}, {Name: "node1"}}}
-	before := []intakeReading{{ok: true, byTopic: byLabel(text("10", "100"), receivedMetric, "topic")}, {}}
-	after := []intakeReading{{ok: true, byTopic: byLabel(text("70", "220"), receivedMetric, "topic")}, {ok: true}}
-	got := intakeRates(st, before, after, 60)
+	t0 := time.Unix(1000, 0)
+	before := []intakeReading{{ok: true, at: t0, byTopic: byLabel(text("10", "100"), receivedMetric, "topic")}, {at: t0}}
+	after := []intakeReading{{ok: true, at: t0.Add(time.Minute), byTopic: byLabel(text("70", "220"), receivedMetric, "topic")}, {ok: true, at: t0.Add(time.Minute)}}
+	got := intakeRates(st, before, after)
 	if got[0].PerSecond != 3 || got[0].ByTopic["meshhealth/probe/v1"] != 1 || got[0].ByTopic["meshhealth/election/v1"] != 2 {
 		t.Errorf("node0 = %+v, want 3/s: 1 probe, 2 election", got[0])
 	}
 	if !got[1].Missing {
 		t.Errorf("node1 with no first reading = %+v, want missing", got[1])
+	}
+}
+
+func TestByLabelCountsATopicItWasNotToldOf(t *testing.T) {
+	text := `meshhealth_pubsub_messages_received_total{topic="meshhealth/probe/v1"} 5` + "\n" +
+		`meshhealth_pubsub_messages_received_total{topic="meshhealth/all/v2"} 7` + "\n"
+	got := byLabel(text, receivedMetric, "topic")
+	if len(got) != 2 || got["meshhealth/all/v2"] != 7 {
+		t.Errorf("byLabel = %v, want both topics", got)
+	}
+}
+
+func TestFirstLineKeepsTheLatestReport(t *testing.T) {
+	f := newFirstLine()
+	f.Write([]byte("addr /ip4/127.0.0.1/tcp/1/p2p/x\npee"))
+	if l := <-f.line; l != "addr /ip4/127.0.0.1/tcp/1/p2p/x" {
+		t.Fatalf("first line %q", l)
+	}
+	f.Write([]byte("rs 3\npeers 12\n"))
+	if h := (bareHost{out: f}); h.peers() != 12 {
+		t.Errorf("peers = %d, want the last report, 12", h.peers())
 	}
 }

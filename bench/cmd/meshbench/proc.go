@@ -9,11 +9,13 @@ import (
 )
 
 // firstLine is a command's stdout that hands over its first line, for
-// helpers that announce their address when ready, and discards the rest.
+// helpers that announce their address when ready, and remembers the last
+// complete line after it (a helper's latest report, such as "peers N").
 type firstLine struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	sent bool
+	last string
 	line chan string
 }
 
@@ -22,16 +24,31 @@ func newFirstLine() *firstLine { return &firstLine{line: make(chan string, 1)} }
 func (f *firstLine) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.sent {
-		return len(p), nil
-	}
 	f.buf.Write(p)
-	if i := bytes.IndexByte(f.buf.Bytes(), '\n'); i >= 0 {
-		f.line <- string(f.buf.Bytes()[:i])
-		f.sent = true
+	for {
+		i := bytes.IndexByte(f.buf.Bytes(), '\n')
+		if i < 0 {
+			break
+		}
+		l := string(f.buf.Next(i + 1)[:i])
+		if !f.sent {
+			f.line <- l
+			f.sent = true
+			continue
+		}
+		f.last = l
+	}
+	if f.buf.Len() > 4096 { // a helper that never ends a line
 		f.buf.Reset()
 	}
 	return len(p), nil
+}
+
+// Last is the latest complete line after the first ("" before one came).
+func (f *firstLine) Last() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
 }
 
 // stopProcess asks a helper to stop with SIGTERM and kills it after grace.

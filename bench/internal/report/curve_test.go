@@ -17,7 +17,7 @@ func curve(n int, leader float64, intake, cpu, bareCPU float64) results.Curve {
 		ReadySeconds: f(leader - 1), LeaderSeconds: f(leader), Converged: true, WindowSeconds: 60, BareWindowSeconds: 60}
 	for i := range n {
 		name := fmt.Sprintf("node%d", i)
-		c.Intake = append(c.Intake, results.NodeIntake{Node: name, PerSecond: intake,
+		c.Intake = append(c.Intake, results.NodeIntake{Node: name, PerSecond: intake, Peers: f(12), Term: f(2),
 			ByTopic: map[string]float64{"meshhealth/probe/v1": intake / 2, "meshhealth/election/v1": intake / 2}})
 		c.Procs = append(c.Procs,
 			results.ProcSample{Kind: results.KindNode, Name: name, CPUShare: cpu, RSSMaxB: 40 << 20},
@@ -26,27 +26,28 @@ func curve(n int, leader float64, intake, cpu, bareCPU float64) results.Curve {
 	return c
 }
 
-func TestCurveVerdictsFollowIssue11Targets(t *testing.T) {
+func TestCurveVerdictsFollowIssue25Goals(t *testing.T) {
 	tests := []struct {
 		name  string
 		curve []results.Curve
 		want  map[string]string // target fragment → verdict fragment
 	}{
 		{"flat and cheap", []results.Curve{
-			curve(10, 5, 4, 0.004, 0.001), curve(50, 20, 5, 0.008, 0.0015), curve(100, 45, 5.5, 0.009, 0.002),
+			curve(10, 5, 2, 0.002, 0.001), curve(50, 12, 2.5, 0.003, 0.0015), curve(100, 40, 2.8, 0.004, 0.002),
 		}, map[string]string{
-			"≤ 1.5 × N = 10": met, "≤ 10 at every N": met, "≤ 1 % of a core": met,
-			"50 netns nodes": met, "100 netns nodes: all ready": met,
+			"peers per node": met, "≤ 15 s at every N": met, "highest election term": met,
+			"per s ≤ 3 at every N": met, "at N = 100 ≤ 1.5": met, "≤ 0.5 % of a core": met, "≤ 3 × a bare host": met,
+			"100 netns nodes: ready": met,
 		}},
-		{"quadratic, as on main", []results.Curve{
-			curve(10, 5, 8, 0.013, 0.001), curve(50, 40, 40, 0.05, 0.0015), curve(100, 90, 80, 0.1, 0.002),
+		{"as on main", []results.Curve{
+			curve(10, 5, 4.6, 0.016, 0.0014), curve(50, 45, 8.8, 0.033, 0.0022), curve(100, 90, 20, 0.1, 0.003),
 		}, map[string]string{
-			"≤ 1.5 × N = 10": missed, "≤ 10 at every N": missed, "≤ 1 % of a core": missed,
-			"50 netns nodes": missed, "100 netns nodes: all ready": missed,
+			"≤ 15 s at every N": missed, "per s ≤ 3 at every N": missed, "at N = 100 ≤ 1.5": missed,
+			"≤ 0.5 % of a core": missed, "≤ 3 × a bare host": missed, "100 netns nodes: ready": missed,
 		}},
-		{"quick mode", []results.Curve{curve(10, 5, 4, 0.004, 0.001), curve(50, 20, 5, 0.008, 0.0015)}, map[string]string{
-			"≤ 1.5 × N = 10": notMeas, "≤ 10 at every N": met, "≤ 1 % of a core": met,
-			"50 netns nodes": met, "100 netns nodes: all ready": notMeas, "10-minute hold": notMeas,
+		{"quick mode without 100", []results.Curve{curve(10, 5, 2, 0.002, 0.001), curve(50, 12, 2.5, 0.003, 0.0015)}, map[string]string{
+			"at N = 100 ≤ 1.5": notMeas, "per s ≤ 3 at every N": met, "≤ 0.5 % of a core": met,
+			"≤ 15 s at every N": met, "100 netns nodes: ready": notMeas, "10-minute hold": notMeas,
 		}},
 	}
 	for _, tt := range tests {
@@ -60,6 +61,34 @@ func TestCurveVerdictsFollowIssue11Targets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCurveTooManyPeersOrTermsMissTheirGoals(t *testing.T) {
+	c := curve(50, 12, 2, 0.003, 0.0015)
+	c.Intake[3].Peers, c.Intake[7].Term = f(49), f(15)
+	doc := render(t, &Input{Dir: "out", Run: baseRun(), Curve: []results.Curve{c}})
+	for _, target := range []string{"peers per node", "highest election term"} {
+		if row := summaryRow(t, doc, target); !strings.HasSuffix(row, missed+" |") {
+			t.Errorf("%s: row %q, want missed", target, row)
+		}
+	}
+}
+
+func TestCurveFigureTableSetsTheNodeBesideTheBareHost(t *testing.T) {
+	c := curve(10, 5, 2, 0.004, 0.001)
+	c.BarePeers = []int{9, 9, 9}
+	c.ConnLow, c.ConnHigh = 8, 16
+	doc := render(t, &Input{Dir: "out", Run: baseRun(), Curve: []results.Curve{c}})
+	for _, want := range []string{
+		"| figure | N = 10 | goal |",
+		"| peers per node | 12 (12–12) (bare 9) | ≤ 16 at any N |",
+		"| CPU per node at rest | 0.40 % (bare 0.10 %, ×4.00) |",
+		"| 8/16 |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("no %q in:\n%s", want, doc)
+		}
 	}
 }
 
@@ -90,8 +119,8 @@ func TestCurveWithoutConvergenceSaysNotReached(t *testing.T) {
 	c := curve(50, 50, 40, 0.05, 0.0015)
 	c.LeaderSeconds, c.Converged = nil, false
 	doc := render(t, &Input{Dir: "out", Run: baseRun(), Curve: []results.Curve{c}})
-	row := summaryRow(t, doc, "50 netns nodes")
-	if !strings.Contains(row, "no single leader") || !strings.HasSuffix(row, missed+" |") {
+	row := summaryRow(t, doc, "≤ 15 s at every N")
+	if !strings.Contains(row, "not reached") || !strings.HasSuffix(row, missed+" |") {
 		t.Errorf("row %q", row)
 	}
 	if !strings.Contains(doc, "| 50 | 49.0 s | not reached |") {

@@ -19,7 +19,20 @@ const (
 )
 
 // faultOrder and the targets by fault.
-var faultOrder = []string{"partition", "kill-leader", "stop-leader", "pubsub-drop-inbound", "dht-fail-put", "election-freeze-heartbeats", "scheduler-stall"}
+var faultOrder = []string{"partition", "kill-leader", "stop-leader", "pubsub-drop-inbound", "pubsub-outbound-only", "pubsub-inbound-only",
+	"dht-fail-put", "election-freeze-heartbeats", "scheduler-stall"}
+
+// Issue 25's detection goals, at N = 5 and N = 50 alike: the median time to
+// detection for each fault, and for a faulted follower the median time from
+// the heal until it says healthy again.
+var sizeGoals = []struct {
+	fault  string
+	median float64
+}{
+	{"partition", 5}, {"kill-leader", 5}, {"pubsub-outbound-only", 10}, {"pubsub-inbound-only", 10},
+}
+
+const healthyAgainMax = 15.0
 
 var faultTargets = map[string]string{
 	"partition":   "the partitioned node non-healthy: median ≤ 5 s, none > 8 s",
@@ -122,13 +135,19 @@ func faultsIn(ds ...*results.Detect) []string {
 func detectSection(in *Input) section {
 	ours, ref := in.Detect, in.DetectRef
 	const title = "2. Detection"
+	sized := sizeRuns(in)
 	if ours == nil {
+		ts := []targetRow{
+			{"2", faultTargets["partition"], notMeas, notMeas},
+			{"2", faultTargets["kill-leader"], notMeas, notMeas},
+		}
+		ts = append(ts, sizeTargets(sized)...)
 		return section{
-			targets: []targetRow{
-				{"2", faultTargets["partition"], notMeas, notMeas},
-				{"2", faultTargets["kill-leader"], notMeas, notMeas},
+			targets: ts,
+			render: func(d *doc) {
+				notRun(d, title, "meshbench detect")
+				sizeTable(d, sized)
 			},
-			render: func(d *doc) { notRun(d, title, "meshbench detect") },
 		}
 	}
 	var targets []targetRow
@@ -148,6 +167,7 @@ func detectSection(in *Input) section {
 		}
 		targets = append(targets, targetRow{"2", faultTargets[f], m, v})
 	}
+	targets = append(targets, sizeTargets(sized)...)
 
 	render := func(d *doc) {
 		d.line("## %s", title)
@@ -160,7 +180,9 @@ func detectSection(in *Input) section {
 		d.line("The fault is applied (to the leader, or in turn to a follower), every node's `/health` is read")
 		d.line("every %d ms (from inside the node's namespace, so a partitioned node is still watched), and the", ours.PollMs)
 		d.line("times run from the fault to the first poll that shows the event; then the fault is undone and")
-		d.line("the node's recovery (ready again, following the others' leader) is timed.")
+		d.line("the node's recovery is timed twice: ready again and following the others' leader, then healthy")
+		d.line("again (back in service). Issue 25's faults also run at N = 50 (`BENCH_DETECT_AT`), in a table")
+		d.line("of their own below.")
 		if ours.Overlap {
 			d.line("To fit the quick budget the next fault may start while that node still recovers; it is then")
 			d.line("neither faulted nor counted until it has.")
@@ -232,13 +254,20 @@ func detectSection(in *Input) section {
 		d.line("For comparison, memberlist's LAN defaults (1 s probes, 500 ms timeout, suspicion from 4 s up to")
 		d.line("24 s, shortened by confirmations) need 5 to 25 s to declare a dead peer.")
 		d.line("")
+		sizeTable(d, sized)
 		detailTable(d, "Every event, ours", ours)
+		for i := range in.DetectAt {
+			detailTable(d, fmt.Sprintf("Every event, ours at N = %d", in.DetectAt[i].Nodes), &in.DetectAt[i])
+		}
 		if ref != nil {
 			detailTable(d, "Every event, reference configuration", ref)
 		}
 		causes(d, ours)
 		detectMisses(d, ours)
 		notes(d, ours.Header, "ours")
+		for i := range in.DetectAt {
+			notes(d, in.DetectAt[i].Header, fmt.Sprintf("ours at N = %d", in.DetectAt[i].Nodes))
+		}
 		if ref != nil {
 			notes(d, ref.Header, "reference configuration")
 		}
@@ -269,7 +298,7 @@ func whyNotRun(runs []results.FaultRun, fault string) string {
 	for _, r := range runs {
 		if r.Fault == fault && r.Error != "" {
 			if strings.Contains(r.Error, "unknown fault") {
-				return " (fault not available in this build)"
+				return " (fault not supported by this node)"
 			}
 			return " (" + r.Error + ")"
 		}
@@ -307,7 +336,7 @@ func detailTable(d *doc, title string, det *results.Detect) {
 			return fmt.Sprintf("in %d of %d reps (median %s, not awaited)", len(got), n, fmtTimes(stats.Summarize(got), dl))
 		}
 		var checks, status, others, errs []string
-		var rec []float64
+		var rec, healthy []float64
 		targets := map[string]bool{}
 		for _, r := range det.Runs {
 			if r.Fault != f {
@@ -330,6 +359,9 @@ func detailTable(d *doc, title string, det *results.Detect) {
 			if r.Recovered != nil {
 				rec = append(rec, *r.Recovered)
 			}
+			if r.Healthy != nil {
+				healthy = append(healthy, *r.Healthy)
+			}
 			if r.Error != "" && !slices.Contains(errs, r.Error) {
 				errs = append(errs, r.Error)
 			}
@@ -337,14 +369,14 @@ func detailTable(d *doc, title string, det *results.Detect) {
 		role := strings.Join(sortedKeys(targets), ", ")
 		rows = append(rows, []string{"`" + f + "`", role,
 			withDetail(cell(results.EventNonHealthy), status), withDetail(cell(results.EventCheck), checks), cell(results.EventFailover),
-			orDash(others), medRange(stats.Summarize(rec), " s"), orDash(errs)})
+			orDash(others), medRange(stats.Summarize(rec), " s"), medRange(stats.Summarize(healthy), " s"), orDash(errs)})
 	}
 	d.line("%s (median / max (repetitions)). \"Others left healthy\" names the nodes, other than the faulted", title)
 	d.line("one and healthy when it began, that reported anything else during the detection window: while a")
 	d.line("leader is silent the followers' election-stability fails (non-critical: degraded), as it should;")
 	d.line("after a follower fault it would be a false alarm.")
 	d.line("")
-	d.table([]string{"fault", "target", "target non-healthy", "check failing", "new leader agreed", "others left healthy", "recovery after undo", "errors"}, rows)
+	d.table([]string{"fault", "target", "target non-healthy", "check failing", "new leader agreed", "others left healthy", "ready after undo", "healthy after undo", "errors"}, rows)
 }
 
 func checkOnly(s string) string {
@@ -509,4 +541,150 @@ func detectMisses(d *doc, det *results.Detect) {
 			d.line("")
 		}
 	}
+}
+
+// sizeRuns are the detection runs of ours issue 25 compares, by rising N:
+// the section's own testnet and the other sizes.
+func sizeRuns(in *Input) []*results.Detect {
+	var out []*results.Detect
+	if in.Detect != nil {
+		out = append(out, in.Detect)
+	}
+	for i := range in.DetectAt {
+		out = append(out, &in.DetectAt[i])
+	}
+	return out
+}
+
+// sizeResult is one fault at one N: the median time to its headline
+// event, and for a follower the median time from the undo to healthy.
+type sizeResult struct {
+	ran, supported bool
+	why            string
+	detect         stats.Summary
+	healthy        stats.Summary // N == 0 for a leader fault
+	leader         bool
+}
+
+func sizeOf(det *results.Detect, fault string) sizeResult {
+	r := sizeResult{supported: true}
+	xs, n := eventTimes(det.Runs, fault, headline(det.Runs, fault))
+	if n == 0 {
+		r.why = whyNotRun(det.Runs, fault)
+		r.supported = !strings.Contains(r.why, "not supported")
+		return r
+	}
+	r.ran, r.detect = true, stats.Summarize(xs)
+	var hs []float64
+	for _, run := range det.Runs {
+		if run.Fault != fault || !ranFault(run) {
+			continue
+		}
+		r.leader = run.Role == "leader"
+		switch {
+		case run.Healthy != nil:
+			hs = append(hs, *run.Healthy)
+		case strings.Contains(run.Error, "no recovery"):
+			hs = append(hs, math.Inf(1)) // awaited, never healthy again
+		}
+		// Neither: the run ended before its recovery was awaited
+		// (-wait-last-recovery=false), which says nothing of it.
+	}
+	r.healthy = stats.Summarize(hs)
+	return r
+}
+
+func (r sizeResult) met(goal float64) bool {
+	if r.detect.Median > goal {
+		return false
+	}
+	return r.leader || (r.healthy.N > 0 && r.healthy.Median <= healthyAgainMax)
+}
+
+func (r sizeResult) text() string {
+	switch {
+	case !r.supported:
+		return "fault not supported by this node"
+	case !r.ran:
+		return "not run" + r.why
+	}
+	s := fmt.Sprintf("detected %s", fmtTimes(r.detect, 0))
+	if !r.leader {
+		s += fmt.Sprintf("; healthy again %s after the heal", fmtTimes(r.healthy, 0))
+	}
+	return s
+}
+
+func sizeTargets(dets []*results.Detect) []targetRow {
+	var out []targetRow
+	for _, g := range sizeGoals {
+		for _, n := range []int{5, 50} {
+			t := fmt.Sprintf("issue 25, N = %d: `%s` detected, median ≤ %s s", n, g.fault, num(g.median))
+			if g.fault != "kill-leader" {
+				t += fmt.Sprintf("; healthy again ≤ %s s after the heal", num(healthyAgainMax))
+			}
+			var det *results.Detect
+			for _, d := range dets {
+				if d.Nodes == n {
+					det = d
+				}
+			}
+			if det == nil {
+				out = append(out, targetRow{"2", t, notMeas, notMeas})
+				continue
+			}
+			r := sizeOf(det, g.fault)
+			v := notMeas
+			if r.ran {
+				v = yesNo(r.met(g.median))
+			}
+			out = append(out, targetRow{"2", t, r.text(), v})
+		}
+	}
+	return out
+}
+
+// sizeTable is issue 25's detection table: each fault at each N measured,
+// the median of the reps, and the time from heal to healthy.
+func sizeTable(d *doc, dets []*results.Detect) {
+	if len(dets) == 0 {
+		return
+	}
+	head := []string{"fault", "judged on"}
+	for _, det := range dets {
+		head = append(head, fmt.Sprintf("N = %d", det.Nodes))
+	}
+	head = append(head, "goal")
+	var rows [][]string
+	for _, g := range sizeGoals {
+		ev := ""
+		for _, det := range dets {
+			if ev = headline(det.Runs, g.fault); ev != "" {
+				break
+			}
+		}
+		row := []string{"`" + g.fault + "`", eventWords[ev]}
+		for _, det := range dets {
+			r := sizeOf(det, g.fault)
+			cell := r.text()
+			if r.ran {
+				cell += " (" + yesNo(r.met(g.median)) + ")"
+			}
+			row = append(row, cell)
+		}
+		goal := fmt.Sprintf("median ≤ %s s", num(g.median))
+		if g.fault != "kill-leader" {
+			goal += fmt.Sprintf("; healthy ≤ %s s after the heal", num(healthyAgainMax))
+		}
+		rows = append(rows, append(row, goal))
+	}
+	d.line("Issue 25: detection at each size, median / max (repetitions) of the time from the fault to the")
+	d.line("event, and for a faulted follower the time from the heal (or the fault's undo) until it says")
+	d.line("healthy again and follows the others' leader: back in service. A fault the node refuses")
+	d.line("(`/debug/fault` answers unknown fault) reads \"fault not supported by this node\".")
+	d.line("")
+	for _, det := range dets {
+		d.command(det.Command)
+	}
+	d.table(head, rows)
 }

@@ -18,11 +18,14 @@ type Input struct {
 	HTTP      *results.HTTP
 	Detect    *results.Detect
 	DetectRef *results.Detect
-	Soak      *results.Soak
-	Idle      *results.Idle
-	Scale     []results.Scale // by rising N
-	GoBench   *results.GoBench
-	Curve     []results.Curve // by rising N
+	// DetectAt are detection runs of ours at other sizes (issue 25: N = 50),
+	// by rising N.
+	DetectAt []results.Detect
+	Soak     *results.Soak
+	Idle     *results.Idle
+	Scale    []results.Scale // by rising N
+	GoBench  *results.GoBench
+	Curve    []results.Curve // by rising N
 	// Plot is the scale curve's image, relative to the document; empty
 	// when none was drawn.
 	Plot string
@@ -43,6 +46,9 @@ func Load(dir string) (*Input, error) {
 		return nil, err
 	}
 	if in.DetectRef, err = optional[results.Detect](dir, results.FileDetectRef); err != nil {
+		return nil, err
+	}
+	if in.DetectAt, err = loadDetectAt(dir); err != nil {
 		return nil, err
 	}
 	if in.Soak, err = optional[results.Soak](dir, results.FileSoak); err != nil {
@@ -92,6 +98,24 @@ func loadCurve(dir string) ([]results.Curve, error) {
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b results.Curve) int { return cmp.Compare(a.Nodes, b.Nodes) })
+	return out, nil
+}
+
+// loadDetectAt reads detect-ours-n<N>.json.
+func loadDetectAt(dir string) ([]results.Detect, error) {
+	files, err := filepath.Glob(filepath.Join(dir, results.FileDetectAtNPattern))
+	if err != nil {
+		return nil, err
+	}
+	var out []results.Detect
+	for _, f := range files {
+		var d results.Detect
+		if err := results.Read(dir, filepath.Base(f), &d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b results.Detect) int { return cmp.Compare(a.Nodes, b.Nodes) })
 	return out, nil
 }
 

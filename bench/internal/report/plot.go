@@ -21,9 +21,9 @@ var (
 )
 
 // WritePlot draws the scale curve as a PNG with two panels against N:
-// health messages received per node per second (median and busiest node,
-// with the 10/s budget), and CPU per node as % of a core (nodes and bare
-// hosts, with the 1 % target). It reports false when there is no curve to
+// health messages received per node per second (the mean over every node
+// and the busiest node, with the 3/s goal), and CPU per node as % of a core
+// (nodes and bare hosts of the same degree, with the 0.5 % goal). It reports false when there is no curve to
 // draw (fewer than one point), so the document links no image.
 func WritePlot(w io.Writer, in *Input) (bool, error) {
 	var ps []curvePoint
@@ -42,17 +42,17 @@ func WritePlot(w io.Writer, in *Input) (bool, error) {
 	var med, top plotter.XYs
 	for _, p := range ps {
 		if p.haveIntake {
-			med = append(med, plotter.XY{X: float64(p.c.Nodes), Y: p.intake.Median})
+			med = append(med, plotter.XY{X: float64(p.c.Nodes), Y: p.intake.Mean})
 			top = append(top, plotter.XY{X: float64(p.c.Nodes), Y: p.intake.Max})
 		}
 	}
-	if err := addSeries(intake, "median node", med, nodeColour, false); err != nil {
+	if err := addSeries(intake, "mean node", med, nodeColour, false); err != nil {
 		return false, err
 	}
 	if err := addSeries(intake, "busiest node", top, maxColour, false); err != nil {
 		return false, err
 	}
-	if err := addTarget(intake, "target ≤ 10/s", curveIntakeMax, xMax); err != nil {
+	if err := addTarget(intake, "goal ≤ 3/s", curveIntakeMax, xMax); err != nil {
 		return false, err
 	}
 
@@ -75,7 +75,7 @@ func WritePlot(w io.Writer, in *Input) (bool, error) {
 	if err := addSeries(cpu, "bare libp2p host (mean)", bare, bareColour, true); err != nil {
 		return false, err
 	}
-	if err := addTarget(cpu, "target ≤ 1 % at N = 50", curveCPUMax*100, xMax); err != nil {
+	if err := addTarget(cpu, "goal ≤ 0.5 %", curveCPUMax*100, xMax); err != nil {
 		return false, err
 	}
 

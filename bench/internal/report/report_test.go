@@ -158,8 +158,51 @@ func TestReferenceRatioAndUnwiredFaults(t *testing.T) {
 		t.Errorf("partition row %q lacks the 15× reference ratio", row)
 	}
 	dht := summaryRow(t, doc, "| `dht-fail-put` |")
-	if !strings.Contains(dht, "fault not available in this build") {
+	if !strings.Contains(dht, "fault not supported by this node") {
 		t.Errorf("unwired fault row %q does not say so", dht)
+	}
+}
+
+// healed sets each run's time from the undo to healthy again.
+func healed(rs []results.FaultRun, secs ...float64) []results.FaultRun {
+	for i := range rs {
+		rs[i].Healthy = f(secs[i%len(secs)])
+	}
+	return rs
+}
+
+func TestDetectionAtEachSizeJudgesMedianAndReturnToHealthy(t *testing.T) {
+	refused := results.FaultRun{Fault: "pubsub-outbound-only", Rep: 1, Watched: []string{results.EventNonHealthy},
+		Error: `chaos fault pubsub/outbound-only on node2: POST ...: 400 Bad Request: {"error":"unknown fault \"pubsub/outbound-only\""}`}
+	five := healed(detectRuns("partition", results.EventNonHealthy, f(4), f(4.2), f(9)), 9, 11, 10)
+	five = append(five, refused)
+	fifty := healed(detectRuns("partition", results.EventNonHealthy, f(5.03), f(5.27), f(9.15)), 47, 49, 51)
+	fifty = append(fifty, healed(detectRuns("pubsub-inbound-only", results.EventNonHealthy, f(6), f(7), f(8)), 12)...)
+	in := &Input{Run: baseRun(),
+		Detect:   &results.Detect{Config: "ours", Nodes: 5, Mode: "netns", Runs: five},
+		DetectAt: []results.Detect{{Config: "ours", Nodes: 50, Mode: "netns", Runs: fifty}}}
+	doc := render(t, in)
+	for target, want := range map[string]string{
+		"N = 5: `partition`":              met,
+		"N = 50: `partition`":             missed, // median 5.27 s, and 49 s to healthy
+		"N = 50: `pubsub-inbound-only`":   met,
+		"N = 5: `pubsub-outbound-only`":   notMeas,
+		"N = 50: `pubsub-outbound-only`":  notMeas,
+		"N = 50: `kill-leader` detected,": notMeas,
+	} {
+		row := summaryRow(t, doc, target)
+		if !strings.HasSuffix(row, "| "+want+" |") {
+			t.Errorf("%s: row %q, want %s", target, row, want)
+		}
+	}
+	if row := summaryRow(t, doc, "N = 5: `pubsub-outbound-only`"); !strings.Contains(row, "fault not supported by this node") {
+		t.Errorf("refused fault row %q does not say the node refused it", row)
+	}
+	if row := summaryRow(t, doc, "N = 50: `partition`"); !strings.Contains(row, "healthy again 49.0 s / 51.0 s (3)") {
+		t.Errorf("partition row %q lacks the time back to healthy", row)
+	}
+	if !strings.Contains(doc, "| fault | judged on | N = 5 | N = 50 | goal |") {
+		t.Errorf("no table of the sizes side by side:\n%s", doc)
 	}
 }
 

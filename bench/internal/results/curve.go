@@ -18,8 +18,17 @@ type Curve struct {
 	LeaderSeconds *float64 `json:"leader_seconds,omitempty"`
 	// Converged is false when the mesh was measured without having become
 	// ready with one leader (the window then shows a mesh in trouble).
-	Converged     bool    `json:"converged"`
+	Converged bool `json:"converged"`
+	// SettleSeconds is the pause from convergence to the window: the
+	// window measures the mesh at rest, not its start-up.
 	SettleSeconds float64 `json:"settle_seconds"`
+	// ConnLow and ConnHigh are the node's connection-manager watermarks
+	// (its --print-config); the bare hosts ran with the same.
+	ConnLow  int `json:"conn_low,omitempty"`
+	ConnHigh int `json:"conn_high,omitempty"`
+	// BarePeers is each bare host's connected-peer count at the end of
+	// its window (-1: it reported none).
+	BarePeers []int `json:"bare_peers,omitempty"`
 	// WindowSeconds is the node window; BareWindowSeconds the bare one.
 	WindowSeconds     float64 `json:"window_seconds"`
 	BareWindowSeconds float64 `json:"bare_window_seconds,omitempty"`
@@ -39,13 +48,20 @@ type Curve struct {
 }
 
 // NodeIntake is one node's meshhealth_pubsub_messages_received_total over
-// the window, per second: in total and by topic. Missing is set when the
-// node exported no such counter (a build before it) or did not answer.
+// the window, per second: in total (every topic the node reports) and by
+// topic. Missing is set when the node exported no such counter (a build
+// before it) or did not answer. Peers and Term are its
+// meshhealth_connected_peers and meshhealth_election_term at the end of
+// the window; RxPackets its namespace's received packets per second (every
+// copy, gossip and transport overhead included), nil when unread.
 type NodeIntake struct {
 	Node      string             `json:"node"`
 	PerSecond float64            `json:"per_second"`
 	ByTopic   map[string]float64 `json:"by_topic,omitempty"`
 	Missing   bool               `json:"missing,omitempty"`
+	Peers     *float64           `json:"peers,omitempty"`
+	Term      *float64           `json:"term,omitempty"`
+	RxPackets *float64           `json:"rx_packets_per_second,omitempty"`
 }
 
 // CurveHold is what the scale scenario's optional hold saw.

@@ -8,9 +8,13 @@ const (
 	FileHTTP      = "http.json"
 	FileDetect    = "detect-ours.json"
 	FileDetectRef = "detect-reference.json"
-	FileSoak      = "soak.json"
-	FileIdle      = "idle.json"
-	FileGoBench   = "gobench.json"
+	// FileDetectAtN is a detection run of ours at another size than 5
+	// (fmt verb: N); FileDetectAtNPattern finds them.
+	FileDetectAtN        = "detect-ours-n%d.json"
+	FileDetectAtNPattern = "detect-ours-n*.json"
+	FileSoak             = "soak.json"
+	FileIdle             = "idle.json"
+	FileGoBench          = "gobench.json"
 	// Scale runs are scale-<N>.json, one per mesh size.
 	FileScalePattern = "scale-*.json"
 )
@@ -142,8 +146,11 @@ type FaultRun struct {
 	// is ready again (healthy or degraded) and follows the others' leader.
 	// Its score window may keep it degraded for a while longer.
 	Recovered *float64 `json:"recovered_s,omitempty"`
-	Deadline  float64  `json:"deadline_s"`
-	Error     string   `json:"error,omitempty"`
+	// Healthy is the time from undoing the fault until the node says
+	// healthy again (and follows the others' leader): back in service.
+	Healthy  *float64 `json:"healthy_s,omitempty"`
+	Deadline float64  `json:"deadline_s"`
+	Error    string   `json:"error,omitempty"`
 }
 
 // Events a fault can be judged on.
