@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -32,6 +33,7 @@ type curveBench struct {
 	bareBin string
 	noBare  bool
 	timeout time.Duration
+	mode    string
 }
 
 // runCurve is section 7, one point of the scale curve (issues 11 and 25):
@@ -56,17 +58,22 @@ func runCurve(ctx context.Context, args []string, log io.Writer) error {
 	fs.DurationVar(&b.hold, "hold", 0, "after the window, the scale scenario's false-alarm hold for this long (0: none)")
 	fs.StringVar(&b.bareBin, "bare-bin", "bin/bench-barehost", "the bare libp2p host")
 	fs.BoolVar(&b.noBare, "no-bare", false, "skip the bare hosts")
+	fs.StringVar(&b.mode, "mode", string(testnet.ModeNetns), "testnet mode: netns (the curve: mDNS as on a LAN) or local (loopback, bootstrapped; to try the harness)")
 	fs.DurationVar(&b.timeout, "timeout", 0, "replaces the scale scenario's wait timeouts for ready and one leader (0: its own, 5m)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	res := results.Curve{Header: b.header("curve"), Nodes: b.nodes, Mode: string(testnet.ModeNetns)}
+	mode, err := testnet.ParseMode(b.mode)
+	if err != nil {
+		return err
+	}
+	res := results.Curve{Header: b.header("curve"), Nodes: b.nodes, Mode: string(mode)}
 	if low, high, werr := nodeWatermarks(ctx, b.nodeBin); werr != nil {
 		res.Notes = append(res.Notes, "the bare hosts ran with barehost's default watermarks: "+werr.Error())
 	} else {
 		res.ConnLow, res.ConnHigh = low, high
 	}
-	err := b.run(ctx, &res, log)
+	err = b.run(ctx, &res, log)
 	if err != nil {
 		res.Notes = append(res.Notes, "incomplete: "+err.Error())
 	}
@@ -102,9 +109,13 @@ func (b *curveBench) run(ctx context.Context, res *results.Curve, log io.Writer)
 	so := testnet.ScenarioOptions{
 		Dir: dir, Keep: true, Out: prefixed(log, "meshbench scale: "),
 		Report: filepath.Join(b.out, fmt.Sprintf("curve-%d-scenario.json", b.nodes)),
-		Up:     testnet.UpOptions{N: b.nodes, Mode: testnet.ModeNetns, NodeBin: b.nodeBin, ReadyTimeout: time.Millisecond},
+		Up:     testnet.UpOptions{N: b.nodes, Mode: testnet.Mode(res.Mode), NodeBin: b.nodeBin, ReadyTimeout: time.Millisecond},
 	}
 	res.Scenario = so.Report
+	// The scenario writes its report there before any results file does.
+	if err := os.MkdirAll(b.out, 0o755); err != nil {
+		return err
+	}
 	rep, err := testnet.RunScenario(ctx, sc, so, opts)
 	if rep == nil {
 		return err

@@ -158,7 +158,7 @@ func curveSection(in *Input) section {
 	}
 	everyN(tPeers, func(p curvePoint) bool { return p.peers.N > 0 },
 		func(p curvePoint) string {
-			return fmt.Sprintf("median %s, max %s", num(p.peers.Median), num(p.peers.Max))
+			return fmt.Sprintf("median %s, max %s", count(p.peers.Median), count(p.peers.Max))
 		},
 		func(p curvePoint) bool { return p.peers.Max <= curvePeersMax })
 	upTo50 := func(p curvePoint) bool { return p.c.Nodes <= 50 }
@@ -255,6 +255,12 @@ func curveSection(in *Input) section {
 		d.line("2-core machine: saturated, where late heartbeats start elections whose messages cost more CPU. The")
 		d.line("highest-term and rx-packets columns show which regime a window caught.")
 		d.line("")
+		for _, p := range ps {
+			if p.c.Mode != "" && p.c.Mode != "netns" {
+				d.line("(N = %d ran in %s mode, found by bootstrap rather than mDNS: a harness check, not a curve point.)", p.c.Nodes, p.c.Mode)
+				d.line("")
+			}
+		}
 		if in.Plot != "" {
 			d.line("![messages per node per second and CPU per node against N](%s)", in.Plot)
 			d.line("")

@@ -619,9 +619,9 @@ func sizeTargets(dets []*results.Detect) []targetRow {
 	var out []targetRow
 	for _, g := range sizeGoals {
 		for _, n := range []int{5, 50} {
-			t := fmt.Sprintf("issue 25, N = %d: `%s` detected, median ≤ %s s", n, g.fault, num(g.median))
+			t := fmt.Sprintf("issue 25, N = %d: `%s` detected, median ≤ %g s", n, g.fault, g.median)
 			if g.fault != "kill-leader" {
-				t += fmt.Sprintf("; healthy again ≤ %s s after the heal", num(healthyAgainMax))
+				t += fmt.Sprintf("; healthy again ≤ %g s after the heal", healthyAgainMax)
 			}
 			var det *results.Detect
 			for _, d := range dets {
@@ -672,9 +672,9 @@ func sizeTable(d *doc, dets []*results.Detect) {
 			}
 			row = append(row, cell)
 		}
-		goal := fmt.Sprintf("median ≤ %s s", num(g.median))
+		goal := fmt.Sprintf("median ≤ %g s", g.median)
 		if g.fault != "kill-leader" {
-			goal += fmt.Sprintf("; healthy ≤ %s s after the heal", num(healthyAgainMax))
+			goal += fmt.Sprintf("; healthy ≤ %g s after the heal", healthyAgainMax)
 		}
 		rows = append(rows, append(row, goal))
 	}
