@@ -5,10 +5,10 @@
 //
 //	meshbench start   -out DIR -mode quick|full    the run's machine, commit and date
 //	meshbench http    -out DIR ...                 1. /health against a static handler, then while a check hangs
-//	meshbench detect  -out DIR -config ours|reference ...  2. fault detection in a netns testnet
+//	meshbench detect  -out DIR -config ours|reference [-n N] ...  2. fault detection in a netns testnet (N = 5, and 50 for issue 25)
 //	meshbench mesh    -out DIR -n N [-soak D] ...  5. convergence and traffic at N nodes; 3. the soak
 //	meshbench idle    -out DIR ...                 4. CPU and RSS of idle nodes against bare libp2p hosts
-//	meshbench scale   -out DIR -n N [-hold D] ...  7. the scale curve at N: ready, leader, intake, CPU, RSS vs bare hosts
+//	meshbench scale   -out DIR -n N [-hold D] ...  7. the scale curve at N: ready, leader, peers, term, intake, CPU, RSS at rest vs bare hosts of the same degree
 //	meshbench gobench -out DIR -raw FILE ...       6. go test -bench output, parsed
 //	meshbench report  -out DIR -doc FILE           docs/BENCHMARKS.md from the results
 //
@@ -44,7 +44,7 @@ var subcommands = []subcommand{
 	{"detect", "section 2: time to detect each fault in a netns testnet", runDetect},
 	{"mesh", "sections 5 and 3: convergence and traffic at N nodes, and the soak", runMesh},
 	{"idle", "section 4: CPU and RSS of idle nodes against bare libp2p hosts", runIdle},
-	{"scale", "section 7: one point of the scale curve (issue 11): ready, leader, intake, CPU, RSS at N", runCurve},
+	{"scale", "section 7: one point of the scale curve (issues 11, 25): ready, leader, peers, term, intake, CPU, RSS at rest, beside bare hosts", runCurve},
 	{"gobench", "section 6: parse go test -bench output", runGoBench},
 	{"report", "write docs/BENCHMARKS.md from the results", runReport},
 }

@@ -362,8 +362,12 @@ func detailTable(d *doc, title string, det *results.Detect) {
 			if r.Healthy != nil {
 				healthy = append(healthy, *r.Healthy)
 			}
-			if r.Error != "" && !slices.Contains(errs, r.Error) {
-				errs = append(errs, r.Error)
+			e := r.Error
+			if strings.Contains(e, "unknown fault") {
+				e = "fault not supported by this node"
+			}
+			if e != "" && !slices.Contains(errs, e) {
+				errs = append(errs, e)
 			}
 		}
 		role := strings.Join(sortedKeys(targets), ", ")
