@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,8 +44,8 @@ type curveBench struct {
 // start-up), every node's health-message intake on every meshhealth topic,
 // CPU and RSS are read over a window, and its peers and election term at
 // its end; with -hold the scenario's false-alarm watch follows; then the
-// testnet goes and N bare hosts with the node's connection watermarks are
-// measured over the same window.
+// testnet goes and N bare hosts with the node's connection watermarks and
+// its measured degree are measured over the same window.
 //
 // The bare hosts run after the nodes, not beside them as in section 4: at
 // 100 nodes the two meshes together would starve each other, and the
@@ -210,11 +212,8 @@ func (b *curveBench) runHold(ctx context.Context, sc *testnet.Scenario, so testn
 }
 
 func (b *curveBench) measureBare(ctx context.Context, res *results.Curve) error {
-	// Each host dials up to conn_high hosts started before it, as mDNS
-	// offers a node every other; above conn_high its connection manager
-	// trims back to conn_low, as the node's does.
 	bare, stopBare, err := startBareMesh(b.bareBin, b.nodes, bareOptions{
-		all: true, dial: res.ConnHigh, connLow: res.ConnLow, connHigh: res.ConnHigh,
+		all: true, dial: bareDial(res), connLow: res.ConnLow, connHigh: res.ConnHigh,
 	})
 	defer stopBare()
 	if err != nil {
@@ -243,6 +242,26 @@ func (b *curveBench) measureBare(ctx context.Context, res *results.Curve) error 
 		return fmt.Errorf("bare window: %w", err)
 	}
 	return nil
+}
+
+// bareDial is how many earlier hosts each bare host dials so that the bare
+// mesh's degree is the node mesh's: half the nodes' median peer count (a
+// host also takes the dials of hosts started after it), so the mean degree
+// comes out near that median; with no peer count read, conn_high, as mDNS
+// offers a node every other and its connection manager trims above that.
+// The hosts run with the node's watermarks either way; 0 dials every one.
+func bareDial(res *results.Curve) int {
+	var peers []float64
+	for _, n := range res.Intake {
+		if n.Peers != nil {
+			peers = append(peers, *n.Peers)
+		}
+	}
+	if len(peers) == 0 {
+		return res.ConnHigh
+	}
+	slices.Sort(peers)
+	return max(1, int(math.Round(peers[len(peers)/2]/2)))
 }
 
 // Counters read at both ends of the window besides the intake.

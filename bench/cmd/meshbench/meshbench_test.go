@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meshhealth/meshhealth/bench/internal/procfs"
+	"github.com/meshhealth/meshhealth/bench/internal/results"
 	"github.com/meshhealth/meshhealth/testnet"
 )
 
@@ -187,5 +188,21 @@ func TestFirstLineKeepsTheLatestReport(t *testing.T) {
 	f.Write([]byte("rs 3\npeers 12\n"))
 	if h := (bareHost{out: f}); h.peers() != 12 {
 		t.Errorf("peers = %d, want the last report, 12", h.peers())
+	}
+}
+
+func TestBareDialMatchesTheNodesDegree(t *testing.T) {
+	p := func(v float64) *float64 { return &v }
+	res := &results.Curve{ConnHigh: 128}
+	if got := bareDial(res); got != 128 {
+		t.Errorf("no peer count: dial %d, want conn_high", got)
+	}
+	res.Intake = []results.NodeIntake{{Peers: p(12)}, {Peers: p(14)}, {Peers: p(49)}, {}}
+	if got := bareDial(res); got != 7 {
+		t.Errorf("median 14 peers: dial %d, want 7 (each host is also dialled by later ones)", got)
+	}
+	res.Intake = []results.NodeIntake{{Peers: p(1)}}
+	if got := bareDial(res); got != 1 {
+		t.Errorf("one peer: dial %d, want at least 1", got)
 	}
 }
