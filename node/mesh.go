@@ -236,7 +236,13 @@ func newLiveness(c Config, n *p2p.Node, hm *health.Manager, aw *awareness.Awaren
 // connections open, but answers nothing).
 type hostPinger struct{ h host.Host }
 
+// Ping pings id over a connection it has or dials one. A link opened only
+// for the ping is closed after it: a check is not a reason to keep a link,
+// and the degree stays the connection manager's.
 func (p hostPinger) Ping(ctx context.Context, id peer.ID) error {
+	if p.h.Network().Connectedness(id) != network.Connected {
+		defer p.h.Network().ClosePeer(id)
+	}
 	select {
 	case r := <-ping.Ping(ctx, p.h, id):
 		if errors.Is(r.Error, msmux.ErrNotSupported[protocol.ID]{}) {

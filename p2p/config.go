@@ -37,8 +37,9 @@ type Config struct {
 	DataDir string `yaml:"data_dir" flag:"data-dir" usage:"directory for the identity key and the restart-loop guard"`
 
 	// Bootstrap holds multiaddrs ending in /p2p/<peer-id>. They are dialled
-	// at start and redialled whenever they are not connected, for as long as
-	// the node runs; they also seed the DHT. There is deliberately no default.
+	// at start and redialled whenever they are not connected while the node
+	// has fewer than ConnLow links, for as long as the node runs; they also
+	// seed the DHT. There is deliberately no default.
 	Bootstrap []string `yaml:"bootstrap,omitempty" flag:"bootstrap" usage:"bootstrap peer multiaddr with /p2p/<id> (repeatable or comma-separated); never a public peer"`
 
 	// MDNS finds peers on the local link by multicast DNS: what a LAN (and
@@ -50,24 +51,24 @@ type Config struct {
 	// name find each other, so two meshes can share a LAN.
 	MDNSService string `yaml:"-" flag:"-"`
 
-	// MDNSDegree is how many connected peers a node seeks among those mDNS
-	// finds: a sighting is dialled (and kept) only while the node has fewer
-	// connections than this, and the node stops asking (browsing) once it
-	// has them, until it has lost half. mDNS on a LAN of hundreds would
-	// otherwise have every node dial every other (N x (N-1) handshakes at
-	// start-up) and every question draw an answer from every node, which
-	// every node parses. Sixteen links leave GossipSub's mesh (D=3..6) room
-	// to choose; peers that others dial come on top. 0 dials every sighting
-	// and never stops asking.
-	MDNSDegree int `yaml:"-" flag:"-"`
-
-	// ConnLow and ConnHigh are the connection manager's watermarks: above
-	// ConnHigh connections it trims back to ConnLow, sparing protected
-	// (bootstrap) peers and young connections. 64/128 leaves room for
-	// GossipSub's mesh (D=4, 3..6: lanMeshDegree), the peers its gossip and
-	// flood publishing reach, and the DHT's buckets on a mesh of hundreds.
-	ConnLow  int `yaml:"conn_low" flag:"conn-low" usage:"connection manager low watermark"`
-	ConnHigh int `yaml:"conn_high" flag:"conn-high" usage:"connection manager high watermark"`
+	// ConnLow and ConnHigh are the connection manager's watermarks, and
+	// ConnLow is also the degree a node seeks: discovery (mDNS sightings,
+	// bootstrap peers, the DHT's routing table) dials only while the node
+	// has fewer than ConnLow connections, and above ConnHigh the manager
+	// trims back. What a trim keeps is ConnLow unprotected connections on
+	// top of the protected ones (GossipSub protects its mesh peers, D=4,
+	// 3..6 per topic: lanMeshDegree) and the young ones (connGracePeriod),
+	// so a node at rest holds its mesh and a few spares.
+	//
+	// 6/16, where it was 64/128 (everyone connected to everyone below 64
+	// nodes): 6 leaves GossipSub's mesh (D_lo 3) room to replace a lost
+	// peer without a dial, and 16 is the most a node holds at any N: about
+	// 6 links it dialled and as many dialled by others, the mesh among
+	// them. Ethereum's consensus nodes keep 50 to 200 in networks of
+	// thousands; a health mesh forwards small messages, and every link
+	// multiplies the copies each one costs, so it needs fewer.
+	ConnLow  int `yaml:"conn_low" flag:"conn-low" usage:"connections a node seeks, and keeps when trimming (beside GossipSub's mesh peers)"`
+	ConnHigh int `yaml:"conn_high" flag:"conn-high" usage:"connections above which the connection manager trims back toward conn-low"`
 
 	// BootstrapInterval is the first wait before redialling a peer that
 	// failed; it doubles on every failure up to MaxRedialBackoff, with
@@ -83,9 +84,8 @@ func DefaultConfig() Config {
 		DataDir:           "meshhealth-data",
 		MDNS:              true,
 		MDNSService:       "meshhealth",
-		MDNSDegree:        16,
-		ConnLow:           64,
-		ConnHigh:          128,
+		ConnLow:           6,
+		ConnHigh:          16,
 		BootstrapInterval: time.Second,
 	}
 }

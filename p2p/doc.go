@@ -2,9 +2,11 @@
 // QUIC, Noise and TLS, yamux), its identity key kept in the data directory,
 // GossipSub with strict message signing, a Kademlia DHT on its own protocol
 // prefix (/meshhealth) in server mode, discovery by bootstrap multiaddrs
-// (redialled with backoff for as long as the node runs) and by mDNS, the
-// connection and resource managers, and a connection gater that can cut the
-// node off the network on purpose (the "network isolate" fault).
+// (redialled with backoff whenever the node lacks links), by mDNS and from
+// the DHT's routing table, a bounded degree (discovery seeks ConnLow links,
+// the connection manager trims above ConnHigh, sparing GossipSub's mesh),
+// the resource manager, and a connection gater that can cut the node off
+// the network on purpose (the "network isolate" fault).
 //
 // The mesh is private: there are no default bootstrap peers, no NAT port
 // mapping, no relay, no AutoNAT service and no hole punching, so a node never

@@ -22,8 +22,14 @@ import (
 )
 
 // connGracePeriod keeps a new connection safe from trimming while identify
-// and the GossipSub and DHT handshakes run on it.
-const connGracePeriod = 30 * time.Second
+// and GossipSub's subscriptions run on it and a heartbeat (1 s) grafts the
+// newcomer into a mesh, which protects it from then on: so a node that
+// joins a mesh whose nodes are all at their high watermark is not trimmed
+// away by every one of them before any takes it in. 10 s, where it was
+// libp2p's usual 30 s to a minute: a connection a DHT query or a ping opened
+// for one request is held that long (and at most one trim interval, 10 s,
+// more) past its use, and a health mesh at its bound should not carry many.
+const connGracePeriod = 10 * time.Second
 
 // quicFallback is how long a dial waits for a peer's TCP addresses before
 // it tries its QUIC ones as well.

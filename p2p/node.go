@@ -25,9 +25,6 @@ import (
 // (/ipfs/kad/1.0.0): the two never exchange records or routing entries.
 const DHTProtocolPrefix protocol.ID = "/meshhealth"
 
-// bootstrapTag protects bootstrap peers from the connection manager's trims.
-const bootstrapTag = "meshhealth-bootstrap"
-
 // disconnectBuffer is how many disconnect events may wait for OnDisconnect
 // callbacks; more than that in a burst are dropped (and logged): the
 // callbacks re-run a check, so one pending event does the job of many.
@@ -61,6 +58,7 @@ type Node struct {
 
 	log     *slog.Logger
 	cancel  context.CancelFunc
+	degree  int // links sought: discovery dials only below it (Config.ConnLow)
 	redial  *redialer
 	mdns    io.Closer
 	notifee *network.NotifyBundle
@@ -126,6 +124,8 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	}
 	n.redial.connected = func(p peer.ID) bool { return h.Network().Connectedness(p) == network.Connected }
 	n.redial.isolated = gater.Isolated
+	n.degree = cfg.ConnLow
+	n.redial.wanted = n.wantLinks
 	n.notifee = &network.NotifyBundle{ConnectedF: n.connected, DisconnectedF: n.disconnected}
 	h.Network().Notify(n.notifee)
 
@@ -158,14 +158,17 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 		if ai.ID == h.ID() {
 			continue // a shared bootstrap list may name this node too
 		}
+		// Not protected from trims: a bootstrap peer is the way into the
+		// mesh, not a link to keep, and a deployment whose every node lists
+		// every other (a StatefulSet's pods) would otherwise be fully
+		// connected whatever the watermarks.
 		h.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
-		h.ConnManager().Protect(ai.ID, bootstrapTag)
 		n.redial.add(ai, true)
 	}
 	if cfg.MDNS {
 		// A node that cannot multicast (a container without it) still
 		// works through its bootstrap peers, so this is not fatal.
-		if d, err := startMDNS(h, cfg.MDNSService, cfg.MDNSDegree, n.redial, log); err != nil {
+		if d, err := startMDNS(h, cfg.MDNSService, cfg.ConnLow, n.redial, log); err != nil {
 			log.Warn("mDNS discovery unavailable", "err", err)
 		} else {
 			n.mdns = d
@@ -175,6 +178,7 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	if err := n.DHT.Bootstrap(ctx); err != nil {
 		log.Debug("dht bootstrap", "err", err)
 	}
+	n.wg.Go(func() { n.topUp(ctx) })
 	log.Debug("p2p node started", "peer_id", h.ID(), "addrs", h.Addrs(),
 		"bootstrap_peers", len(boot), "mdns", n.mdns != nil)
 	return n, nil
@@ -260,7 +264,13 @@ func (n *Node) disconnected(net network.Network, c network.Conn) {
 	if net.Connectedness(p) == network.Connected {
 		return // another connection to p is still open
 	}
-	n.redial.kick(p)
+	if n.wantLinks() {
+		// Below the degree: every peer the redialer keeps may be dialled
+		// again (bootstrap peers wait while the node has enough links).
+		n.redial.kickAll()
+	} else {
+		n.redial.kick(p)
+	}
 	select {
 	case n.events <- p:
 	default:

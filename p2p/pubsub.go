@@ -76,5 +76,5 @@ func newPubSub(ctx context.Context, h host.Host, extra []pubsub.Option) (*pubsub
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMaxMessageSize(MaxRPCSize),
 	}
-	return pubsub.NewGossipSub(ctx, h, append(opts, extra...)...)
+	return pubsub.NewGossipSub(ctx, protectingAsTags(h, meshPeerValue), append(opts, extra...)...)
 }

@@ -19,16 +19,25 @@ const forgetAfter = 10 * time.Minute
 // milliseconds, so a peer that has not answered in 10 s is down.
 const dialTimeout = 10 * time.Second
 
-// redialer keeps the node connected to the peers it knows it should reach:
-// one goroutine per peer dials it while it is not connected, backing off
+// redialer keeps the node connected to the peers it knows it should reach,
+// while it lacks links: one goroutine per peer dials it while it is not
+// connected and the node has fewer links than it seeks, backing off
 // exponentially with jitter on failure, and waits for a kick (a disconnect,
-// the end of isolation, a fresh mDNS sighting) while it is connected.
+// the end of isolation, a fresh mDNS sighting) while it is connected. A
+// peer found by mDNS that is down while the node has its degree is
+// forgotten (mDNS finds it again when the node asks); a bootstrap peer
+// waits for the next kick.
 type redialer struct {
 	ctx       context.Context
 	log       *slog.Logger
 	dial      func(ctx context.Context, ai peer.AddrInfo) error
 	connected func(peer.ID) bool
 	isolated  func() bool
+	// wanted reports whether the node has fewer links than it seeks (nil:
+	// always). A peer that is not connected is dialled only then: a link
+	// the connection manager trimmed, here or at the peer, is not redialled
+	// by a node that has its degree, or trims and redials would take turns.
+	wanted    func() bool
 	base, max time.Duration
 
 	mu    sync.Mutex
@@ -124,6 +133,17 @@ func (r *redialer) keep(t *target) {
 				up = time.Now() // connected from the other side
 			}
 			failing = time.Time{}
+			if !r.sleep(t, 0) {
+				return
+			}
+			continue
+		}
+		if r.wanted != nil && !r.wanted() {
+			// Enough links: the mesh reaches this peer through them.
+			up, failing, backoff = time.Time{}, time.Time{}, r.base
+			if !t.permanent && r.forget(t) {
+				return
+			}
 			if !r.sleep(t, 0) {
 				return
 			}

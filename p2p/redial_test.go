@@ -167,3 +167,60 @@ func TestJitterStaysWithinHalfToFullBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A node with its degree does not redial a link that closed: the connection
+// manager trimmed it (here or at the peer), and a redial would only be
+// trimmed again. A bootstrap peer waits for the node to lack links; a peer
+// mDNS found is forgotten (mDNS finds it again when the node asks).
+func TestNoRedialWhileTheNodeHasItsDegree(t *testing.T) {
+	for _, permanent := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fakePeer{up: true, conn: true}
+			var mu sync.Mutex
+			enough := true
+			ctx, cancel := context.WithCancel(t.Context())
+			r := newRedialer(ctx, slog.New(slog.DiscardHandler), time.Second, 8*time.Second)
+			r.dial, r.connected, r.isolated = f.dial, f.connected, f.isIsolated
+			r.wanted = func() bool { mu.Lock(); defer mu.Unlock(); return !enough }
+			r.add(peer.AddrInfo{ID: testPeerID}, permanent)
+			t.Cleanup(func() { cancel(); r.wait() })
+			synctest.Wait()
+
+			f.set(func(f *fakePeer) { f.conn = false }) // trimmed
+			r.kick(testPeerID)
+			time.Sleep(time.Minute)
+			if d := f.dialTimes(); len(d) != 0 {
+				t.Fatalf("permanent=%v: %d dials of a trimmed link while the node has its degree", permanent, len(d))
+			}
+			if got := r.has(testPeerID); got != permanent {
+				t.Fatalf("permanent=%v: still kept = %v", permanent, got)
+			}
+
+			mu.Lock()
+			enough = false // the node lost links
+			mu.Unlock()
+			r.kickAll()
+			synctest.Wait()
+			if d := f.dialTimes(); permanent && len(d) != 1 {
+				t.Fatalf("bootstrap peer dialled %d times once the node lacked links, want 1", len(d))
+			}
+		})
+	}
+}
+
+func TestTopUpCandidatesSkipSelfAndNeighbours(t *testing.T) {
+	known := []peer.ID{"self", "a", "b", "c", "d"}
+	linked := map[peer.ID]bool{"a": true}
+	got := topUpCandidates(known, "self", func(p peer.ID) bool { return linked[p] }, 2)
+	if len(got) != 2 {
+		t.Fatalf("got %v, want 2 peers", got)
+	}
+	for _, p := range got {
+		if p == "self" || p == "a" {
+			t.Fatalf("got %v: self or a neighbour", got)
+		}
+	}
+	if got := topUpCandidates(known, "self", func(peer.ID) bool { return false }, 0); got != nil {
+		t.Fatalf("nothing missing: got %v", got)
+	}
+}

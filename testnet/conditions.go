@@ -98,6 +98,12 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 		return v
 	case CondPromUp, CondAlertFiring, CondAlertInactive:
 		return e.promCond(cond, idx, s)
+	case CondMaxPeers:
+		limit := 0
+		if s != nil {
+			limit = s.Peers
+		}
+		return e.maxPeers(idx, limit)
 	case CondOneLeader:
 		return e.oneLeader(idx, nil)
 	case CondConverged:
@@ -118,6 +124,34 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 		return e.oneLeader(idx, since)
 	}
 	return verdict{Expected: "a known condition", Seen: fmt.Sprintf("%q", cond)}
+}
+
+// maxPeers: every selected node answers with between 1 and limit connected
+// peers (its connected_peers key metric): the bounded degree, and nobody
+// left alone by it.
+func (e *evalEnv) maxPeers(idx []int, limit int) verdict {
+	v := verdict{OK: true, Expected: fmt.Sprintf("%s with 1 to %d connected peers", e.names(idx), limit)}
+	var seen []string
+	most := 0
+	for _, i := range idx {
+		n := e.nodes[i]
+		switch {
+		case n.Peers == nil:
+			v.OK = false
+			seen = append(seen, n.Name+" "+statusWords(n)+" (peers unknown)")
+		case *n.Peers < 1 || *n.Peers > limit:
+			v.OK = false
+			seen = append(seen, fmt.Sprintf("%s %d", n.Name, *n.Peers))
+		default:
+			most = max(most, *n.Peers)
+		}
+	}
+	if v.OK {
+		v.Seen = fmt.Sprintf("at most %d", most)
+	} else {
+		v.Seen = strings.Join(seen, ", ")
+	}
+	return v
 }
 
 // each is a condition that every selected node must meet on its own.

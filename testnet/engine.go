@@ -163,14 +163,19 @@ func (r *run) step(ctx context.Context, s *Step, sr *StepReport) error {
 	return errors.New("empty step")
 }
 
-// scrapeFor reads /metrics only when a condition needs is_leader.
+// scrapeFor reads /metrics only when a condition needs is_leader, and
+// /health/summary only when one needs the connected peers.
 func scrapeFor(conds []string) Scrape {
+	var sc Scrape
 	for _, c := range conds {
-		if c == CondOneLeader || c == CondNewLeader || c == CondConverged {
-			return Scrape{Metrics: true}
+		switch c {
+		case CondOneLeader, CondNewLeader, CondConverged:
+			sc.Metrics = true
+		case CondMaxPeers:
+			sc.Summary = true
 		}
 	}
-	return Scrape{}
+	return sc
 }
 
 // PromSource is a Cluster with a Prometheus on it: the prom-up and

@@ -404,3 +404,32 @@ func TestOptionalBelongsToAHold(t *testing.T) {
 		t.Errorf("an optional hold without for: %v", err)
 	}
 }
+
+func TestMaxPeersBoundsTheDegreeAndWantsNobodyAlone(t *testing.T) {
+	nodes := mesh(3, 0, 1)
+	peers := func(n ...int) {
+		for i, p := range n {
+			nodes[i].Peers = &p
+		}
+	}
+	env := &evalEnv{nodes: nodes}
+	peers(2, 8, 4)
+	if v := env.evalOne(CondMaxPeers, []int{0, 1, 2}, &Step{Peers: 8}); !v.OK || v.Seen != "at most 8" {
+		t.Errorf("2, 8, 4 within 8: %+v", v)
+	}
+	peers(2, 9, 4)
+	if v := env.evalOne(CondMaxPeers, []int{0, 1, 2}, &Step{Peers: 8}); v.OK || !strings.Contains(v.Seen, "node1 9") {
+		t.Errorf("9 above 8 accepted: %+v", v)
+	}
+	peers(0, 3, 4)
+	if v := env.evalOne(CondMaxPeers, []int{0, 1, 2}, &Step{Peers: 8}); v.OK || !strings.Contains(v.Seen, "node0 0") {
+		t.Errorf("a node alone accepted: %+v", v)
+	}
+	nodes[2].Peers = nil
+	if v := env.evalOne(CondMaxPeers, []int{1, 2}, &Step{Peers: 8}); v.OK || !strings.Contains(v.Seen, "peers unknown") {
+		t.Errorf("an unread node accepted: %+v", v)
+	}
+	if sc := scrapeFor([]string{CondMaxPeers}); !sc.Summary {
+		t.Error("max-peers does not read /health/summary")
+	}
+}

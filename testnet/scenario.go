@@ -72,6 +72,8 @@ type Step struct {
 	Since string `yaml:"since"`
 	// Alert is the alert rule alert-firing and alert-inactive look at.
 	Alert string `yaml:"alert"`
+	// Peers is the most connected peers max-peers lets a node have.
+	Peers int `yaml:"peers"`
 
 	Timeout Duration `yaml:"timeout"`
 	// Target is the time a wait should take; missing it is reported, not
@@ -114,6 +116,7 @@ const (
 	CondConverged  = "converged"      // ready and one-leader
 	CondExited     = "exited"         // the process is gone (with exit code Code, when set)
 	CondPastGrace  = "past-grace"     // up longer than its --startup-grace
+	CondMaxPeers   = "max-peers"      // answering with at most the step's peers: connected peers, and at least one
 
 	// Asked of the testnet's Prometheus (up --prometheus), by each node's
 	// target label node.
@@ -123,7 +126,7 @@ const (
 )
 
 // Conditions lists every condition name.
-var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace, CondPromUp, CondAlertFiring, CondAlertInactive}
+var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace, CondMaxPeers, CondPromUp, CondAlertFiring, CondAlertInactive}
 
 // promConds are the conditions answered by Prometheus rather than the nodes.
 var promConds = []string{CondPromUp, CondAlertFiring, CondAlertInactive}
@@ -350,6 +353,12 @@ func (s *Step) validate(labels map[string]bool) []error {
 	} else if !alerting && s.Alert != "" {
 		bad("alert: belongs to a step with alert-firing or alert-inactive")
 	}
+	bounding := slices.Contains(s.Conds(), CondMaxPeers)
+	if bounding && s.Peers <= 0 {
+		bad("max-peers needs peers: the most connected peers a node may have (> 0)")
+	} else if !bounding && s.Peers != 0 {
+		bad("peers: belongs to a step with max-peers")
+	}
 	if slices.Contains(s.Conds(), CondNewLeader) && !labels[s.Since] {
 		bad("new-leader needs since: @label naming an earlier chaos step's as:")
 	} else if s.Since != "" && !labels[s.Since] {
@@ -368,8 +377,8 @@ func (s *Step) validate(labels map[string]bool) []error {
 			bad("while: needs cond")
 		}
 		for _, c := range s.While.Cond {
-			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive {
-				bad("while: condition %q; known: %s (new-leader and alert-* excepted)", c, strings.Join(Conditions, ", "))
+			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive || c == CondMaxPeers {
+				bad("while: condition %q; known: %s (new-leader, max-peers and alert-* excepted)", c, strings.Join(Conditions, ", "))
 			}
 		}
 		for _, sel := range slices.Concat(s.While.Nodes, s.While.Except) {

@@ -66,6 +66,8 @@ func TestParseScenarioErrorsNameTheProblemAndTheLine(t *testing.T) {
 		{"bad duration", "name: x\nsteps:\n  - sleep: soon\n", []string{"line 3", `"soon"`}},
 		{"unknown chaos", "name: x\nsteps:\n  - chaos: explode\n    node: node:1\n", []string{`unknown chaos "explode"`}},
 		{"fault without a component", "name: x\nsteps:\n  - chaos: fault\n    node: leader\n", []string{"component and fault"}},
+		{"max-peers without peers", "name: x\nsteps:\n  - assert: max-peers\n", []string{"max-peers needs peers"}},
+		{"peers without max-peers", "name: x\nsteps:\n  - assert: ready\n    peers: 4\n", []string{"peers: belongs to"}},
 		{"hold without for", "name: x\nsteps:\n  - hold: healthy\n", []string{"hold needs for"}},
 		{"bad selector", "name: x\nsteps:\n  - assert: healthy\n    nodes: [leaderr]\n", []string{`"leaderr"`}},
 		{"no name, no steps", "description: y\n", []string{"no name", "no steps"}},

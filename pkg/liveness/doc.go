@@ -6,11 +6,18 @@
 //
 //   - alive: fresh evidence of life (a message it wrote, an ack, a new
 //     connection, a ping answered).
-//   - suspect: negative evidence (it missed an ack, its last connection
-//     closed without a goodbye, or it has been silent far longer than its
-//     own publishing rate explains). A suspect is verified directly (a
-//     libp2p ping, which only its running process can answer) and is alive
-//     again on any evidence of life.
+//   - suspect: negative evidence (it missed an ack, a direct ping went
+//     unanswered, or it has been silent far longer than its own publishing
+//     rate explains). A suspect is verified directly (a libp2p ping, which
+//     only its running process can answer) and is alive again on any
+//     evidence of life.
+//
+// A member need not be a neighbour: with a bounded degree most members are
+// heard only over multi-hop gossip, and a message is evidence about its
+// author, not about the peer that forwarded it. So a closed connection is
+// not held against a peer (connection managers trim links all the time):
+// it is checked by one direct ping, which a process gone fails at once.
+// The sweep pings only neighbours; the others are judged by their silence.
 //   - dead: suspect for the whole suspicion timeout with no evidence of
 //     life. Dead peers are never asked to answer probes and do not count
 //     toward min_peers.

@@ -32,7 +32,7 @@ const (
 	Ack       Evidence = "ack"       // it acknowledged one of this node's probes
 	Pinged    Evidence = "ping"      // it answered a direct libp2p ping
 
-	Disconnected Evidence = "disconnected"      // its last connection closed, without a goodbye
+	Disconnected Evidence = "disconnected"      // its last connection closed, without a goodbye: checked, not held against it
 	MissedAck    Evidence = "missed_ack"        // it did not acknowledge a probe that asked it
 	PingFailed   Evidence = "ping_failed"       // a direct ping went unanswered
 	Silence      Evidence = "silence"           // heard from far longer than its publishing rate explains
@@ -73,12 +73,14 @@ type Config struct {
 	// VerifyInterval is the gap between direct pings of one suspect.
 	// Default 2s.
 	VerifyInterval time.Duration
-	// SweepInterval is how often the alive peer heard from longest ago is
-	// pinged, as SWIM probes one member per interval: a constant cost per
-	// node whatever the mesh's size, and a peer that died without closing
-	// its connections (QUIC and a SIGKILL leave them to a 30 s idle
-	// timeout) is the stalest soon after, so it is found in seconds on a
-	// small mesh. Default 1s.
+	// SweepInterval is how often the connected alive peer heard from
+	// longest ago is pinged, as SWIM probes one member per interval: a
+	// constant cost per node whatever the mesh's size, and a neighbour that
+	// died without closing its connections (QUIC and a SIGKILL leave them
+	// to a 30 s idle timeout) is the stalest soon after, so it is found in
+	// seconds. Only neighbours are swept: a ping of any other member would
+	// dial it, and with a bounded degree most members are not neighbours;
+	// they are judged by their silence on the gossip topics. Default 1s.
 	SweepInterval time.Duration
 	// SweepAfter: a peer heard from within this long is not swept. Default
 	// 2s.
@@ -133,6 +135,10 @@ type entry struct {
 	Info
 	leftAt   time.Time // the goodbye's own timestamp
 	verifyAt time.Time // last direct ping sent
+	pingedAt time.Time // last direct ping answered
+	// checkDue: its last connection closed and nothing has been heard of
+	// it since; one direct ping tells a link trimmed from a process gone.
+	checkDue bool
 }
 
 // Aware is this process's awareness of its own stalls, pauses and
@@ -180,7 +186,7 @@ func (t *Table) Observe(now time.Time, id peer.ID, ev Evidence, written time.Tim
 	}
 	e, known := t.peers[id]
 	if !known {
-		if ev == PingFailed || ev == Silence || ev == Timeout {
+		if ev == PingFailed || ev == Silence || ev == Timeout || ev == Disconnected {
 			return // nothing to say about a peer never seen
 		}
 		e = &entry{Info: Info{ID: id}}
@@ -205,8 +211,12 @@ func (t *Table) Observe(now time.Time, id peer.ID, ev Evidence, written time.Tim
 			return // in flight since before its goodbye
 		}
 		e.LastHeard = now
-		if ev == Ack {
+		e.checkDue = false
+		switch ev {
+		case Ack:
 			e.MissedAckAt = time.Time{}
+		case Pinged:
+			e.pingedAt = now
 		}
 		t.move(e, Alive, ev, now)
 	case ev == MissedAck:
@@ -214,7 +224,19 @@ func (t *Table) Observe(now time.Time, id peer.ID, ev Evidence, written time.Tim
 		if e.State == Alive || e.State == "" {
 			t.move(e, Suspect, ev, now)
 		}
-	case ev == Disconnected, ev == PingFailed:
+	case ev == Disconnected:
+		// A closed link is not evidence against the peer: with a bounded
+		// degree the connection managers trim links all the time, and the
+		// peer goes on being heard over gossip through others. It is
+		// checked once by a direct ping (DueVerify), which a killed
+		// process fails at once (its port refuses the dial), unless it
+		// answered one within a silence: then its next message or its
+		// silence tells, and a link that a trim and the check's own close
+		// keep closing is not dialled over and over.
+		if e.State == Alive && (e.pingedAt.IsZero() || now.Sub(e.pingedAt) >= t.cfg.Silence) {
+			e.checkDue = true
+		}
+	case ev == PingFailed:
 		if e.State == Alive || e.State == "" {
 			t.move(e, Suspect, ev, now)
 		}
@@ -293,13 +315,18 @@ func (t *Table) Changes() []Change {
 	return c
 }
 
-// DueVerify lists the suspects due for a direct ping and marks them pinged
-// now.
+// DueVerify lists the peers due for a direct ping, and marks them pinged
+// now: the suspects, every VerifyInterval, and once each alive peer whose
+// last connection closed and that has not been heard of since. Neither
+// needs a connection: the ping dials, which fails at once for a process
+// gone, and the pinger closes a link it opened only to ask.
 func (t *Table) DueVerify(now time.Time) []peer.ID {
 	var out []peer.ID
 	for id, e := range t.peers {
-		if e.State == Suspect && now.Sub(e.verifyAt) >= t.cfg.VerifyInterval {
-			e.verifyAt = now
+		switch {
+		case e.State == Suspect && now.Sub(e.verifyAt) >= t.cfg.VerifyInterval,
+			e.State == Alive && e.checkDue && !e.Connected:
+			e.verifyAt, e.checkDue = now, false
 			out = append(out, id)
 		}
 	}
@@ -307,15 +334,16 @@ func (t *Table) DueVerify(now time.Time) []peer.ID {
 	return out
 }
 
-// DueSweep returns the alive peer heard from longest ago, when a sweep is
-// due and that peer has been quiet for SweepAfter, and marks the sweep done.
+// DueSweep returns the connected alive peer heard from longest ago, when a
+// sweep is due and that peer has been quiet for SweepAfter, and marks the
+// sweep done.
 func (t *Table) DueSweep(now time.Time) (peer.ID, bool) {
 	if now.Sub(t.lastSweep) < t.cfg.SweepInterval {
 		return "", false
 	}
 	var best *entry
 	for _, e := range t.peers {
-		if e.State != Alive || now.Sub(e.LastHeard) < t.cfg.SweepAfter || now.Sub(e.verifyAt) < t.cfg.SweepAfter {
+		if e.State != Alive || !e.Connected || now.Sub(e.LastHeard) < t.cfg.SweepAfter || now.Sub(e.verifyAt) < t.cfg.SweepAfter {
 			continue
 		}
 		if best == nil || e.LastHeard.Before(best.LastHeard) || (e.LastHeard.Equal(best.LastHeard) && e.ID < best.ID) {

@@ -68,7 +68,12 @@ func TestStates(t *testing.T) {
 		{"a restarted peer's new connection does",
 			[]step{{0, a, Message, 0}, {2 * time.Second, a, Goodbye, 2 * time.Second}, {3 * time.Second, a, Connected, 0}}, Alive},
 		{"a missed ack makes it suspect", []step{{0, a, Message, 0}, {time.Second, a, MissedAck, 0}}, Suspect},
-		{"a disconnect without goodbye makes it suspect", []step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}}, Suspect},
+		{"a closed link alone is not held against it (a trim)", []step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}}, Alive},
+		{"a closed link and a failed check make it suspect",
+			[]step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}, {time.Second, a, PingFailed, 0}}, Suspect},
+		{"a peer never connected, heard over gossip, stays alive while it speaks",
+			append(append([]step{{0, a, Message, 0}}, ticks(0, 25*time.Second)...),
+				step{25 * time.Second, a, Message, 25 * time.Second}), Alive},
 		{"a suspect that answers a ping is alive", []step{{0, a, Message, 0}, {time.Second, a, MissedAck, 0}, {2 * time.Second, a, Pinged, 0}}, Alive},
 		{"a failed ping alone does not kill", []step{{0, a, Message, 0}, {time.Second, a, PingFailed, 0}}, Suspect},
 		{"a suspect silent for the suspicion timeout is dead",
@@ -130,7 +135,8 @@ func TestRespondersNeverDeadOrDeparted(t *testing.T) {
 		{0, a, Message, 0}, {0, b, Message, 0}, {0, c, Message, 0}, {0, "d", Message, 0}, {0, "e", Message, 0},
 		{time.Second, b, MissedAck, 0},          // suspect: fallback only
 		{time.Second, c, Goodbye, time.Second},  // left
-		{time.Second, "d", Disconnected, 0},     // suspect
+		{time.Second, "d", Disconnected, 0},     // its check
+		{time.Second, "d", PingFailed, 0},       // fails: suspect
 		{2 * time.Second, "e", MissedAck, 0},    // suspect, then
 		{2 * time.Second, "e", Pinged, 0},       // alive, but missed an ack lately
 		{2 * time.Second, "f", Message, 0},      //
@@ -173,7 +179,7 @@ func TestRetentionForgetsDeadAndLeft(t *testing.T) {
 
 func TestSweepPingsTheStalestAlivePeerOncePerInterval(t *testing.T) {
 	tb := NewTable(self, Config{}, nil)
-	run(tb, []step{{0, a, Message, 0}, {0, b, Message, 0}, {500 * time.Millisecond, c, Message, 0}})
+	run(tb, []step{{0, a, Connected, 0}, {0, b, Connected, 0}, {500 * time.Millisecond, c, Connected, 0}})
 	if _, ok := tb.DueSweep(at(time.Second)); ok {
 		t.Fatal("swept a peer heard 1 s ago")
 	}
@@ -194,4 +200,73 @@ func TestSweepPingsTheStalestAlivePeerOncePerInterval(t *testing.T) {
 	if id, ok := tb.DueSweep(at(5 * time.Second)); ok && id == a {
 		t.Fatal("swept a suspect; suspects are verified on their own schedule")
 	}
+}
+
+func TestSweepPingsOnlyNeighbours(t *testing.T) {
+	tb := NewTable(self, Config{}, nil)
+	// a is heard over gossip only (another peer forwarded its messages); b
+	// is a neighbour.
+	run(tb, []step{{0, a, Message, 0}, {time.Second, b, Connected, 0}})
+	id, ok := tb.DueSweep(at(5 * time.Second))
+	if !ok || id != b {
+		t.Fatalf("swept %q (%v), want the neighbour b: a ping of a would dial it", id, ok)
+	}
+}
+
+// A link closes in two cases a node cannot tell apart from the close alone:
+// a connection manager trimmed it (the peer goes on) or the peer's process
+// is gone. One direct check tells them apart, once.
+func TestClosedLinkIsCheckedOnce(t *testing.T) {
+	t.Run("trimmed: the check answers, the peer stays alive, no redial loop", func(t *testing.T) {
+		tb := NewTable(self, Config{}, nil)
+		run(tb, []step{{0, a, Connected, 0}, {0, a, Message, 0}, {time.Second, a, Disconnected, 0}})
+		if got := tb.DueVerify(at(time.Second)); !slices.Equal(got, []peer.ID{a}) {
+			t.Fatalf("due = %v, want one check of a", got)
+		}
+		if got := tb.DueVerify(at(2 * time.Second)); len(got) != 0 {
+			t.Fatalf("due again = %v, want one check only", got)
+		}
+		// The check's ping opens a link, answers, and the pinger closes it.
+		run(tb, []step{{1100 * time.Millisecond, a, Connected, 0}, {1100 * time.Millisecond, a, Pinged, 0},
+			{1200 * time.Millisecond, a, Disconnected, 0}})
+		if got := tb.DueVerify(at(3 * time.Second)); len(got) != 0 {
+			t.Fatalf("due after the check's own close = %v, want none within a silence", got)
+		}
+		// It is heard over gossip through others from then on.
+		for d := 10 * time.Second; d <= 60*time.Second; d += 10 * time.Second {
+			run(tb, append(ticks(d-10*time.Second+250*time.Millisecond, d), step{d, a, Message, d}))
+		}
+		if got, _ := tb.Get(a); got.State != Alive || got.Connected {
+			t.Fatalf("a = %s (connected %v), want alive and not connected", got.State, got.Connected)
+		}
+		if got := tb.DueVerify(at(61 * time.Second)); len(got) != 0 {
+			t.Fatalf("due = %v, want none", got)
+		}
+	})
+	t.Run("heard since the close: no check", func(t *testing.T) {
+		tb := NewTable(self, Config{}, nil)
+		run(tb, []step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}, {1100 * time.Millisecond, a, Message, time.Second}})
+		if got := tb.DueVerify(at(2 * time.Second)); len(got) != 0 {
+			t.Fatalf("due = %v, want none: its message came through another peer", got)
+		}
+	})
+	t.Run("killed: the check fails, dead within the suspicion timeout", func(t *testing.T) {
+		tb := NewTable(self, Config{}, nil)
+		run(tb, []step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}})
+		now := time.Second
+		for _, id := range tb.DueVerify(at(now)) {
+			tb.Observe(at(now), id, PingFailed, time.Time{})
+		}
+		for now = time.Second; now <= 8*time.Second; now += 250 * time.Millisecond {
+			tb.Tick(at(now))
+			// A suspect is checked again every VerifyInterval; a dial to a
+			// process gone fails at once.
+			for _, id := range tb.DueVerify(at(now)) {
+				tb.Observe(at(now), id, PingFailed, time.Time{})
+			}
+		}
+		if got, _ := tb.Get(a); got.State != Dead {
+			t.Fatalf("a = %s 7 s after its link closed and its checks failed, want dead", got.State)
+		}
+	})
 }

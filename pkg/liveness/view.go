@@ -261,7 +261,9 @@ func (v *View) Gone(id peer.ID) bool {
 // Wrap returns next with every accepted message from another peer fed to
 // the view, for registration as a meshhealth topic's validator: a goodbye
 // makes its author left, anything else is evidence of life written at the
-// message's own timestamp.
+// message's own timestamp. The evidence is about the author (the message's
+// signed From), not the peer that forwarded it (from): with a bounded
+// degree most members are heard only through others.
 func (v *View) Wrap(next pubsub.ValidatorEx) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 		res := next(ctx, from, msg)

@@ -26,6 +26,7 @@ func TestDeadAndDepartedPeersAreNeverAskedToAnswer(t *testing.T) {
 		dead, left := ft.peers[0], ft.peers[1]
 		ft.view.Observe(left, liveness.Goodbye, time.Now())
 		ft.view.Observe(dead, liveness.Disconnected, time.Time{})
+		ft.view.Observe(dead, liveness.PingFailed, time.Time{}) // the closed link's check
 		ctx, cancel := context.WithCancel(context.Background())
 		go ft.view.Run(ctx)
 		time.Sleep(7 * time.Second) // past the suspicion timeout
