@@ -100,6 +100,7 @@ type machine struct {
 	lastHB      time.Time // last counted heartbeat (sent, when leading)
 	timeout     time.Duration
 	nextStand   time.Time // when leaderless: stand at or after this
+	heldUntil   time.Time // PreVote: open no term before this (holdOff)
 	standWhy    string
 	lastEndorse time.Time
 	// firstPeer is when the node first knew another member; the
@@ -251,10 +252,11 @@ func (m *machine) step(now time.Time, from peer.ID, msg wire.Message) {
 		if t.Term >= mb.hbTerm {
 			mb.hbTerm, mb.hbAt, mb.hbScore = t.Term, now, t.Score
 		}
-		if mb.candTerm == t.Term && t.Term >= m.maxTerm && t.Term > mb.resigned {
+		if !m.haveLeader && mb.candTerm == t.Term && t.Term >= m.maxTerm && t.Term > mb.resigned {
 			// The winner of the latest election, heard before its
 			// majority is counted here (gossip may deliver a heartbeat
-			// after its author's resign).
+			// after its author's resign). Its followers are not held
+			// off by it: a resign must hand over at once.
 			m.holdOff(now)
 		}
 		mb.setVote(support{t.Term, from}, ts)
@@ -350,12 +352,16 @@ func (m *machine) onCandidate(now time.Time, from peer.ID, c *wire.Candidate) {
 // later, and the doubling retry backoff (docs/ARCHITECTURE.md, "Overload
 // is not a reason to die"). Like raft's randomised election timer, it
 // also spreads the retries: the first node whose timer runs out stands,
-// and the others hear it and wait again.
+// and the others hear it and wait again. A follower remembers it too: its
+// leader's timeout, seconds later, must not open a term above the
+// candidacy it heard meanwhile (the leader died, and another follower
+// timed out first).
 func (m *machine) holdOff(now time.Time) {
+	m.heldUntil = later(m.heldUntil, now.Add(m.randomTimeout()))
 	if m.haveLeader {
 		return
 	}
-	m.nextStand = later(m.nextStand, now.Add(m.randomTimeout()))
+	m.nextStand = later(m.nextStand, m.heldUntil)
 	if m.standWhy == standBootstrap {
 		// Someone spoke: the start is no longer simultaneous, and the
 		// bootstrap wait (and rank order) has done its work.
@@ -563,12 +569,13 @@ func (m *machine) castVote(now time.Time) {
 }
 
 // loseLeader forgets a leader that timed out or resigned and schedules a
-// candidacy at once: the randomised timeout already spread the nodes out.
+// candidacy at once (the randomised timeout already spread the nodes out),
+// unless it heard an election under way (holdOff).
 func (m *machine) loseLeader(now time.Time, why string) {
 	m.noteSettled(now)
 	m.haveLeader = false
 	m.setOwnVote(support{}, now)
-	m.nextStand, m.standWhy = now, why
+	m.nextStand, m.standWhy = later(now, m.heldUntil), why
 }
 
 // resign steps down of our own accord and tells the mesh, so followers

@@ -700,3 +700,39 @@ func TestBootstrapWaitRunsFromTheFirstMember(t *testing.T) {
 		t.Fatal("did not stand within the bootstrap wait (and rank delay) of its first member")
 	}
 }
+
+// A follower that hears a candidacy while its leader still counts as
+// alive (the leader died; another follower timed out first) does not open
+// a term above it when its own timeout comes: it votes in that election.
+func TestFollowerHoldsOffAfterACandidacyHeardWhileFollowing(t *testing.T) {
+	cfg := DefaultConfig()
+	self, leader, first := simPeer(t, 1), simPeer(t, 2), simPeer(t, 3)
+	m := newMachine(cfg, self, rand.New(rand.NewPCG(1, 2)))
+	m.setInputs(healthy())
+	now := simEpoch
+	m.start(now)
+	m.adopt(now, support{1, leader})
+	// The leader's last heartbeat; then another follower stands, 2.9 s
+	// later, just before this node's own timeout.
+	hb := &wire.Heartbeat{Term: 1, Seq: 1, Score: 0.5}
+	hb.Head().Stamp(leader, now)
+	m.step(now, leader, hb)
+	now = now.Add(2900 * time.Millisecond)
+	c := &wire.Candidate{Term: 2, Score: 0.1}
+	c.Head().Stamp(first, now)
+	m.step(now, first, c)
+	m.ready()
+	for range 30 { // 3 s: its timeout, the window, its vote
+		now = now.Add(100 * time.Millisecond)
+		m.tick(now)
+		out, _ := m.ready()
+		for _, msg := range out {
+			if cand, ok := msg.(*wire.Candidate); ok {
+				t.Fatalf("stood in term %d, above the election it heard", cand.Term)
+			}
+		}
+	}
+	if m.haveLeader {
+		t.Fatal("still follows the dead leader")
+	}
+}

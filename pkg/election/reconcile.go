@@ -150,6 +150,7 @@ func (m *machine) adopt(now time.Time, s support) {
 	m.leaderSince, m.lastHB = now, now
 	m.timeout = m.randomTimeout()
 	m.nextStand = time.Time{}
+	m.heldUntil = time.Time{} // the election it heard is over
 	if s.term > m.maxTerm && s.term <= wire.MaxInt {
 		m.maxTerm = s.term // backed by a majority: however far
 	}
