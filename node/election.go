@@ -19,7 +19,8 @@ import (
 )
 
 // localView is what the election reads of its own node: the published
-// health snapshot (never a running check) and the peer count.
+// health snapshot (never a running check), the connection count (the
+// score's connectivity) and the liveness view (the members).
 type localView struct {
 	hm    *health.Manager
 	n     *p2p.Node
@@ -33,7 +34,20 @@ func (v localView) Gone(id peer.ID) bool { return v.peers.Gone(id) }
 func (v localView) HealthStatus() status.Status { return v.hm.Status() }
 func (v localView) HealthScore() float64        { return v.hm.Snapshot().Score }
 func (v localView) ConnectedPeers() int         { return v.n.ConnectedPeers() }
-func (v localView) ConnectedPeerIDs() []peer.ID { return v.n.Host.Network().Peers() }
+
+// Members and MemberIDs make the liveness view the election's membership
+// (election.MembersView): on a mesh of bounded degree the connections are
+// a node's neighbourhood, not the mesh.
+func (v localView) Members() int { return v.peers.Members() }
+func (v localView) MemberIDs() []peer.ID {
+	var ids []peer.ID
+	for _, p := range v.peers.All() {
+		if p.State == liveness.Alive || p.State == liveness.Suspect {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}
 func (v localView) ResourceHeadroom() float64 {
 	return v.hm.Snapshot().Components[health.ComponentResources]
 }

@@ -36,11 +36,19 @@ type HeadroomView interface {
 	ResourceHeadroom() float64
 }
 
-// PeersView is an optional extension of LocalView: the peers the node is
-// connected to, which decide who stands first in a mesh starting at once.
-// Without it every starting node stands at its bootstrap deadline.
-type PeersView interface {
-	ConnectedPeerIDs() []peer.ID
+// MembersView is an optional extension of LocalView: the node's liveness
+// view of the mesh, fed by every message heard over multi-hop gossip (by
+// its author, not the neighbour that forwarded it). Its members count
+// toward every majority, and decide who stands first in a mesh starting at
+// once; on a mesh of bounded degree the connections are only the node's
+// neighbourhood. Without it the election counts the members it heard on its
+// own topic, and every starting node stands at its bootstrap deadline.
+type MembersView interface {
+	// Members is this node and every peer alive or suspect.
+	Members() int
+	// MemberIDs lists the peers alive or suspect. It is called only while
+	// the node is starting.
+	MemberIDs() []peer.ID
 }
 
 // GoneView is an optional extension of LocalView: the node's liveness view
@@ -295,11 +303,11 @@ func (e *Election) inputs(m *machine) inputs {
 	if g, ok := e.view.(GoneView); ok {
 		in.Gone = g.Gone
 	}
-	if m.neverLed() {
-		in.TopicPeers = len(e.topic.ListPeers())
-	}
-	if p, ok := e.view.(PeersView); ok && m.starting() {
-		in.Outranked = outranked(e.self, p.ConnectedPeerIDs())
+	if v, ok := e.view.(MembersView); ok {
+		in.Members = v.Members()
+		if m.starting() {
+			in.Outranked = outranked(e.self, v.MemberIDs())
+		}
 	}
 	return in
 }

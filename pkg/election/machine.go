@@ -47,7 +47,7 @@ const (
 	eventCandidacy = "candidacy" // this node stood, by trigger
 	eventStepDown  = "step_down" // this node stopped leading, by cause
 	eventChange    = "change"    // a new (leader, term) was adopted
-	eventBacked    = "backed"    // due to stand, this node voted for a live claimant instead
+	eventBacked    = "backed"    // leaderless, this node followed a live claimant before counting its majority
 )
 
 // Ignore reasons, values of meshhealth_election_ignored_total{reason}.
@@ -63,8 +63,7 @@ const (
 	standBootstrap = "bootstrap"
 	standTimeout   = "timeout"
 	standResign    = "resign"
-	standRetry     = "retry"   // the previous election produced no leader
-	standCounter   = "counter" // a better candidate joining an election under way
+	standRetry     = "retry" // the previous election produced no leader
 
 	downResign    = "resign"
 	downUnhealthy = "unhealthy"
@@ -101,14 +100,12 @@ type machine struct {
 	lastHB      time.Time // last counted heartbeat (sent, when leading)
 	timeout     time.Duration
 	nextStand   time.Time // when leaderless: stand at or after this
+	heldUntil   time.Time // PreVote: open no term before this (holdOff)
 	standWhy    string
 	lastEndorse time.Time
-	// firstPeer is when the node first had a connected peer; the
+	// firstPeer is when the node first knew another member; the
 	// bootstrap wait runs from there.
 	firstPeer time.Time
-	// failedElections counts this node's candidacies in a row that
-	// produced no leader; each doubles the wait before the next.
-	failedElections uint
 
 	// Leading.
 	seq          uint64
@@ -137,12 +134,8 @@ type machine struct {
 
 const maxGaps = 16
 
-// maxElectionBackoff caps the retry backoff at 2^3 randomised timeouts
-// (24 to 36 s with the defaults).
-const maxElectionBackoff = 3
-
-// aloneFactor stretches the bootstrap wait of a node that has no
-// connected peer at all: it stands (and leads itself) after aloneFactor
+// aloneFactor stretches the bootstrap wait of a node that knows no other
+// member at all: it stands (and leads itself) after aloneFactor
 // bootstrap waits. A node that is starting alongside others usually has a
 // peer long before that; a node that is really alone leads itself a few
 // seconds later than it would otherwise, which nobody waits on.
@@ -182,8 +175,16 @@ func (m *machine) canStand() bool {
 }
 
 func (m *machine) score(now time.Time) float64 {
-	return candidateScore(m.self, m.in, now.Sub(m.started), len(m.members))
+	return candidateScore(m.self, m.in, now.Sub(m.started), m.memberCount())
 }
+
+// memberCount is the denominator of every majority: the members heard on
+// the election topic or known to the node's liveness view, whichever is
+// more. The liveness view hears every meshhealth topic over multi-hop
+// gossip, so a starting node knows the mesh before anyone has said a word
+// on the election topic; the election's own count covers a node without
+// a view (and the moments a view lags behind the topic).
+func (m *machine) memberCount() int { return max(len(m.members), m.in.Members) }
 
 func (m *machine) emit(now time.Time, msg wire.Message) {
 	msg.Head().Stamp(m.self, now)
@@ -251,6 +252,13 @@ func (m *machine) step(now time.Time, from peer.ID, msg wire.Message) {
 		if t.Term >= mb.hbTerm {
 			mb.hbTerm, mb.hbAt, mb.hbScore = t.Term, now, t.Score
 		}
+		if !m.haveLeader && mb.candTerm == t.Term && t.Term >= m.maxTerm && t.Term > mb.resigned {
+			// The winner of the latest election, heard before its
+			// majority is counted here (gossip may deliver a heartbeat
+			// after its author's resign). Its followers are not held
+			// off by it: a resign must hand over at once.
+			m.holdOff(now)
+		}
 		mb.setVote(support{t.Term, from}, ts)
 		m.reconcile(now)
 		m.countHeartbeat(now, from, t.Term)
@@ -312,12 +320,15 @@ func (m *machine) recordGap(now time.Time) {
 }
 
 func (m *machine) onCandidate(now time.Time, from peer.ID, c *wire.Candidate) {
-	if c.Term <= m.lastVoted {
-		m.note(eventIgnored, ignoredStaleTerm)
-		return
-	}
 	if m.termTooFar(c.Term) {
 		m.note(eventIgnored, ignoredTermJump)
+		return
+	}
+	if c.Term >= m.maxTerm {
+		m.holdOff(now)
+	}
+	if c.Term <= m.lastVoted {
+		m.note(eventIgnored, ignoredStaleTerm)
 		return
 	}
 	if m.pending == nil || c.Term > m.pending.term {
@@ -328,34 +339,35 @@ func (m *machine) onCandidate(now time.Time, from peer.ID, c *wire.Candidate) {
 		return
 	}
 	m.pending.cands[from] = c.Score
-	// Join as a candidate if we would be the better leader and have no
-	// live leader to be loyal to. A node that never had a leader does
-	// not: at start the scores move with every check that passes for the
-	// first time (the health term alone is worth 0.3), so a candidate that
-	// stood a second earlier looks worse than it is, and 59
-	// counter-candidacies at one 50-node start split the votes term after
-	// term. Any healthy first leader will do; a weak one resigns or loses
-	// its majority.
-	if !m.canStand() || m.neverLed() || m.stoodTerm >= c.Term || m.leaderAlive(now, m.cfg.HeartbeatTimeout) {
-		return
-	}
-	mine := m.score(now)
-	for _, s := range m.pending.cands {
-		if mine < s+counterMargin {
-			return
-		}
-	}
-	m.standIn(now, c.Term, standCounter)
 }
 
-// counterMargin is how much better than every candidate of an election
-// under way a node must score to stand against them. Without a margin the
-// score's tie-break term alone (up to 0.1, from the peer ID) made about
-// half the nodes better than any one candidate: a 50-node start saw 186
-// counter-candidacies, each splitting the votes again, and a dozen terms.
-// Any healthy candidate makes a good leader; standing against one is worth
-// a new round only for a real difference (health, connectivity, uptime).
-const counterMargin = weightTieBreak
+// holdOff is the PreVote rule: a node without a leader that hears an
+// election of the latest term (a candidacy, or the heartbeat of the
+// candidate that won it) does not open a new term for a randomised
+// timeout; it votes in that election, or follows its winner (reconcile).
+// Opening a higher term would take the votes away from a term that may
+// be about to produce a leader. This one rule replaces what grew by
+// incident: backing a live leader with two backers, never standing
+// against a candidate before the first leader, the 0.1 margin for doing so
+// later, and the doubling retry backoff (docs/ARCHITECTURE.md, "Overload
+// is not a reason to die"). Like raft's randomised election timer, it
+// also spreads the retries: the first node whose timer runs out stands,
+// and the others hear it and wait again. A follower remembers it too: its
+// leader's timeout, seconds later, must not open a term above the
+// candidacy it heard meanwhile (the leader died, and another follower
+// timed out first).
+func (m *machine) holdOff(now time.Time) {
+	m.heldUntil = later(m.heldUntil, now.Add(m.randomTimeout()))
+	if m.haveLeader {
+		return
+	}
+	m.nextStand = later(m.nextStand, m.heldUntil)
+	if m.standWhy == standBootstrap {
+		// Someone spoke: the start is no longer simultaneous, and the
+		// bootstrap wait (and rank order) has done its work.
+		m.standWhy = standRetry
+	}
+}
 
 // leaderAlive reports whether we follow (or are) a leader heard within d.
 func (m *machine) leaderAlive(now time.Time, d time.Duration) bool {
@@ -385,7 +397,7 @@ func (m *machine) tick(now time.Time) {
 	} else if m.haveLeader {
 		if now.Sub(m.lastHB) > m.timeout {
 			m.loseLeader(now, standTimeout)
-		} else if now.Sub(m.lastEndorse) >= m.cfg.endorseInterval(len(m.members)) {
+		} else if now.Sub(m.lastEndorse) >= m.cfg.endorseInterval(m.memberCount()) {
 			m.endorse(now)
 		}
 	}
@@ -398,65 +410,21 @@ func (m *machine) tick(now time.Time) {
 	m.noteFirstPeer(now)
 	if !m.haveLeader && m.pending == nil && m.canStand() && !m.nextStand.IsZero() && !now.Before(m.nextStand) &&
 		(m.standWhy != standBootstrap || m.bootstrapOver(now) && m.turnToStand(now)) {
-		if c, ok := m.backedClaimant(now); ok {
-			m.back(now, c)
-		} else {
-			m.standIn(now, m.maxTerm+1, m.standWhy)
-		}
+		m.standIn(now, m.maxTerm+1, m.standWhy)
 	}
 }
 
-// backedClaimant is the best live claimant (heartbeats within the timeout)
-// that at least two other members back. A node without a leader whose turn
-// to stand comes backs such a claimant instead of opening a new term: on a
-// loaded machine votes arrive late, so a leader can lead with a plurality
-// for seconds before each node counts a majority, and every node that
-// stood meanwhile took its support away (a candidate backs no one). At one
-// 50-node start the first leader lost its majority that way, and a dozen
-// terms followed. Two backers besides itself: a forged heartbeat alone
-// still gains nothing.
-func (m *machine) backedClaimant(now time.Time) (support, bool) {
-	tally := m.tally()
-	own := m.members[m.self].vote
-	for _, c := range m.claimants(now) {
-		backers := tally[c.s]
-		if mb := m.members[c.s.cand]; mb != nil && mb.vote == c.s {
-			backers-- // its own heartbeat
-		}
-		if own == c.s {
-			backers--
-		}
-		if backers >= 2 {
-			return c.s, true
-		}
-	}
-	return support{}, false
-}
-
-// back votes for a live claimant and gives it a timeout to gather its
-// majority before this node stands.
-func (m *machine) back(now time.Time, s support) {
-	m.emit(now, &wire.Vote{Term: s.term, Candidate: s.cand})
-	m.setOwnVote(s, now)
-	m.lastEndorse = now
-	m.lastVoted = max(m.lastVoted, s.term)
-	m.note(eventBacked, "")
-	m.nextStand = now.Add(m.randomTimeout())
-	m.reconcile(now)
-}
-
-// noteFirstPeer starts the bootstrap wait over when the node first has a
-// peer on the election topic. The wait is for hearing an existing leader,
-// and nothing can be heard before then: when many nodes start at once on
-// a loaded machine, discovery takes longer than the wait, and counting it
-// from the process start made every node lead itself alone at term 1
-// (fifty leaders, then a dozen terms of merging them). A connection is not
-// enough either: GossipSub exchanges subscriptions after it, and on a
-// loaded machine seconds after. The wait is randomised
-// like the heartbeat timeout, so the nodes of a starting mesh do not all
-// stand in the same instant.
+// noteFirstPeer starts the bootstrap wait over when the node first knows
+// another member (its liveness view heard one, or the election topic did).
+// The wait is for hearing an existing leader, and nothing can be heard
+// before then: when many nodes start at once on a loaded machine,
+// discovery takes longer than the wait, and counting it from the process
+// start made every node lead itself alone at term 1 (fifty leaders, then
+// a dozen terms of merging them). The wait is randomised like the
+// heartbeat timeout, so the nodes of a starting mesh do not all stand in
+// the same instant.
 func (m *machine) noteFirstPeer(now time.Time) {
-	if !m.firstPeer.IsZero() || m.in.TopicPeers == 0 {
+	if !m.firstPeer.IsZero() || m.memberCount() <= 1 {
 		return
 	}
 	m.firstPeer = now
@@ -466,8 +434,8 @@ func (m *machine) noteFirstPeer(now time.Time) {
 	}
 }
 
-// bootstrapOver reports whether a starting node may stand: it has had a
-// peer for the bootstrap wait (nextStand), or it has had none for
+// bootstrapOver reports whether a starting node may stand: it has known a
+// member for the bootstrap wait (nextStand), or it has known none for
 // aloneFactor waits and so leads itself.
 func (m *machine) bootstrapOver(now time.Time) bool {
 	return !m.firstPeer.IsZero() || now.Sub(m.started) >= aloneFactor*m.cfg.BootstrapWait
@@ -479,13 +447,16 @@ func (m *machine) starting() bool {
 	return !m.haveLeader && m.standWhy == standBootstrap
 }
 
-// turnToStand lets the starting node that no connected peer outranks stand
-// at its bootstrap deadline, and the others rankDelay later: a mesh
-// starting at once then sees one candidacy first, which its peers vote
-// for, and the others back the leader it makes (backedClaimant) instead of
-// standing too. Without the order every node of a 50-node start stood at
-// its deadline, within a second or two of each other. If the best-placed
-// node is slow or gone, the rest stand a few seconds later, as before.
+// turnToStand lets the starting node that no member it knows outranks
+// stand at its bootstrap deadline, and the others rankDelay later: a mesh
+// starting at once then sees one candidacy first, which its members vote
+// for, and by their turn the others have heard it (holdOff) and follow
+// the leader it makes. Without the order every node of a 50-node start
+// stood at its deadline, within a second or two of each other. If the
+// best-placed node is slow or gone, the rest stand a few seconds later.
+// The members are the liveness view's, not the connections: on a mesh of
+// bounded degree a node is connected to a few of them, and ranking among
+// those made one node in seventeen think it stands first.
 func (m *machine) turnToStand(now time.Time) bool {
 	return m.in.Outranked == 0 || !now.Before(m.nextStand.Add(rankDelay(m.cfg)))
 }
@@ -494,10 +465,6 @@ func (m *machine) turnToStand(now time.Time) bool {
 // at start: its candidacy's window and the votes' way back, with room for
 // a loaded machine's delays.
 func rankDelay(c Config) time.Duration { return c.ElectionWindow + c.HeartbeatTimeout }
-
-// neverLed reports whether the node has never had a leader (itself
-// included).
-func (m *machine) neverLed() bool { return m.lastAdopted.none() }
 
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -565,15 +532,10 @@ func (m *machine) standIn(now time.Time, term uint64, why string) {
 	m.setOwnVote(support{}, now)
 	m.emit(now, &wire.Candidate{Term: term, Score: score, UptimeS: uint64(now.Sub(m.started) / time.Second)})
 	m.note(eventCandidacy, why)
-	// If this election produces no leader, try again later, and later
-	// still after each election in a row that produced none: when many
-	// nodes stand at once (a large mesh starting, a loaded machine that
-	// delays votes past the window), every retry opens a new term and
-	// splits the votes again. Backing off, as Ethernet does after
-	// collisions, leaves a term time to gather its majority.
-	backoff := m.randomTimeout() << min(m.failedElections, maxElectionBackoff)
-	m.failedElections++
-	m.nextStand, m.standWhy = now.Add(m.cfg.ElectionWindow+backoff), standRetry
+	// If this election produces no leader, try again after its window
+	// and a randomised timeout, unless another node's candidacy is heard
+	// first (holdOff).
+	m.nextStand, m.standWhy = now.Add(m.cfg.ElectionWindow+m.randomTimeout()), standRetry
 }
 
 // castVote closes the pending election's window: one vote per term, for the
@@ -607,12 +569,13 @@ func (m *machine) castVote(now time.Time) {
 }
 
 // loseLeader forgets a leader that timed out or resigned and schedules a
-// candidacy at once: the randomised timeout already spread the nodes out.
+// candidacy at once (the randomised timeout already spread the nodes out),
+// unless it heard an election under way (holdOff).
 func (m *machine) loseLeader(now time.Time, why string) {
 	m.noteSettled(now)
 	m.haveLeader = false
 	m.setOwnVote(support{}, now)
-	m.nextStand, m.standWhy = now, why
+	m.nextStand, m.standWhy = later(now, m.heldUntil), why
 }
 
 // resign steps down of our own accord and tells the mesh, so followers

@@ -37,7 +37,7 @@ func TestStaggeredStartsConvergeWithoutDeposingTheFirstLeader(t *testing.T) {
 	// A node is connected to the nodes started so far.
 	connect := func(started int) {
 		for _, nd := range s.nodes[:started] {
-			nd.in.ConnectedPeers, nd.in.TopicPeers = started-1, started-1
+			nd.in.ConnectedPeers = started - 1
 		}
 	}
 	connect(1)
@@ -93,7 +93,7 @@ func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
 	old := s.leader()
 	oldTerm := old.m.state(s.now).Term
-	stoodBefore := old.evs[eventCandidacy+"/"+standResign] + old.evs[eventCandidacy+"/"+standRetry] + old.evs[eventCandidacy+"/"+standCounter]
+	stoodBefore := old.evs[eventCandidacy+"/"+standResign] + old.evs[eventCandidacy+"/"+standRetry]
 	if !old.m.withdraw(s.now) {
 		t.Fatal("the leader did not know it was leading")
 	}
@@ -115,8 +115,7 @@ func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 	}
 	// The resigned node never stands again.
 	s.run(time.Minute)
-	if old.evs[eventCandidacy+"/"+standResign]+old.evs[eventCandidacy+"/"+standRetry]+
-		old.evs[eventCandidacy+"/"+standCounter] != stoodBefore || old.m.isLeader() {
+	if old.evs[eventCandidacy+"/"+standResign]+old.evs[eventCandidacy+"/"+standRetry] != stoodBefore || old.m.isLeader() {
 		t.Fatalf("a withdrawn node stood again: %v", old.evs)
 	}
 	// A handover is a change, but not flapping.
@@ -315,7 +314,7 @@ func TestUnhealthyLeaderResignsAndUnhealthyNodesNeverStand(t *testing.T) {
 	old := s.leader()
 	stood := func() int {
 		return old.evs[eventCandidacy+"/"+standResign] + old.evs[eventCandidacy+"/"+standRetry] +
-			old.evs[eventCandidacy+"/"+standCounter] + old.evs[eventCandidacy+"/"+standTimeout]
+			old.evs[eventCandidacy+"/"+standTimeout]
 	}
 	before := stood() // its candidacies while it was healthy
 	old.in.Status = "unhealthy"
@@ -462,7 +461,7 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 	s := newSim(t, n, cfg, 21)
 	found := make([]time.Duration, n)
 	for i, nd := range s.nodes {
-		nd.in.ConnectedPeers, nd.in.TopicPeers = 0, 0
+		nd.in.ConnectedPeers = 0
 		s.group[nd.id] = i + 1 // alone until discovered
 		found[i] = time.Second + time.Duration(s.rnd.Int64N(int64(5*time.Second)))
 	}
@@ -478,7 +477,7 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 	for s.now.Sub(start) < 6*time.Second {
 		for i, nd := range s.nodes {
 			if nd.in.ConnectedPeers == 0 && s.now.Sub(start) >= found[i] {
-				nd.in.ConnectedPeers, nd.in.TopicPeers = 5, 5
+				nd.in.ConnectedPeers = 5
 				delete(s.group, nd.id)
 			}
 		}
@@ -490,15 +489,17 @@ func TestSlowDiscoveryDoesNotMakeEveryNodeItsOwnLeader(t *testing.T) {
 	}
 }
 
-// A starting node connected to peers whose election traffic it has not
-// heard yet (GossipSub's mesh still forming) must not win its bootstrap
-// candidacy, nor its retries, with its own vote: its quorum counts the
-// peers it is connected to that take part in the election. Once the messages flow, the mesh agrees on one leader.
-func TestBootstrapCandidateNeedsAMajorityOfItsConnectedPeers(t *testing.T) {
+// A starting node whose liveness view knows members whose election traffic
+// it has not heard yet (GossipSub's mesh of the election topic still
+// forming) must not win its bootstrap candidacy, nor its retries, with its
+// own vote: its quorum counts the members its liveness view knows. Once the
+// messages flow, the mesh agrees on one leader.
+func TestBootstrapCandidateNeedsAMajorityOfTheMembersItKnows(t *testing.T) {
 	s := newSim(t, 5, DefaultConfig(), 31)
 	for i, nd := range s.nodes {
-		s.group[nd.id] = i + 1 // connected, but nothing delivered yet
+		s.group[nd.id] = i + 1 // known, but no election message delivered yet
 	}
+	s.known = func(a, b *simNode) bool { return b.up }
 	s.start()
 	// Outranked nodes stand rankDelay after their bootstrap deadline.
 	s.run(3*time.Second + rankDelay(DefaultConfig()) + time.Second)
@@ -543,79 +544,112 @@ func TestConvergenceChangesAreNotFlapping(t *testing.T) {
 	}
 }
 
-// A node that has never had a leader votes for the candidate it hears
-// rather than standing against it, however much better it scores: at
-// start the scores move with every check that passes for the first time.
-// Once it has had a leader, a clearly better node stands again.
-func TestNoCounterCandidacyBeforeTheFirstLeader(t *testing.T) {
-	weak := simPeer(t, 2)
-	for _, hadLeader := range []bool{false, true} {
-		m := newMachine(DefaultConfig(), simPeer(t, 1), rand.New(rand.NewPCG(1, 2)))
-		m.setInputs(healthy())
-		now := simEpoch
-		m.start(now)
-		if hadLeader {
-			m.lastAdopted = support{1, weak}
-		}
-		now = now.Add(time.Second)
-		m.tick(now)
-		m.step(now, weak, &wire.Candidate{Term: 2, Score: 0.05})
-		_, evs := m.ready()
-		stood := slices.Contains(evs, event{eventCandidacy, standCounter})
-		if stood != hadLeader {
-			t.Errorf("had a leader before: %v; stood against a candidate scoring 0.05: %v, want %v", hadLeader, stood, hadLeader)
-		}
+// The PreVote rule, one machine at a time: a leaderless node whose turn to
+// stand comes does not open a term if it heard, within a randomised
+// timeout, a candidacy of the latest term (whatever the candidate's score:
+// it votes for the best one instead) or the heartbeat of the candidate
+// that won it; it follows a live claimant that a second member backs.
+// Nothing else holds it off: not a candidacy of an older term, not a
+// heartbeat nobody backs from a peer it never heard stand.
+func TestPreVoteHoldsOffANodeThatHeardAnElection(t *testing.T) {
+	self, other := simPeer(t, 1), simPeer(t, 2)
+	voters := []peer.ID{simPeer(t, 10), simPeer(t, 11), simPeer(t, 12), simPeer(t, 13), simPeer(t, 14), simPeer(t, 15)}
+	cases := []struct {
+		name string
+		// heard is what the node hears just before its turn to stand,
+		// from other, in a mesh whose highest term is 3.
+		heard     []wire.Message
+		backers   int // voters that back other in term 4
+		wantStand bool
+		wantBack  bool
+	}{
+		{"nothing heard", nil, 0, true, false},
+		{"a worse candidate of the latest term", []wire.Message{&wire.Candidate{Term: 4, Score: 0.01}}, 0, false, false},
+		{"a better candidate of the latest term", []wire.Message{&wire.Candidate{Term: 4, Score: 0.99}}, 0, false, false},
+		{"a candidate of an older term", []wire.Message{&wire.Candidate{Term: 2, Score: 0.99}}, 0, true, false},
+		// Its own vote, at the window's end, makes the claimant's second
+		// backer.
+		{"the winner's heartbeat, its votes not yet here", []wire.Message{&wire.Candidate{Term: 4, Score: 0.5}, &wire.Heartbeat{Term: 4, Seq: 1, Score: 0.5}}, 0, false, true},
+		{"a heartbeat that one member backs", []wire.Message{&wire.Heartbeat{Term: 4, Seq: 1, Score: 0.5}}, 1, false, true},
+		{"a heartbeat nobody backs, no candidacy heard", []wire.Message{&wire.Heartbeat{Term: 4, Seq: 1, Score: 0.5}}, 0, true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMachine(DefaultConfig(), self, rand.New(rand.NewPCG(1, 2)))
+			in := healthy()
+			in.Members = 8 // self, other and the six voters
+			m.setInputs(in)
+			now := simEpoch
+			m.start(now)
+			send := func(from peer.ID, msg wire.Message) {
+				msg.Head().Stamp(from, now)
+				m.step(now, from, msg)
+			}
+			// An earlier election's leader, gone: the mesh is at term 3
+			// and this node has no leader.
+			m.maxTerm, m.lastVoted = 3, 3
+			for i, v := range voters {
+				var msg wire.Message = &wire.Vote{Term: 0}
+				if i < c.backers {
+					msg = &wire.Vote{Term: 4, Candidate: other}
+				}
+				send(v, msg)
+			}
+			// Its turn to stand comes in 1 s.
+			m.nextStand, m.standWhy = now.Add(time.Second), standTimeout
+			m.ready()
+			now = now.Add(500 * time.Millisecond)
+			for _, msg := range c.heard {
+				send(other, msg)
+			}
+			var out []wire.Message
+			var evs []event
+			for range 15 { // 1.5 s: past its turn, within the timeout
+				now = now.Add(100 * time.Millisecond)
+				m.tick(now)
+				o, e := m.ready()
+				out, evs = append(out, o...), append(evs, e...)
+			}
+			stood := slices.ContainsFunc(out, func(msg wire.Message) bool { _, ok := msg.(*wire.Candidate); return ok })
+			backed := slices.Contains(evs, event{eventBacked, ""})
+			if stood != c.wantStand || backed != c.wantBack {
+				t.Fatalf("stood %v, followed %v; want %v, %v", stood, backed, c.wantStand, c.wantBack)
+			}
+			if backed && (!m.haveLeader || m.leader != other) {
+				t.Fatal("backed the claimant but does not follow it")
+			}
+		})
 	}
 }
 
-// A leaderless node whose turn to stand comes while a live leader leads
-// with a plurality (its majority not yet counted everywhere) votes for it
-// instead of opening a new term, and so completes its majority. A claimant
-// nobody else backs (a forged heartbeat) gets a candidacy instead.
-func TestDueNodeBacksALiveLeaderInsteadOfStanding(t *testing.T) {
-	for _, backers := range []int{2, 1} {
-		self, leader := simPeer(t, 1), simPeer(t, 2)
-		m := newMachine(DefaultConfig(), self, rand.New(rand.NewPCG(1, 2)))
-		m.setInputs(healthy())
-		now := simEpoch
-		m.start(now)
-		send := func(from peer.ID, msg wire.Message) {
-			msg.Head().Stamp(from, now)
-			m.step(now, from, msg)
-		}
-		// Nine members: the leader, its backers, the rest not backing it
-		// (yet), too many for this node's vote alone to make a majority.
-		for i := range 7 {
-			var msg wire.Message = &wire.Vote{Term: 0}
-			if i < backers {
-				msg = &wire.Vote{Term: 1, Candidate: leader}
+// A node held off by a candidacy that produced no leader stands after its
+// randomised timeout: the rule delays a retry, it never blocks one.
+func TestPreVoteHoldsOffForOneTimeoutOnly(t *testing.T) {
+	cfg := DefaultConfig()
+	m := newMachine(cfg, simPeer(t, 1), rand.New(rand.NewPCG(1, 2)))
+	m.setInputs(healthy())
+	now := simEpoch
+	m.start(now)
+	m.nextStand, m.standWhy = now, standTimeout
+	c := &wire.Candidate{Term: 1, Score: 0.5}
+	c.Head().Stamp(simPeer(t, 2), now)
+	m.step(now, simPeer(t, 2), c)
+	m.ready()
+	limit := now.Add(time.Duration(float64(cfg.HeartbeatTimeout)*(1+cfg.TimeoutJitter)) + 100*time.Millisecond)
+	for now.Before(limit) {
+		now = now.Add(100 * time.Millisecond)
+		m.tick(now)
+		out, _ := m.ready()
+		for _, msg := range out {
+			if cand, ok := msg.(*wire.Candidate); ok {
+				if cand.Term != 2 || now.Sub(simEpoch) < cfg.HeartbeatTimeout {
+					t.Fatalf("stood in term %d after %v", cand.Term, now.Sub(simEpoch))
+				}
+				return
 			}
-			send(simPeer(t, uint64(10+i)), msg)
-		}
-		send(leader, &wire.Heartbeat{Term: 1, Seq: 1, Score: 0.5})
-		if m.haveLeader {
-			t.Fatalf("%d backers: adopted the leader before its majority", backers)
-		}
-		m.ready()
-		// The bootstrap wait ends; the leader keeps beating.
-		for range 40 {
-			now = now.Add(100 * time.Millisecond)
-			if now.Sub(simEpoch)%time.Second == 0 {
-				send(leader, &wire.Heartbeat{Term: 1, Seq: uint64(now.Sub(simEpoch) / time.Second), Score: 0.5})
-			}
-			m.tick(now)
-		}
-		out, evs := m.ready()
-		stood := slices.ContainsFunc(out, func(msg wire.Message) bool { _, ok := msg.(*wire.Candidate); return ok })
-		voted := slices.ContainsFunc(out, func(msg wire.Message) bool { v, ok := msg.(*wire.Vote); return ok && v.Candidate == leader })
-		backed := slices.Contains(evs, event{eventBacked, ""})
-		switch {
-		case backers >= 2 && (stood || !backed || !voted):
-			t.Errorf("%d backers: stood %v, backed %v, voted for it %v; want a vote for the leader and no candidacy", backers, stood, backed, voted)
-		case backers < 2 && (!stood || backed):
-			t.Errorf("%d backer: stood %v, backed %v; want a candidacy", backers, stood, backed)
 		}
 	}
+	t.Fatal("never stood after the failed election")
 }
 
 // Nodes starting at once stand in rank order: the node no peer outranks
@@ -637,15 +671,13 @@ func TestStartingMeshStandsInRankOrder(t *testing.T) {
 	}
 }
 
-// The bootstrap wait runs from the first peer on the election topic, not
-// from the first connection: GossipSub exchanges subscriptions after the
-// connection, seconds after on a loaded machine, and until then nothing a
-// node says at start can be heard.
-func TestBootstrapWaitRunsFromTheFirstElectionPeer(t *testing.T) {
+// The bootstrap wait runs from the first member the node knows, not from
+// its start: until then nothing a node says at start can be heard.
+func TestBootstrapWaitRunsFromTheFirstMember(t *testing.T) {
 	cfg := DefaultConfig()
 	m := newMachine(cfg, simPeer(t, 1), rand.New(rand.NewPCG(1, 2)))
 	in := healthy()
-	in.ConnectedPeers, in.TopicPeers = 5, 0
+	in.ConnectedPeers, in.Members = 5, 1
 	m.setInputs(in)
 	now := simEpoch
 	m.start(now)
@@ -659,12 +691,48 @@ func TestBootstrapWaitRunsFromTheFirstElectionPeer(t *testing.T) {
 		return stood
 	}
 	if tick(4 * time.Second) {
-		t.Fatal("stood while connected but with no peer on the election topic")
+		t.Fatal("stood before it knew any member")
 	}
-	in.TopicPeers = 5
+	in.Members = 5
 	m.setInputs(in)
 	waitMax := cfg.BootstrapWait + time.Duration(cfg.TimeoutJitter*float64(cfg.BootstrapWait))
 	if !tick(waitMax + rankDelay(cfg) + time.Second) {
-		t.Fatal("did not stand within the bootstrap wait (and rank delay) of its first election peer")
+		t.Fatal("did not stand within the bootstrap wait (and rank delay) of its first member")
+	}
+}
+
+// A follower that hears a candidacy while its leader still counts as
+// alive (the leader died; another follower timed out first) does not open
+// a term above it when its own timeout comes: it votes in that election.
+func TestFollowerHoldsOffAfterACandidacyHeardWhileFollowing(t *testing.T) {
+	cfg := DefaultConfig()
+	self, leader, first := simPeer(t, 1), simPeer(t, 2), simPeer(t, 3)
+	m := newMachine(cfg, self, rand.New(rand.NewPCG(1, 2)))
+	m.setInputs(healthy())
+	now := simEpoch
+	m.start(now)
+	m.adopt(now, support{1, leader})
+	// The leader's last heartbeat; then another follower stands, 2.9 s
+	// later, just before this node's own timeout.
+	hb := &wire.Heartbeat{Term: 1, Seq: 1, Score: 0.5}
+	hb.Head().Stamp(leader, now)
+	m.step(now, leader, hb)
+	now = now.Add(2900 * time.Millisecond)
+	c := &wire.Candidate{Term: 2, Score: 0.1}
+	c.Head().Stamp(first, now)
+	m.step(now, first, c)
+	m.ready()
+	for range 30 { // 3 s: its timeout, the window, its vote
+		now = now.Add(100 * time.Millisecond)
+		m.tick(now)
+		out, _ := m.ready()
+		for _, msg := range out {
+			if cand, ok := msg.(*wire.Candidate); ok {
+				t.Fatalf("stood in term %d, above the election it heard", cand.Term)
+			}
+		}
+	}
+	if m.haveLeader {
+		t.Fatal("still follows the dead leader")
 	}
 }

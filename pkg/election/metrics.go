@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer, state func() State) (*metrics, error)
 		[]string{"reason"})
 	m.candidacies = prometheus.NewCounterVec(prometheus.CounterOpts(opts("candidacies_total", "Times this node stood for leader, by trigger.")), []string{"trigger"})
 	m.stepDowns = prometheus.NewCounterVec(prometheus.CounterOpts(opts("step_downs_total", "Times this node stopped leading, by cause.")), []string{"cause"})
-	m.backings = prometheus.NewCounter(prometheus.CounterOpts(opts("backings_total", "Times this node, due to stand, voted for a live leader that others back instead of opening a new term.")))
+	m.backings = prometheus.NewCounter(prometheus.CounterOpts(opts("backings_total", "Times this node, without a leader, followed a live leader it heard before counting its majority, instead of standing.")))
 	m.publishErrors = prometheus.NewCounter(prometheus.CounterOpts(opts("publish_errors_total", "Election messages this node failed to publish.")))
 	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("heartbeat_age_seconds",
 		"Seconds since the last heartbeat of a leader was counted (sent, on the leader); since start before the first.")),

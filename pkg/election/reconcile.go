@@ -22,14 +22,25 @@ import (
 //     higher score, then the lower peer ID. A rival counts only if it has
 //     at least two supporters or as many as ours, so a lone peer claiming
 //     leadership is still ignored.
-//  3. A node without a leader joins a live claimant that its own vote
-//     would give a majority (a new node joining a running mesh).
+//  3. A node without a leader follows the best live claimant that at
+//     least two members back, or that its own vote would give a majority
+//     of the members it has heard on the election topic (the PreVote
+//     rule's other half: a node that hears a live leader does not stand,
+//     it follows). A node joining a running mesh follows its leader at
+//     once, before it has heard a majority's endorsements (at 100 members
+//     they come once in 100 s); nodes of a starting mesh follow the first
+//     winner while its votes are still on their way. Following makes no
+//     one leader: rule 1 counts every member, and overrides it.
+//
+// The members are counted by memberCount, which includes those the
+// liveness view knows: a starting node that has heard few members on the
+// election topic cannot win with the few votes it has heard.
 func (m *machine) reconcile(now time.Time) {
 	m.expire(now)
 	tally := m.tally()
-	n := len(m.members)
+	n := m.memberCount()
 	for s, c := range tally {
-		if 2*c > m.quorumFor(s, n) && m.fresh(s, now) {
+		if 2*c > n && m.fresh(s, now) {
 			if !m.following(s) {
 				m.adopt(now, s)
 			}
@@ -58,26 +69,12 @@ func (m *machine) reconcile(now time.Time) {
 		if own != r.s {
 			c++
 		}
-		if 2*c > n {
+		if tally[r.s] >= 2 || 2*c > len(m.members) {
+			m.note(eventBacked, "")
 			m.adopt(now, r.s)
 			return
 		}
 	}
-}
-
-// quorumFor is the count whose majority s needs. It is the members heard,
-// except for this node's own candidacies until it first has a leader: a
-// starting node has heard almost no one yet, and counting only those let
-// it win with its own vote alone. Every node of a 50-node start did, at
-// its bootstrap candidacy or at a retry (two nodes won term 2 that way),
-// and merging the leaders took a dozen terms. So until then its candidacy
-// needs a majority of the connected peers that take part in the election
-// as well. A node whose peers do not (or that has none) leads itself.
-func (m *machine) quorumFor(s support, members int) int {
-	if s.cand == m.self && m.neverLed() && !m.following(s) {
-		return max(members, m.in.TopicPeers+1)
-	}
-	return members
 }
 
 // claim is a peer's live claim to lead a term, with the score it announced.
@@ -150,10 +147,10 @@ func (m *machine) adopt(now time.Time, s support) {
 		m.stepDown(now, downOutranked)
 	}
 	m.haveLeader, m.leader, m.leaderTerm = true, s.cand, s.term
-	m.failedElections = 0
 	m.leaderSince, m.lastHB = now, now
 	m.timeout = m.randomTimeout()
 	m.nextStand = time.Time{}
+	m.heldUntil = time.Time{} // the election it heard is over
 	if s.term > m.maxTerm && s.term <= wire.MaxInt {
 		m.maxTerm = s.term // backed by a majority: however far
 	}
@@ -215,7 +212,7 @@ func (m *machine) resignedFrom(s support) bool {
 // those the node's liveness view holds dead or departed: a killed half of
 // the mesh must not hold the quorum for a whole TTL.
 func (m *machine) expire(now time.Time) {
-	ttl := m.cfg.memberTTL(len(m.members))
+	ttl := m.cfg.memberTTL(m.memberCount())
 	for id, mb := range m.members {
 		if id == m.self {
 			continue
@@ -244,5 +241,5 @@ func (m *machine) hasMajority(s support) bool {
 			c++
 		}
 	}
-	return 2*c > len(m.members)
+	return 2*c > m.memberCount()
 }

@@ -26,30 +26,41 @@ const (
 // seconds.
 const uptimeSaturation = 10 * time.Minute
 
+// connectivityDegree is the number of connections that earns the full
+// connectivity term: GossipSub's D_hi (12), the most peers its mesh of a
+// topic holds. A node with that many links publishes to a full GossipSub
+// mesh, and multi-hop gossip carries its heartbeats to every member;
+// more links make it no better a leader. Dividing by the members instead
+// punished every node of a mesh of bounded degree (16 links among 1,000
+// members scored 0.016).
+const connectivityDegree = 12
+
 // inputs is what the local node tells the machine about itself.
 type inputs struct {
 	Status         status.Status // health status; unhealthy never stands
 	HealthScore    float64       // system health score in [0, 1]
 	ConnectedPeers int
 	Headroom       float64 // resource headroom in [0, 1]
-	// TopicPeers is how many connected peers take part in the election
-	// (subscribed to its topic), counted until the node first has a leader.
-	TopicPeers int
-	// Outranked is how many connected peers have a better tie-break than
-	// this node: 0 for the node best placed to stand first at start.
-	// Counted only while the node is starting (machine.starting).
+	// Members is how many members the node's liveness view knows: itself
+	// and every peer alive or suspect, heard over multi-hop gossip on any
+	// meshhealth topic (or connected). 0 when the node has no such view.
+	Members int
+	// Outranked is how many members the liveness view knows that have a
+	// better tie-break than this node: 0 for the node best placed to stand
+	// first at start. Counted only while the node is starting
+	// (machine.starting).
 	Outranked int
 	// Gone reports the peers the node's liveness view holds dead or
 	// departed; nil when the node has no such view.
 	Gone func(peer.ID) bool
 }
 
-// candidateScore is the weighted sum of docs/PROTOCOL.md. Connectivity is the
-// share of the other members the node is directly connected to.
+// candidateScore is the weighted sum of docs/PROTOCOL.md. Connectivity is
+// the node's connections over min(other members, connectivityDegree).
 func candidateScore(self peer.ID, in inputs, uptime time.Duration, members int) float64 {
 	up := math.Min(uptime.Seconds()/uptimeSaturation.Seconds(), 1)
-	others := max(members-1, 1)
-	conn := math.Min(float64(in.ConnectedPeers)/float64(others), 1)
+	want := max(min(members-1, connectivityDegree), 1)
+	conn := math.Min(float64(in.ConnectedPeers)/float64(want), 1)
 	s := weightUptime*clamp01(up) + weightHealth*clamp01(in.HealthScore) +
 		weightConnectivity*clamp01(conn) + weightHeadroom*clamp01(in.Headroom) +
 		weightTieBreak*tieBreak(self)
@@ -64,7 +75,7 @@ func tieBreak(id peer.ID) float64 {
 	return float64(h.Sum64()>>11) / (1 << 53)
 }
 
-// outranked counts the peers whose tie-break beats self's.
+// outranked counts the members whose tie-break beats self's.
 func outranked(self peer.ID, peers []peer.ID) int {
 	mine, n := tieBreak(self), 0
 	for _, p := range peers {

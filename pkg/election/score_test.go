@@ -51,3 +51,30 @@ func TestTieBreakIsStableAndSpread(t *testing.T) {
 		t.Fatalf("%d distinct tie-breaks for 50 peers", len(seen))
 	}
 }
+
+// On a mesh of bounded degree a node is connected to a few of the members:
+// connectivity is measured against connectivityDegree, not the mesh.
+func TestConnectivityDoesNotPunishABoundedDegree(t *testing.T) {
+	cases := []struct {
+		name             string
+		connected, peers int // peers: members this node counts, itself included
+		want             float64
+	}{
+		{"small mesh, connected to all", 4, 5, 1},
+		{"small mesh, connected to half", 2, 5, 0.5},
+		{"1,000 members, 16 links", 16, 1000, 1},
+		{"1,000 members, D_hi links", connectivityDegree, 1000, 1},
+		{"1,000 members, 3 links", 3, 1000, 3.0 / connectivityDegree},
+		{"alone", 0, 1, 0},
+	}
+	id := simPeer(t, 1)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			none := candidateScore(id, inputs{HealthScore: 1, Headroom: 1}, uptimeSaturation, c.peers)
+			got := candidateScore(id, inputs{HealthScore: 1, Headroom: 1, ConnectedPeers: c.connected}, uptimeSaturation, c.peers)
+			if math.Abs((got-none)/weightConnectivity-c.want) > 1e-9 {
+				t.Fatalf("connectivity term %v, want %v", (got-none)/weightConnectivity, c.want)
+			}
+		})
+	}
+}

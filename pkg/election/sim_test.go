@@ -36,6 +36,12 @@ type sim struct {
 	trace bool
 	// loss is the probability that one delivery to one node is dropped.
 	loss float64
+	// known decides whether a's liveness view holds b alive: by default b
+	// is up and reachable (every topic's traffic reaches a over gossip).
+	// Each tick sets a node's inputs.Members and Outranked from it.
+	known func(a, b *simNode) bool
+	// noLiveness leaves inputs.Members and Outranked to the test.
+	noLiveness bool
 }
 
 type simNode struct {
@@ -71,7 +77,7 @@ func simPeer(t testing.TB, seed uint64) peer.ID {
 }
 
 func healthy() inputs {
-	return inputs{Status: "healthy", HealthScore: 1, ConnectedPeers: 8, TopicPeers: 8, Headroom: 1}
+	return inputs{Status: "healthy", HealthScore: 1, ConnectedPeers: 8, Headroom: 1}
 }
 
 // newSim makes n nodes (not started) with the default configuration.
@@ -83,18 +89,30 @@ func newSim(t testing.TB, n int, cfg Config, seed uint64) *sim {
 	}
 	// Connected to every other node, as on a LAN.
 	for _, nd := range s.nodes {
-		nd.in.ConnectedPeers, nd.in.TopicPeers = max(n-1, 1), n-1
-		nd.in.Outranked = outranked(nd.id, s.ids())
+		nd.in.ConnectedPeers = max(n-1, 1)
 	}
 	return s
 }
 
-func (s *sim) ids() []peer.ID {
-	out := make([]peer.ID, len(s.nodes))
-	for i, nd := range s.nodes {
-		out[i] = nd.id
+// observe sets what nd's liveness view knows: the members and its rank
+// among them.
+func (s *sim) observe(nd *simNode) {
+	if s.noLiveness {
+		return
 	}
-	return out
+	var ids []peer.ID
+	for _, o := range s.nodes {
+		if o == nd {
+			continue
+		}
+		if s.known != nil && s.known(nd, o) || s.known == nil && o.up && s.reachable(nd.id, o.id) {
+			ids = append(ids, o.id)
+		}
+	}
+	nd.in.Members = len(ids) + 1
+	if nd.m.starting() {
+		nd.in.Outranked = outranked(nd.id, ids)
+	}
 }
 
 func (s *sim) add(cfg Config, seed uint64) *simNode {
@@ -110,6 +128,7 @@ func (s *sim) start(nodes ...*simNode) {
 	}
 	for _, nd := range nodes {
 		nd.up = true
+		s.observe(nd)
 		nd.m.setInputs(nd.in)
 		nd.m.start(s.now)
 	}
@@ -198,6 +217,7 @@ func (s *sim) run(d time.Duration) {
 		}
 		for _, nd := range s.nodes {
 			if nd.up {
+				s.observe(nd)
 				nd.m.setInputs(nd.in)
 				nd.m.tick(s.now)
 				s.collect(nd)

@@ -38,8 +38,9 @@ type State struct {
 	// LeaderSince is when this node adopted the current leader; the
 	// leader's uptime as seen here.
 	LeaderSince time.Time
-	// Members is the number of peers heard within member_ttl, this node
-	// included.
+	// Members is the denominator of the majority: the members heard on
+	// the election topic within their lifetime or known to the liveness
+	// view, whichever is more, this node included.
 	Members int
 }
 
@@ -76,7 +77,7 @@ func (m *machine) state(now time.Time) State {
 		HeartbeatJitter: m.jitter(),
 		ChangesTotal:    m.changesTotal,
 		ChangesRecent:   m.recentChanges(now),
-		Members:         len(m.members),
+		Members:         m.memberCount(),
 	}
 	ref := m.lastHeartbeat
 	if ref.IsZero() {
@@ -151,7 +152,7 @@ func (m *machine) next(now time.Time) time.Time {
 		}
 	case m.haveLeader:
 		consider(m.lastHB.Add(m.timeout + time.Millisecond))
-		consider(m.lastEndorse.Add(m.cfg.endorseInterval(len(m.members))))
+		consider(m.lastEndorse.Add(m.cfg.endorseInterval(m.memberCount())))
 	default:
 		consider(m.nextStand)
 	}
