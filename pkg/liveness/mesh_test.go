@@ -156,7 +156,7 @@ func TestMembershipOnAPartiallyConnectedMesh(t *testing.T) {
 	}
 	// The checks' pings open links and close them; none stays, and the
 	// checks stop (a loop of them would keep one open most of the time).
-	testkit.WaitFor(t, 5*time.Second, "the link from node 0 to node 1 to stay closed", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "the link from node 0 to node 1 to stay closed", func() bool {
 		for range 10 {
 			if nodes[0].h.Network().Connectedness(nodes[1].h.ID()) == network.Connected {
 				return false
