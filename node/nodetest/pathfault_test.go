@@ -1,0 +1,78 @@
+package nodetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/meshhealth/meshhealth/pkg/health"
+)
+
+// runs counts mem's finished runs of a check, whatever their result
+// (meshhealth_checks_total).
+func runs(t *testing.T, mem *Member, check string) int {
+	t.Helper()
+	mfs, err := mem.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		if mf.GetName() != "meshhealth_checks_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "check" && l.GetValue() == check {
+					n += int(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestOwnPathFaultIsConfirmedAndClearedInAFewProbeRuns breaks one node's
+// own message path, one direction at a time, in a 20-node mesh, and counts
+// its pubsub-roundtrip runs rather than seconds, so a slow machine makes
+// the test slower but not different: the node must be confirmed failing
+// within the run under way plus the failure threshold's runs (each run
+// after the fault fails, whatever N: the round-trip goes to one neighbour
+// at the fixed interval), and passing again within two runs of the heal.
+func TestOwnPathFaultIsConfirmedAndClearedInAFewProbeRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 nodes")
+	}
+	m := New(t, 20, func(i int, c *nodeConfig) { c.EnableFaultInjection = true })
+	m.WaitStatus(t, 60*time.Second, health.StatusHealthy)
+	victim := m.Members[7]
+	threshold := victim.Config.Debounce.FailureThreshold
+	for _, fault := range []string{"outbound-only", "inbound-only"} {
+		t.Run(fault, func(t *testing.T) {
+			before := runs(t, victim, checkPubSub)
+			setFault(t, victim, "pubsub", fault)
+			waitCheck(t, victim, checkPubSub, health.StateFailing)
+			// One run may have been under way at the fault, and one more
+			// may finish while the state is read.
+			if n := runs(t, victim, checkPubSub) - before; n > threshold+2 {
+				t.Errorf("confirmed failing after %d runs, want at most %d", n, threshold+2)
+			}
+			m.WaitStatus(t, 30*time.Second, health.StatusUnhealthy, victim)
+
+			before = runs(t, victim, checkPubSub)
+			clearFaults(t, victim)
+			waitCheck(t, victim, checkPubSub, health.StatePassing)
+			if n := runs(t, victim, checkPubSub) - before; n > 3 {
+				t.Errorf("passing again after %d runs of the heal, want at most 3", n)
+			}
+			m.WaitStatus(t, 30*time.Second, health.StatusHealthy, victim)
+			for _, mem := range m.Members {
+				if mem == victim {
+					continue
+				}
+				if s, msg := mem.CheckState(checkPubSub); s == health.StateFailing {
+					t.Errorf("node %d's pubsub-roundtrip failing too: %s", mem.Index, msg)
+				}
+			}
+		})
+	}
+}
