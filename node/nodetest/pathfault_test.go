@@ -1,14 +1,18 @@
 package nodetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/meshhealth/meshhealth/internal/testkit"
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
 
-// runs counts mem's finished runs of a check, whatever their result
-// (meshhealth_checks_total).
+// runs counts mem's finished runs of a check that count toward its state
+// (meshhealth_checks_total by every result but local_stall: twenty nodes
+// in one process on a busy machine starve each other, and a run failed
+// while its own process was starved does not count, by design).
 func runs(t *testing.T, mem *Member, check string) int {
 	t.Helper()
 	mfs, err := mem.Registry.Gather()
@@ -21,20 +25,33 @@ func runs(t *testing.T, mem *Member, check string) int {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "check" && l.GetValue() == check {
-					n += int(m.GetCounter().GetValue())
-				}
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["check"] == check && labels["result"] != "local_stall" {
+				n += int(m.GetCounter().GetValue())
 			}
 		}
 	}
 	return n
 }
 
+// waitState waits for the pubsub check's state with room for a starved
+// machine: runs failed while starved do not count, so confirmation may take
+// many periods of wall time, never more counted runs.
+func waitState(t *testing.T, mem *Member, want health.State) {
+	t.Helper()
+	testkit.Eventually(t, 2*time.Minute, fmt.Sprintf("node %d %s %s", mem.Index, checkPubSub, want), func() (bool, string) {
+		s, msg := mem.CheckState(checkPubSub)
+		return s == want, fmt.Sprintf("%s: %s", s, msg)
+	})
+}
+
 // TestOwnPathFaultIsConfirmedAndClearedInAFewProbeRuns breaks one node's
 // own message path, one direction at a time, in a 20-node mesh, and counts
 // its pubsub-roundtrip runs rather than seconds, so a slow machine makes
-// the test slower but not different: the node must be confirmed failing
+// the test slower but not different (a run interval is the probe period): the node must be confirmed failing
 // within the run under way plus the failure threshold's runs (each run
 // after the fault fails, whatever N: the round-trip goes to one neighbour
 // at the fixed interval), and passing again within two runs of the heal.
@@ -50,21 +67,21 @@ func TestOwnPathFaultIsConfirmedAndClearedInAFewProbeRuns(t *testing.T) {
 		t.Run(fault, func(t *testing.T) {
 			before := runs(t, victim, checkPubSub)
 			setFault(t, victim, "pubsub", fault)
-			waitCheck(t, victim, checkPubSub, health.StateFailing)
+			waitState(t, victim, health.StateFailing)
 			// One run may have been under way at the fault, and one more
 			// may finish while the state is read.
 			if n := runs(t, victim, checkPubSub) - before; n > threshold+2 {
 				t.Errorf("confirmed failing after %d runs, want at most %d", n, threshold+2)
 			}
-			m.WaitStatus(t, 30*time.Second, health.StatusUnhealthy, victim)
+			m.WaitStatus(t, time.Minute, health.StatusUnhealthy, victim)
 
 			before = runs(t, victim, checkPubSub)
 			clearFaults(t, victim)
-			waitCheck(t, victim, checkPubSub, health.StatePassing)
+			waitState(t, victim, health.StatePassing)
 			if n := runs(t, victim, checkPubSub) - before; n > 3 {
 				t.Errorf("passing again after %d runs of the heal, want at most 3", n)
 			}
-			m.WaitStatus(t, 30*time.Second, health.StatusHealthy, victim)
+			m.WaitStatus(t, time.Minute, health.StatusHealthy, victim)
 			for _, mem := range m.Members {
 				if mem == victim {
 					continue
