@@ -113,7 +113,7 @@ func newMesh(in meshIn) (*Mesh, error) {
 
 	probeValidator := m.Activity.Wrap(self, validator(wire.TopicProbe))
 	if p := c.Probes.PubSub; p.Enabled {
-		direct, err := m.joinDirect(n, self, validator, in.Opened)
+		direct, err := m.joinDirect(n, self, in.Opened)
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +125,13 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 		m.Peers.OnChange(m.PubSub.PeerChanged)
 		probeValidator = m.PubSub.Validator(probeValidator)
+		// The same validators as the shared topic's (heard, evidence of
+		// life, drop-inbound, the path faults): a direct round-trip is the
+		// same probe by a shorter way.
+		own := wire.DirectTopic(self)
+		if err := n.PubSub.RegisterTopicValidator(own, m.Path.Wrap(self, m.PubSub.Validator(m.Activity.Wrap(self, validator(own))))); err != nil {
+			return nil, fmt.Errorf("validator %s: %w", wire.TopicProbeDirect, err)
+		}
 		if err := in.Health.Register(m.PubSub.Check()); err != nil {
 			return nil, err
 		}
@@ -152,16 +159,13 @@ func newMesh(in meshIn) (*Mesh, error) {
 	return m, nil
 }
 
-// joinDirect joins this node's direct probe topic behind the same
-// validators as the shared one (heard, evidence of life, the path faults),
-// and gives the probe what it needs to publish on its neighbours': there
-// only this node's own publishes are validated, so the strict shape check
-// and the outbound fault are all they need.
-func (m *Mesh) joinDirect(n *p2p.Node, self peer.ID, validator func(string) pubsub.ValidatorEx, o *opened) (*probes.Direct, error) {
+// joinDirect joins this node's direct probe topic (its validator is
+// registered with the probe's, before anything subscribes) and gives the
+// probe what it needs to publish on its neighbours': there only this
+// node's own publishes are validated, so the strict shape check and the
+// outbound fault are all they need.
+func (m *Mesh) joinDirect(n *p2p.Node, self peer.ID, o *opened) (*probes.Direct, error) {
 	own := wire.DirectTopic(self)
-	if err := n.PubSub.RegisterTopicValidator(own, m.Path.Wrap(self, m.Activity.Wrap(self, validator(own)))); err != nil {
-		return nil, fmt.Errorf("validator %s: %w", wire.TopicProbeDirect, err)
-	}
 	var err error
 	if m.directTopic, err = n.PubSub.Join(own); err != nil {
 		return nil, fmt.Errorf("join %s: %w", wire.TopicProbeDirect, err)

@@ -281,8 +281,9 @@ func (p *PubSubProbe) running() bool {
 }
 
 // SetDropInbound is the (pubsub, drop-inbound) fault: while on, the probe
-// topic's validator (Validator) ignores every message from a remote peer,
-// so nothing reaches this node on that topic and it forwards nothing.
+// topics' validators (Validator, on the shared topic and on this node's
+// direct topic) ignore every message from a remote peer, so nothing
+// reaches this node on them and it forwards nothing.
 func (p *PubSubProbe) SetDropInbound(on bool) { p.dropInbound.Store(on) }
 
 // Validator wraps the probe topic's validator (wire.NewValidator) with the
