@@ -51,11 +51,12 @@ func waitState(t *testing.T, mem *Member, want health.State) {
 // TestOwnPathFaultIsConfirmedAndClearedInAFewProbeRuns breaks one node's
 // own message path, one direction at a time, in a 20-node mesh (8 under
 // the race detector), and counts
-// its pubsub-roundtrip runs rather than seconds, so a slow machine makes
-// the test slower but not different (a run interval is the probe period): the node must be confirmed failing
-// within the run under way plus the failure threshold's runs (each run
-// after the fault fails, whatever N: the round-trip goes to one neighbour
-// at the fixed interval), and passing again within two runs of the heal.
+// its pubsub-roundtrip runs (one per probe period, or per retry) rather
+// than seconds, so a slow machine makes the test slower but not different:
+// the node must be confirmed failing within the run under way plus the
+// failure threshold's runs (each run after the fault fails, whatever N:
+// the round-trip goes to one neighbour at the fixed interval), and passing
+// again within three runs of the heal (one may be under way at it).
 func TestOwnPathFaultIsConfirmedAndClearedInAFewProbeRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 nodes")
