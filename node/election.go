@@ -56,7 +56,10 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 	self := n.Host.ID()
 	// The leader's heartbeat is the most frequent message in the mesh: the
 	// silence watch must hear it like every other topic's traffic.
-	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx { return m.Activity.Wrap(self, m.Peers.Wrap(v)) })
+	// The path faults stand outermost, so what they cut is not heard.
+	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx {
+		return m.Path.Wrap(self, m.Activity.Wrap(self, m.Peers.Wrap(v)))
+	})
 	e, err := election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
 	if err != nil {
 		return nil, err

@@ -37,8 +37,12 @@ type Mesh struct {
 	PubSub   *probes.PubSubProbe // nil when the pubsub probe is disabled
 	DHT      *probes.DHTProbe    // nil when the DHT probe is disabled
 	Summary  *summary.Book
+	// Path is the outbound-only and inbound-only faults, in front of
+	// every meshhealth topic's validator.
+	Path *probes.PathFault
 
 	probeTopic   *pubsub.Topic
+	directTopic  *pubsub.Topic // nil when the pubsub probe is disabled
 	summaryTopic *pubsub.Topic
 	cancel       context.CancelFunc
 }
@@ -61,7 +65,7 @@ type meshIn struct {
 // message from a peer counts as the mesh being heard.
 func newMesh(in meshIn) (*Mesh, error) {
 	c, n, self := in.Config, in.Node, in.Node.Host.ID()
-	m := &Mesh{Wire: wire.NewMetrics(in.Registry)}
+	m := &Mesh{Wire: wire.NewMetrics(in.Registry), Path: &probes.PathFault{}}
 	var err error
 	if m.Peers, err = newLiveness(c, n, in.Health, in.Aware, in.Registry, in.Log); err != nil {
 		return nil, err
@@ -103,25 +107,36 @@ func newMesh(in meshIn) (*Mesh, error) {
 	}
 	in.Health.SubscribeStatus(m.Summary.StatusChanged)
 	m.Peers.SilenceFor(m.Summary.Silence)
-	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Activity.Wrap(self, validator(wire.TopicSummary))); err != nil {
+	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Path.Wrap(self, m.Activity.Wrap(self, validator(wire.TopicSummary)))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
 	}
 
 	probeValidator := m.Activity.Wrap(self, validator(wire.TopicProbe))
 	if p := c.Probes.PubSub; p.Enabled {
+		direct, err := m.joinDirect(n, self, in.Opened)
+		if err != nil {
+			return nil, err
+		}
 		m.PubSub, err = probes.NewPubSubRoundTrip(m.probeTopic, self, n.Host.Network(), m.Peers,
 			probes.PubSubConfig{Interval: p.Interval, Timeout: p.Timeout, MinPeers: c.MinPeers,
-				Heard: m.Activity.HeardSince, Members: m.Peers.Members, Aware: in.Aware}, in.Registry, in.Log)
+				Heard: m.Activity.HeardSince, Members: m.Peers.Members, Aware: in.Aware, Direct: direct}, in.Registry, in.Log)
 		if err != nil {
 			return nil, err
 		}
 		m.Peers.OnChange(m.PubSub.PeerChanged)
 		probeValidator = m.PubSub.Validator(probeValidator)
+		// The same validators as the shared topic's (heard, evidence of
+		// life, drop-inbound, the path faults): a direct round-trip is the
+		// same probe by a shorter way.
+		own := wire.DirectTopic(self)
+		if err := n.PubSub.RegisterTopicValidator(own, m.Path.Wrap(self, m.PubSub.Validator(m.Activity.Wrap(self, validator(own))))); err != nil {
+			return nil, fmt.Errorf("validator %s: %w", wire.TopicProbeDirect, err)
+		}
 		if err := in.Health.Register(m.PubSub.Check()); err != nil {
 			return nil, err
 		}
 	}
-	if err := n.PubSub.RegisterTopicValidator(wire.TopicProbe, probeValidator); err != nil {
+	if err := n.PubSub.RegisterTopicValidator(wire.TopicProbe, m.Path.Wrap(self, probeValidator)); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicProbe, err)
 	}
 
@@ -142,6 +157,24 @@ func newMesh(in meshIn) (*Mesh, error) {
 		}
 	}
 	return m, nil
+}
+
+// joinDirect joins this node's direct probe topic (its validator is
+// registered with the probe's, before anything subscribes) and gives the
+// probe what it needs to publish on its neighbours': there only this
+// node's own publishes are validated, so the strict shape check and the
+// outbound fault are all they need.
+func (m *Mesh) joinDirect(n *p2p.Node, self peer.ID, o *opened) (*probes.Direct, error) {
+	own := wire.DirectTopic(self)
+	var err error
+	if m.directTopic, err = n.PubSub.Join(own); err != nil {
+		return nil, fmt.Errorf("join %s: %w", wire.TopicProbeDirect, err)
+	}
+	o.add(closeTopic(m.directTopic))
+	peerValidator := func(topic string) pubsub.ValidatorEx {
+		return m.Path.Wrap(self, wire.NewValidator(topic, wire.ValidatorOptions{Self: self, Metrics: m.Wire}))
+	}
+	return probes.NewDirect(n.PubSub, m.directTopic, peerValidator), nil
 }
 
 // closeTopic leaves t, unless libp2p has closed already (a failed start
@@ -188,6 +221,9 @@ func (m *Mesh) Stop(context.Context) error {
 	}
 	m.Summary.Close()
 	m.probeTopic.Close()
+	if m.directTopic != nil {
+		m.directTopic.Close()
+	}
 	m.summaryTopic.Close()
 	return nil
 }
@@ -203,6 +239,8 @@ func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
 	if f == nil {
 		return
 	}
+	f.Add("pubsub", "outbound-only", m.Path.SetOutbound)
+	f.Add("pubsub", "inbound-only", m.Path.SetInbound)
 	if m.PubSub != nil {
 		f.Add("pubsub", "drop-inbound", m.PubSub.SetDropInbound)
 	}

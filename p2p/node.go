@@ -136,7 +136,7 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	}
 	psOpts := opts.PubSub
 	if opts.Registerer != nil {
-		m, err := newPubSubMetrics(opts.Registerer, wire.Topics())
+		m, err := newPubSubMetrics(opts.Registerer, append(wire.Topics(), wire.TopicProbeDirect))
 		if err != nil {
 			n.abort()
 			return nil, fmt.Errorf("p2p: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/metrics"
+	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
 // pubsubMetrics is a GossipSub RawTracer that exports two things
@@ -78,8 +79,11 @@ func newPubSubMetrics(reg prometheus.Registerer, topics []string) (*pubsubMetric
 // intake. DeliverMessage would miss rejected ones, and DeliverMessage plus
 // RejectMessage would count rejections that happen before the seen check
 // (missing or bad signature, full validation queue) once per copy.
+//
+// The direct probe topics, one per node, count under their family: one
+// series, not one per peer.
 func (m *pubsubMetrics) ValidateMessage(msg *pubsub.Message) {
-	t := msg.GetTopic()
+	t := wire.TopicFamily(msg.GetTopic())
 	if slices.Contains(m.topics, t) {
 		m.received.WithLabelValues(t).Inc()
 	}

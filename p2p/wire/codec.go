@@ -56,6 +56,11 @@ func Decode(topic string, data []byte) (Message, error) {
 	if err := m.check(); err != nil {
 		return nil, reject(ReasonMalformed, "%s: %w", typ, err)
 	}
+	if owner, ok := DirectOwner(topic); ok {
+		if err := checkInbox(owner, m); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 

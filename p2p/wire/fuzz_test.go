@@ -3,6 +3,8 @@ package wire
 import (
 	"reflect"
 	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // fuzzDecode checks Decode's contract on arbitrary bytes: it never panics,
@@ -47,3 +49,14 @@ func fuzzDecode(f *testing.F, topic string) {
 func FuzzDecodeProbe(f *testing.F)    { fuzzDecode(f, TopicProbe) }
 func FuzzDecodeElection(f *testing.F) { fuzzDecode(f, TopicElection) }
 func FuzzDecodeSummary(f *testing.F)  { fuzzDecode(f, TopicSummary) }
+
+// FuzzDecodeProbeDirect runs the same contract on a direct topic, whose
+// inbox rule (ReasonWrongInbox) is part of decoding; the owner is the
+// examples' "other", so their Ack passes it.
+func FuzzDecodeProbeDirect(f *testing.F) {
+	owner := testPeer(f, 101)
+	p := &Probe{Nonce: "9f86d081884c7d65", Responders: []peer.ID{owner}}
+	p.Stamp(testPeer(f, 1), exampleTime)
+	f.Add(mustEncode(f, p))
+	fuzzDecode(f, DirectTopic(owner))
+}

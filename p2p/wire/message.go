@@ -53,6 +53,9 @@ func TopicTypes(topic string) []string {
 	case TopicSummary:
 		return []string{TypeSummary, TypeGoodbye}
 	}
+	if _, ok := DirectOwner(topic); ok {
+		return []string{TypeProbe, TypeAck}
+	}
 	return nil
 }
 
@@ -177,6 +180,9 @@ func (*Goodbye) Type() string   { return TypeGoodbye }
 
 // newMessage returns an empty message of a type the topic carries, or nil.
 func newMessage(topic, typ string) Message {
+	if _, ok := DirectOwner(topic); ok {
+		topic = TopicProbe
+	}
 	switch topic {
 	case TopicProbe:
 		switch typ {

@@ -84,7 +84,7 @@ func NewValidator(topic string, opts ValidatorOptions) pubsub.ValidatorEx {
 func (v *validator) validate(_ context.Context, from peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	m, reason := v.judge(from, msg)
 	if reason != "" {
-		v.opts.Metrics.Rejected(v.topic, reason)
+		v.opts.Metrics.Rejected(TopicFamily(v.topic), reason)
 		v.log.Debug("pubsub message rejected", "topic", v.topic, "reason", reason,
 			"author", msg.GetFrom(), "from", from)
 		return pubsub.ValidationReject

@@ -69,11 +69,14 @@ type PeerLiveness interface {
 	Observe(id peer.ID, ev liveness.Evidence, written time.Time)
 }
 
-// pubsubBudget is how many round-trips a second the whole mesh may start,
-// whatever its size (docs/ARCHITECTURE.md, "Flat cost"): each costs a probe
-// and, usually, one ack on every node. A higher budget finds a node whose
-// outbound path alone broke sooner, at a linear cost.
-const pubsubBudget = 1.0
+// pubsubBudget is how many round-trips a second the whole mesh may start
+// on the shared probe topic, whatever its size (docs/ARCHITECTURE.md,
+// "Flat cost"): each costs a probe and, usually, one ack on every node.
+// They test the mesh's multi-hop forwarding, which is the mesh's health
+// more than this node's; a node's own path is checked by its direct
+// round-trips at the fixed interval, so this budget is a fifth of what it
+// was when it also had to find a node's own failure.
+const pubsubBudget = 0.2
 
 // PubSubConfig configures the pubsub round-trip check.
 type PubSubConfig struct {
@@ -92,10 +95,19 @@ type PubSubConfig struct {
 	// Aware is this process's awareness; while it struggles the adaptive
 	// wait stretches by its scale. Nil: never stretched for it.
 	Aware Aware
+	// Direct, when set, carries the runs between the shared topic's: a
+	// round-trip to one neighbour over its direct topic, every Interval
+	// whatever the mesh size. Nil: every run uses the shared topic, at the
+	// budget's pace.
+	Direct *Direct
 }
 
 // PubSubProbe is the pubsub-roundtrip check and the responder side of the
-// protocol: it publishes Probe{nonce, ts, responders} naming one peer with
+// protocol. Every Interval it runs a direct round-trip: a probe published on
+// one neighbour's direct topic, acked on this node's, one message each way
+// through GossipSub (Direct). When the message budget allows (or no
+// neighbour can be asked directly) a run uses the shared topic instead: it
+// publishes Probe{nonce, ts, responders} naming one peer with
 // fresh evidence of life, preferably one it is not directly connected to so
 // the probe crosses hops, and passes when its own probe is delivered back
 // to it and the responder's Ack arrives through the mesh. An unanswered
@@ -118,6 +130,7 @@ type PubSubProbe struct {
 	pending map[string]*pendingProbe
 	cancel  context.CancelFunc
 	done    chan struct{}
+	wideAt  time.Time // the last run on the shared topic
 
 	rtt        prometheus.Histogram
 	acksIn     *prometheus.CounterVec
@@ -210,21 +223,41 @@ func (p *PubSubProbe) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", wire.TopicProbe, err)
 	}
+	subs := []*pubsub.Subscription{sub}
+	if p.cfg.Direct != nil {
+		// Its own direct topic brings a neighbour's probe or ack at a
+		// time: a small inbox does.
+		own, err := p.cfg.Direct.own.Subscribe(pubsub.WithBufferSize(64))
+		if err != nil {
+			sub.Cancel()
+			return fmt.Errorf("subscribe %s: %w", p.cfg.Direct.own, err)
+		}
+		subs = append(subs, own)
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	p.mu.Lock()
 	p.cancel, p.done = cancel, done
 	p.mu.Unlock()
-	go func() {
-		defer close(done)
-		defer sub.Cancel()
-		for {
-			msg, err := sub.Next(ctx)
-			if err != nil {
-				return
+	var wg sync.WaitGroup
+	for _, sub := range subs {
+		wg.Go(func() {
+			defer sub.Cancel()
+			for {
+				msg, err := sub.Next(ctx)
+				if err != nil {
+					return
+				}
+				p.handle(ctx, msg)
 			}
-			p.handle(ctx, msg)
+		})
+	}
+	go func() {
+		wg.Wait()
+		if p.cfg.Direct != nil {
+			p.cfg.Direct.Close()
 		}
+		close(done)
 	}()
 	return nil
 }
@@ -248,8 +281,9 @@ func (p *PubSubProbe) running() bool {
 }
 
 // SetDropInbound is the (pubsub, drop-inbound) fault: while on, the probe
-// topic's validator (Validator) ignores every message from a remote peer,
-// so nothing reaches this node on that topic and it forwards nothing.
+// topics' validators (Validator, on the shared topic and on this node's
+// direct topic) ignore every message from a remote peer, so nothing
+// reaches this node on them and it forwards nothing.
 func (p *PubSubProbe) SetDropInbound(on bool) { p.dropInbound.Store(on) }
 
 // Validator wraps the probe topic's validator (wire.NewValidator) with the
@@ -304,6 +338,7 @@ func (p *PubSubProbe) handle(ctx context.Context, msg *pubsub.Message) {
 		return
 	}
 	author := msg.GetFrom()
+	_, direct := wire.DirectOwner(msg.GetTopic())
 	switch m := m.(type) {
 	case *wire.Probe:
 		if author == p.self {
@@ -311,7 +346,7 @@ func (p *PubSubProbe) handle(ctx context.Context, msg *pubsub.Message) {
 			return
 		}
 		if slices.Contains(m.Responders, p.self) {
-			p.sendAck(ctx, m.Nonce, author)
+			p.sendAck(ctx, m.Nonce, author, direct)
 		}
 	case *wire.Ack:
 		if author == p.self {
@@ -323,13 +358,21 @@ func (p *PubSubProbe) handle(ctx context.Context, msg *pubsub.Message) {
 	}
 }
 
-func (p *PubSubProbe) sendAck(ctx context.Context, nonce string, to peer.ID) {
+// sendAck answers on the path the probe came by: the shared topic, or
+// the prober's direct topic.
+func (p *PubSubProbe) sendAck(ctx context.Context, nonce string, to peer.ID, direct bool) {
 	data, err := encodeAck(p.self, time.Now(), nonce, to)
 	if err != nil {
 		p.log.Error("encoding ack", "err", err)
 		return
 	}
-	if err := p.topic.Publish(ctx, data); err != nil {
+	publish := p.topic.Publish
+	if direct && p.cfg.Direct != nil {
+		publish = func(ctx context.Context, data []byte, _ ...pubsub.PubOpt) error {
+			return p.cfg.Direct.publish(ctx, to, data)
+		}
+	}
+	if err := publish(ctx, data); err != nil {
 		p.log.Debug("publishing ack", "to", to, "err", err)
 		return
 	}
@@ -375,6 +418,14 @@ func (p *PubSubProbe) ackReceived(nonce string, from peer.ID) {
 	pp.mu.Unlock()
 	p.acksIn.WithLabelValues("matched").Inc()
 	pp.poke()
+}
+
+// neighbours are the candidates a direct round-trip may ask: directly
+// connected, and subscribed to their direct topic.
+func (p *PubSubProbe) neighbours() (fresh, fallback []peer.ID) {
+	fresh, fallback = p.candidates()
+	unreachable := func(id peer.ID) bool { return !p.isDirect(id) || !p.cfg.Direct.reachable(id) }
+	return slices.DeleteFunc(fresh, unreachable), slices.DeleteFunc(fallback, unreachable)
 }
 
 // candidates are the peers a probe may ask, in two tiers (see
@@ -431,12 +482,56 @@ func (p *PubSubProbe) Check() health.Check {
 		Component:   health.ComponentPubSub,
 		Description: "own probe delivered locally and acknowledged by a peer through the mesh",
 		Interval:    p.cfg.Interval,
-		Every:       budget.Every(p.cfg.Interval, p.cfg.Members, pubsubBudget),
+		Every:       p.every(),
 		Timeout:     p.cfg.Timeout,
 		Critical:    true,
 		LatencySLO:  500 * time.Millisecond,
 		Checker:     p.run,
 	}
+}
+
+// every is the check's stretch: none when direct round-trips carry it
+// (they cost the same at any N), the budget's otherwise.
+func (p *PubSubProbe) every() func() time.Duration {
+	if p.cfg.Direct != nil {
+		return nil
+	}
+	return budget.Every(p.cfg.Interval, p.cfg.Members, pubsubBudget)
+}
+
+// wideEvery is how often this node may use the shared topic.
+func (p *PubSubProbe) wideEvery() time.Duration {
+	if p.cfg.Members == nil {
+		return p.cfg.Interval
+	}
+	return budget.Interval(p.cfg.Interval, p.cfg.Members(), pubsubBudget)
+}
+
+// path picks this run's path and its candidates (wideDue).
+func (p *PubSubProbe) path(now time.Time) (direct bool, fresh, fallback []peer.ID) {
+	if p.cfg.Direct == nil {
+		fresh, fallback = p.candidates()
+		return false, fresh, fallback
+	}
+	p.cfg.Direct.prune()
+	every := p.wideEvery()
+	p.mu.Lock()
+	if p.wideAt.IsZero() {
+		// Spread the first shared-topic runs of nodes started together
+		// over the budget's interval instead of starting with all of them.
+		p.wideAt = now.Add(-time.Duration(mrand.Int64N(int64(every))))
+	}
+	last := p.wideAt
+	p.mu.Unlock()
+	fresh, fallback = p.neighbours()
+	if !wideDue(now, last, every, len(fresh)+len(fallback)) {
+		return true, fresh, fallback
+	}
+	p.mu.Lock()
+	p.wideAt = now
+	p.mu.Unlock()
+	fresh, fallback = p.candidates()
+	return false, fresh, fallback
 }
 
 // maxLeaves bounds re-sending when every responder leaves mid-attempt.
@@ -450,7 +545,14 @@ func (p *PubSubProbe) run(ctx context.Context) health.Result {
 	start := time.Now()
 	wait := p.adaptive.Timeout()
 	p.timeoutSec.Set(wait.Seconds())
-	r := p.probe(ctx, wait)
+	if !p.running() {
+		return health.Result{Message: fmt.Sprintf("not subscribed to %s", wire.TopicProbe), Details: map[string]any{
+			"local_delivery": false, "acks_received": 0, "acks_expected": 0,
+			"responders": []string{}, "timeout_ms": wait.Milliseconds(),
+		}}
+	}
+	direct, fresh, fallback := p.path(start)
+	r := p.probe(ctx, wait, direct, fresh, fallback)
 	if !r.Healthy && p.heard(start) {
 		p.adaptive.Fail()
 	}
@@ -467,25 +569,27 @@ func (p *PubSubProbe) heard(start time.Time) bool {
 	return p.cfg.Heard == nil || p.cfg.Heard(start)
 }
 
-// probe asks one fresh peer; if it does not answer within wait, and the
-// node hears its other peers (so the mesh, not this node, is the suspect),
-// it asks up to MaxResponders different live peers, direct neighbours
-// first. The run fails only when nobody it asked answered.
-func (p *PubSubProbe) probe(ctx context.Context, wait time.Duration) health.Result {
+// probe asks one fresh peer of the candidates; if it does not answer
+// within wait, and the node hears its other peers (so the mesh, not this
+// node, is the suspect), it asks up to MaxResponders different ones,
+// direct neighbours first. The run fails only when nobody it asked
+// answered. direct: the candidates are neighbours asked over their direct
+// topics.
+func (p *PubSubProbe) probe(ctx context.Context, wait time.Duration, direct bool, fresh, fallback []peer.ID) health.Result {
 	start := time.Now()
 	details := map[string]any{
 		"local_delivery": false, "acks_received": 0, "acks_expected": 0,
 		"responders": []string{}, "timeout_ms": wait.Milliseconds(),
+		"path": "shared",
+	}
+	if direct {
+		details["path"] = "direct"
 	}
 	fail := func(format string, a ...any) health.Result {
 		return health.Result{Message: fmt.Sprintf(format, a...), Details: details}
 	}
-	if !p.running() {
-		return fail("not subscribed to %s", wire.TopicProbe)
-	}
-	fresh, fallback := p.candidates()
 	details["live_peers"] = len(fresh) + len(fallback)
-	if len(fresh)+len(fallback) > 0 && p.cfg.MinPeers > 0 && len(p.topic.ListPeers()) == 0 {
+	if !direct && len(fresh)+len(fallback) > 0 && p.cfg.MinPeers > 0 && len(p.topic.ListPeers()) == 0 {
 		return fail("%d live peers, none on %s", len(fresh)+len(fallback), wire.TopicProbe)
 	}
 	rng := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
@@ -518,7 +622,7 @@ func (p *PubSubProbe) probe(ctx context.Context, wait time.Duration) health.Resu
 			// Leave the second round at least as much time as the first.
 			aw = min(wait, time.Until(dl)/2)
 		}
-		r, outcome := p.attempt(ctx, responders, details, aw)
+		r, outcome := p.attempt(ctx, responders, details, aw, direct)
 		asked = append(asked, responders...)
 		details["asked"] = len(asked)
 		switch outcome {
@@ -570,8 +674,10 @@ const (
 )
 
 // attempt publishes one probe naming responders and waits up to wait for
-// its outcome.
-func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details map[string]any, wait time.Duration) (r health.Result, outcome int) {
+// its outcome. direct: one probe per responder, each on its direct topic
+// and naming it alone (the inbox rule); none comes back to this node, so
+// the local delivery stands as done.
+func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details map[string]any, wait time.Duration, direct bool) (r health.Result, outcome int) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	names := make([]string, len(responders))
@@ -595,16 +701,23 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 		pp.mu.Unlock()
 	}()
 
-	data, err := encodeProbe(p.self, time.Now(), nonce, responders)
-	if err != nil {
-		return health.Result{Message: "encoding probe: " + err.Error(), Err: err, Details: details}, attemptDone
-	}
 	start := time.Now()
-	if err := p.topic.Publish(ctx, data); err != nil {
-		err = fmt.Errorf("publish probe on %s: %w", wire.TopicProbe, err)
-		return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
+	if direct {
+		pp.local = true
+		if err := p.publishDirect(ctx, nonce, responders); err != nil {
+			return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
+		}
+	} else {
+		data, err := encodeProbe(p.self, time.Now(), nonce, responders)
+		if err != nil {
+			return health.Result{Message: "encoding probe: " + err.Error(), Err: err, Details: details}, attemptDone
+		}
+		if err := p.topic.Publish(ctx, data); err != nil {
+			err = fmt.Errorf("publish probe on %s: %w", wire.TopicProbe, err)
+			return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
+		}
+		p.published.WithLabelValues("probe").Inc()
 	}
-	p.published.WithLabelValues("probe").Inc()
 
 	for {
 		pp.mu.Lock()
@@ -651,6 +764,28 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 			return health.Result{Message: msg, Details: details}, attemptUnanswered
 		}
 	}
+}
+
+// publishDirect sends one probe to each responder's direct topic; it fails
+// only when none could be sent (a neighbour that went away meanwhile is
+// the wait's to find out).
+func (p *PubSubProbe) publishDirect(ctx context.Context, nonce string, responders []peer.ID) error {
+	var errs []error
+	for _, id := range responders {
+		data, err := encodeProbe(p.self, time.Now(), nonce, []peer.ID{id})
+		if err == nil {
+			err = p.cfg.Direct.publish(ctx, id, data)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publish probe on %s's direct topic: %w", short(id.String()), err))
+			continue
+		}
+		p.published.WithLabelValues("probe").Inc()
+	}
+	if len(errs) == len(responders) && len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
 }
 
 func joinAnd(s []string) string {
