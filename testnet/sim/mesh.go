@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -187,8 +186,9 @@ func (m *Mesh) newHost(i int, sk crypto.PrivKey) (host.Host, error) {
 		// synctest bubble, as x/simlibp2p notes; the listen address is
 		// the only one anyway.
 		libp2p.DisableIdentifyAddressDiscovery(),
-		// As x/simlibp2p: no resource manager.
-		libp2p.ResourceManager(&network.NullResourceManager{}),
+		// libp2p's default resource manager, with the limits the node's
+		// own host has (p2p.NewHost): x/simlibp2p leaves it out, but it
+		// does not stall the bubble.
 		libp2p.DisableRelay(),
 		libp2p.ForceReachabilityPublic(),
 		libp2p.DisableMetrics(),
