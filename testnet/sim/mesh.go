@@ -214,6 +214,17 @@ func (f fixedIP) PreferredSourceIPForDestination(*net.UDPAddr) (net.IP, error) {
 	return net.IP(f), nil
 }
 
+// ExitKilled is the code a crashed node reports, a SIGKILLed process's.
+const ExitKilled = 137
+
+// Crash takes node i off the network at once, then stops it: its peers
+// hear nothing more from it (no goodbye, no resignation, no close reaches
+// them), as when its machine dies.
+func (m *Mesh) Crash(i int) {
+	m.Net.Cut(i, true, true)
+	m.Nodes[i].Stop("crashed", ExitKilled)
+}
+
 // Close stops every node (gracefully, as SIGTERM would), their hosts and
 // the network.
 func (m *Mesh) Close() {

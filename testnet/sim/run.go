@@ -11,7 +11,7 @@ import (
 )
 
 // Scenarios are the built-in scenarios Run knows.
-var Scenarios = []string{"converge", "partition"}
+var Scenarios = []string{"converge", "partition", "kill-leader", "zone-outage"}
 
 // Report is what one run saw, in simulated time unless a name says wall.
 // Its figures follow the testnet's report where they exist.
@@ -28,8 +28,13 @@ type Report struct {
 	// one's time from the fault to unhealthy (-1: never).
 	Victims          []int     `json:"victims,omitempty"`
 	DetectionSeconds []float64 `json:"detection_seconds,omitempty"`
+	// KilledLeader is the leader a scenario crashed; FailoverSeconds, the
+	// time from the crash until every running node not faulted follows one
+	// other leader (-1: never).
+	KilledLeader    string  `json:"killed_leader,omitempty"`
+	FailoverSeconds float64 `json:"failover_seconds,omitempty"`
 	// FalseAlarms are status and leader changes of nodes not faulted,
-	// after convergence.
+	// after convergence (leaving a crashed leader is no false alarm).
 	FalseAlarms []string `json:"false_alarms"`
 	// Exits are the nodes that stopped by themselves: index, code, reason.
 	Exits []string `json:"exits"`
@@ -87,24 +92,19 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 			r.ConvergeSeconds = now.Sub(start).Seconds()
 			r.Leader = vs[0].Leader
 			prev = vs
-			if rc.Scenario == "partition" {
-				r.Victims = pickVictims(vs, m, max(1, rc.N/10))
-				for _, v := range r.Victims {
-					faulted[v] = true
-					r.DetectionSeconds = append(r.DetectionSeconds, -1)
-				}
-				groups := make([][]int, len(r.Victims))
-				for k, v := range r.Victims {
-					groups[k] = []int{v}
-				}
-				if err := m.Net.Partition(groups...); err != nil {
-					m.Close()
-					return r, err
-				}
-				faultAt = now
+			if err := fault(m, rc.Scenario, vs, &r, faulted); err != nil {
+				m.Close()
+				return r, err
 			}
+			faultAt = now
 		} else if prev != nil {
-			r.FalseAlarms = append(r.FalseAlarms, alarms(prev, vs, faulted, now.Sub(start))...)
+			// Until the others follow a new leader, their leader changes
+			// are the failover, not alarms.
+			failingOver := r.KilledLeader != "" && r.FailoverSeconds < 0
+			r.FalseAlarms = append(r.FalseAlarms, alarms(prev, vs, faulted, failingOver, now.Sub(start))...)
+			if failingOver && failedOver(vs, faulted, r.KilledLeader) {
+				r.FailoverSeconds = now.Sub(faultAt).Seconds()
+			}
 			for k, v := range r.Victims {
 				if r.DetectionSeconds[k] < 0 && vs[v].Status == status.Unhealthy {
 					r.DetectionSeconds[k] = now.Sub(faultAt).Seconds()
@@ -126,6 +126,60 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 	return r, nil
 }
 
+// fault applies the scenario's faults once the mesh has converged.
+func fault(m *Mesh, scenario string, vs []View, r *Report, faulted map[int]bool) error {
+	cut := func(k int, together bool) error {
+		r.Victims = pickVictims(vs, m, k)
+		var groups [][]int
+		for _, v := range r.Victims {
+			faulted[v] = true
+			r.DetectionSeconds = append(r.DetectionSeconds, -1)
+			groups = append(groups, []int{v})
+		}
+		if together {
+			groups = [][]int{r.Victims}
+		}
+		return m.Net.Partition(groups...)
+	}
+	kill := func() {
+		for i, n := range m.Nodes {
+			if n.ID.String() == r.Leader {
+				faulted[i] = true
+				r.KilledLeader, r.FailoverSeconds = r.Leader, -1
+				m.Crash(i)
+			}
+		}
+	}
+	switch scenario {
+	case "partition": // 10 % of the nodes cut off, each alone
+		return cut(max(1, len(vs)/10), false)
+	case "kill-leader":
+		kill()
+	case "zone-outage": // 10 % cut off together, and the leader killed
+		if err := cut(max(1, len(vs)/10), true); err != nil {
+			return err
+		}
+		kill()
+	}
+	return nil
+}
+
+// failedOver says whether every running node not faulted follows one
+// leader other than the killed one.
+func failedOver(vs []View, faulted map[int]bool, killed string) bool {
+	leader := ""
+	for i, v := range vs {
+		if faulted[i] || !v.Running {
+			continue
+		}
+		if v.Leader == "" || v.Leader == killed || (leader != "" && v.Leader != leader) {
+			return false
+		}
+		leader = v.Leader
+	}
+	return leader != ""
+}
+
 // pickVictims are k followers, from the end of the list.
 func pickVictims(vs []View, m *Mesh, k int) []int {
 	var out []int
@@ -138,8 +192,8 @@ func pickVictims(vs []View, m *Mesh, k int) []int {
 }
 
 // alarms are the status and leader changes between two observations of
-// the nodes not faulted.
-func alarms(prev, vs []View, faulted map[int]bool, at time.Duration) []string {
+// the nodes not faulted; leader changes do not count while failingOver.
+func alarms(prev, vs []View, faulted map[int]bool, failingOver bool, at time.Duration) []string {
 	var out []string
 	for i, v := range vs {
 		p := prev[i]
@@ -151,7 +205,7 @@ func alarms(prev, vs []View, faulted map[int]bool, at time.Duration) []string {
 			out = append(out, fmt.Sprintf("%v node %d stopped: code %d, %s", at, i, v.Code, v.Reason))
 		case v.Status != p.Status:
 			out = append(out, fmt.Sprintf("%v node %d status %s -> %s", at, i, p.Status, v.Status))
-		case v.Leader != p.Leader:
+		case v.Leader != p.Leader && !failingOver:
 			out = append(out, fmt.Sprintf("%v node %d leader changed (term %d -> %d)", at, i, p.Term, v.Term))
 		}
 	}
