@@ -164,8 +164,9 @@ func (s *HTTPServer) Start() error {
 	return nil
 }
 
-// Handler serves /health, /health/*, /metrics and /debug/fault (when
-// enabled) under the connection cap's accounting of the listener, if any.
+// Handler serves what the listener serves (/health, /health/*, /,
+// /metrics, /debug/fault when enabled), without the listener's
+// connection cap: an application that mounts it caps its own server.
 func (s *HTTPServer) Handler() http.Handler { return s.mux }
 
 // Addr is the bound address (useful with port 0).
