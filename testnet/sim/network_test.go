@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"testing/synctest"
 )
 
 // Which packets a fault lets through, between nodes 0..3.
@@ -59,5 +62,31 @@ func TestSeedFixesLatency(t *testing.T) {
 	}
 	if same {
 		t.Fatal("seeds 1 and 2 drew the same latencies")
+	}
+}
+
+// The seed fixes the nodes' identities: a report's peer IDs name the same
+// nodes in a rerun.
+func TestSeedFixesIdentities(t *testing.T) {
+	ids := func(seed uint64) []string {
+		var out []string
+		synctest.Test(t, func(t *testing.T) {
+			m, err := Start(context.Background(), Config{N: 3, Seed: seed, DataDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			for _, n := range m.Nodes {
+				out = append(out, n.ID.String())
+			}
+		})
+		return out
+	}
+	a, b, c := ids(5), ids(5), ids(6)
+	if !slices.Equal(a, b) {
+		t.Errorf("seed 5 twice: %v then %v", a, b)
+	}
+	if slices.Equal(a, c) {
+		t.Errorf("seeds 5 and 6 gave the same identities %v", a)
 	}
 }
