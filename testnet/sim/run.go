@@ -10,8 +10,12 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
+// exitCritical is a node's code for a confirmed critical failure, its
+// process's exit code (API.md, Exit codes).
+const exitCritical = 3
+
 // Scenarios are the built-in scenarios Run knows.
-var Scenarios = []string{"converge", "partition", "kill-leader", "zone-outage"}
+var Scenarios = []string{"converge", "partition", "kill-leader", "zone-outage", "inbound-only", "outbound-only"}
 
 // Report is what one run saw, in simulated time unless a name says wall.
 // Its figures follow the testnet's report where they exist.
@@ -106,7 +110,10 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 				r.FailoverSeconds = now.Sub(faultAt).Seconds()
 			}
 			for k, v := range r.Victims {
-				if r.DetectionSeconds[k] < 0 && vs[v].Status == status.Unhealthy {
+				// A victim that stopped itself was confirmed unhealthy,
+				// though it may have gone between two observations.
+				confirmed := vs[v].Status == status.Unhealthy || (!vs[v].Running && vs[v].Code == exitCritical)
+				if r.DetectionSeconds[k] < 0 && confirmed {
 					r.DetectionSeconds[k] = now.Sub(faultAt).Seconds()
 				}
 			}
@@ -155,6 +162,13 @@ func fault(m *Mesh, scenario string, vs []View, r *Report, faulted map[int]bool)
 		return cut(max(1, len(vs)/10), false)
 	case "kill-leader":
 		kill()
+	case "inbound-only", "outbound-only": // one follower hears, or says, nothing
+		r.Victims = pickVictims(vs, m, 1)
+		for _, v := range r.Victims {
+			faulted[v] = true
+			r.DetectionSeconds = append(r.DetectionSeconds, -1)
+			m.Net.Cut(v, scenario == "inbound-only", scenario == "outbound-only")
+		}
 	case "zone-outage": // 10 % cut off together, and the leader killed
 		if err := cut(max(1, len(vs)/10), true); err != nil {
 			return err
