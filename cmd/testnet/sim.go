@@ -22,7 +22,7 @@ func (c *cli) sim(ctx context.Context, args []string) int {
 	fs := c.flags("sim")
 	n := fs.Int("n", 20, "nodes")
 	seed := fs.Uint64("seed", 1, "seed: identities, topology, latency, loss")
-	scenario := fs.String("scenario", "converge", "built-in scenario: converge, partition")
+	scenario := fs.String("scenario", "converge", "built-in scenario: converge, partition, kill-leader, zone-outage, inbound-only, outbound-only")
 	report := fs.String("report", "", "write the JSON report here (default: stdout)")
 	duration := fs.Duration("duration", 2*time.Minute, "whole run, simulated")
 	latency := fs.Duration("latency", time.Millisecond, "one-way base latency per link")
