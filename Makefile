@@ -12,6 +12,7 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/meshhealth ./cmd/node
 	$(GO) build -o bin/testnet ./cmd/testnet
+	$(GO) test -c -o bin/sim.test ./testnet/sim
 
 # A live 5-node mesh on loopback with a status table; Ctrl-C stops it.
 # PROMETHEUS=1 also runs Prometheus on it with the shipped alert rules.

@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -31,6 +34,18 @@ type Env struct {
 	// Host, when set, is used instead of a host built from the configuration
 	// (its identity wins over the data directory's key).
 	Host host.Host
+	// PubSub and DHT, when set (both, with Host), are an application's own:
+	// the node joins its topics on that GossipSub and probes that DHT
+	// instead of building its own, and leaves all three open when it stops
+	// (Attach, p2p.Attach).
+	PubSub *pubsub.PubSub
+	DHT    *dht.IpfsDHT
+	// Awareness configures the node's account of its own stalls; a
+	// simulation in virtual time reads no kernel run-queue wait.
+	Awareness awareness.Config
+	// HandlerOnly binds no HTTP address: the application serves the
+	// node's handler itself (Attached.Handler).
+	HandlerOnly bool
 	// Registry, when set, receives the metrics; otherwise a fresh one.
 	Registry *prometheus.Registry
 	// P2P extends the libp2p node (extra pubsub options, DHT validators).
@@ -99,8 +114,8 @@ func NewRegistry() *prometheus.Registry {
 // newAwareness is the node's one account of its own stalls and starvation,
 // read by the health manager, the liveness view, the silence watch and the
 // adaptive timeouts alike.
-func newAwareness(reg prometheus.Registerer, log *slog.Logger) (*awareness.Awareness, error) {
-	return awareness.New(awareness.Config{}, reg, log)
+func newAwareness(env Env, reg prometheus.Registerer, log *slog.Logger) (*awareness.Awareness, error) {
+	return awareness.New(env.Awareness, reg, log)
 }
 
 func healthConfig(c Config, n *p2p.Node) health.Config {
@@ -132,12 +147,17 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, 
 	}
 	var n *p2p.Node
 	var err error
-	if env.Host != nil {
+	switch {
+	case env.Host != nil && env.PubSub != nil && env.DHT != nil:
+		n, err = p2p.Attach(context.Background(), env.Host, env.PubSub, env.DHT, c.P2P, env.P2P, log)
+	case env.PubSub != nil || env.DHT != nil:
+		return nil, errors.New("an application's GossipSub and DHT come together, with its host")
+	case env.Host != nil:
 		if env.P2P.Registerer == nil {
 			env.P2P.Registerer = reg
 		}
 		n, err = p2p.Start(context.Background(), env.Host, c.P2P, nil, env.P2P, log)
-	} else {
+	default:
 		var key crypto.PrivKey
 		if key, err = p2p.LoadOrCreateIdentity(c.P2P.DataDir); err != nil {
 			return nil, err
@@ -159,7 +179,7 @@ func newFaults(c Config, log *slog.Logger) *Faults {
 	return NewFaults(log)
 }
 
-func newHTTPServer(c Config, hm *health.Manager, reg prometheus.Registerer, g prometheus.Gatherer, f *Faults, log *slog.Logger) (*HTTPServer, error) {
+func newHTTPServer(c Config, env Env, hm *health.Manager, reg prometheus.Registerer, g prometheus.Gatherer, f *Faults, log *slog.Logger) (*HTTPServer, error) {
 	var faults http.Handler // a nil *Faults must stay a nil interface
 	if f != nil {
 		token, err := writeFaultToken(c)
@@ -170,6 +190,7 @@ func newHTTPServer(c Config, hm *health.Manager, reg prometheus.Registerer, g pr
 	}
 	s := NewHTTPServer(c.HTTP, hm.Handler(), hm.CloseStreams, g, faults, log)
 	s.MaxConns = c.MaxHTTPConnections
+	s.NoListen = env.HandlerOnly
 	if err := s.RegisterMetrics(reg); err != nil {
 		return nil, fmt.Errorf("http metrics: %w", err)
 	}

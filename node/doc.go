@@ -1,7 +1,10 @@
 // Package node is the meshhealth node: its configuration (flags,
 // MESHHEALTH_* variables, an optional YAML file) and the composition of the
 // packages into one fx application. cmd/node is a thin main around it; the
-// in-process test mesh builds whole nodes through it on mocknet.
+// in-process test mesh builds whole nodes through it on mocknet. Attach
+// (attach.go) is the same composition as a public API: a go-libp2p
+// application runs it on its own host, GossipSub and DHT, and the
+// simulated mesh (testnet/sim) runs it on simulated hosts.
 //
 // The packages ship no fx modules; the node builds its parts with their
 // plain constructors (app.go, mesh.go, election.go, meshview.go), because it

@@ -23,6 +23,10 @@ type HTTPServer struct {
 	// would: a prober that gets an answer knows to come back.
 	MaxConns int
 
+	// NoListen leaves the address unbound: an attached node's application
+	// serves Handler itself (Attach).
+	NoListen bool
+
 	srv         *http.Server
 	mux         *http.ServeMux
 	log         *slog.Logger
@@ -143,6 +147,9 @@ func (s *HTTPServer) Handle(pattern string, h http.Handler) { s.mux.Handle(patte
 // Start binds the address now, so a port in use is a start-up error (exit 1)
 // rather than a log line from a goroutine, then serves in the background.
 func (s *HTTPServer) Start() error {
+	if s.NoListen {
+		return nil
+	}
 	ln, err := net.Listen("tcp", s.srv.Addr)
 	if err != nil {
 		return fmt.Errorf("http listen %s: %w", s.srv.Addr, err)
@@ -156,6 +163,11 @@ func (s *HTTPServer) Start() error {
 	}()
 	return nil
 }
+
+// Handler serves what the listener serves (/health, /health/*, /,
+// /metrics, /debug/fault when enabled), without the listener's
+// connection cap: an application that mounts it caps its own server.
+func (s *HTTPServer) Handler() http.Handler { return s.mux }
 
 // Addr is the bound address (useful with port 0).
 func (s *HTTPServer) Addr() string {

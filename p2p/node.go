@@ -70,6 +70,10 @@ type Node struct {
 	mu           sync.Mutex
 	onDisconnect []func(peer.ID)
 
+	// borrowed: the host, GossipSub and DHT are an application's own
+	// (Attach), so Close leaves them open.
+	borrowed bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -93,6 +97,28 @@ func (n *Node) GossipMesh() map[string][]peer.ID {
 // then only after they opened (this is how it works on mocknet, whose hosts
 // take no gater).
 func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Options, log *slog.Logger) (*Node, error) {
+	return start(ctx, h, nil, nil, cfg, gater, opts, log)
+}
+
+// Attach is Start on an application's own host, GossipSub and DHT: the
+// node builds neither, and Close stops only what it started (its redials,
+// mDNS, its event dispatch), leaving h, ps and d to the application.
+//
+// ps must sign and verify strictly (pubsub.StrictSign: the wire validators
+// take a message's origin to be its author), and d must accept the
+// meshhealth record namespace (opts.Validators are not applied to a DHT
+// the node did not build: the application gives them to dht.New).
+// opts.PubSub is ignored for the same reason, and no GossipSub metrics
+// are kept (GossipMesh is nil): a tracer is set only at construction.
+func Attach(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, cfg Config, opts Options, log *slog.Logger) (*Node, error) {
+	if ps == nil || d == nil {
+		return nil, errors.New("p2p: attach needs both the application's GossipSub and its DHT")
+	}
+	return start(ctx, h, ps, d, cfg, nil, opts, log)
+}
+
+// start is Start, or Attach when ps and d are given.
+func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, cfg Config, gater *Gater, opts Options, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -110,11 +136,12 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Node{
-		Host:   h,
-		Gater:  gater,
-		log:    log,
-		cancel: cancel,
-		events: make(chan peer.ID, disconnectBuffer),
+		Host:     h,
+		Gater:    gater,
+		log:      log,
+		cancel:   cancel,
+		events:   make(chan peer.ID, disconnectBuffer),
+		borrowed: ps != nil,
 	}
 	n.redial = newRedialer(ctx, log, base, MaxRedialBackoff)
 	n.redial.dial = func(ctx context.Context, ai peer.AddrInfo) error {
@@ -129,26 +156,11 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	n.notifee = &network.NotifyBundle{ConnectedF: n.connected, DisconnectedF: n.disconnected}
 	h.Network().Notify(n.notifee)
 
-	n.DHT, err = newDHT(h, boot, opts.Validators)
-	if err != nil {
+	if n.borrowed {
+		n.DHT, n.PubSub = d, ps
+	} else if err := n.build(ctx, boot, opts); err != nil {
 		n.abort()
-		return nil, fmt.Errorf("p2p: dht: %w", err)
-	}
-	psOpts := opts.PubSub
-	if opts.Registerer != nil {
-		m, err := newPubSubMetrics(opts.Registerer, append(wire.Topics(), wire.TopicProbeDirect))
-		if err != nil {
-			n.abort()
-			return nil, fmt.Errorf("p2p: %w", err)
-		}
-		// Prepended so that a caller's own options still come last.
-		psOpts = append([]pubsub.Option{pubsub.WithRawTracer(m)}, psOpts...)
-		n.gossip = m
-	}
-	n.PubSub, err = newPubSub(ctx, h, psOpts)
-	if err != nil {
-		n.abort()
-		return nil, fmt.Errorf("p2p: pubsub: %w", err)
+		return nil, err
 	}
 
 	n.wg.Add(1)
@@ -175,8 +187,10 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 			n.wg.Go(func() { d.run(ctx) })
 		}
 	}
-	if err := n.DHT.Bootstrap(ctx); err != nil {
-		log.Debug("dht bootstrap", "err", err)
+	if !n.borrowed {
+		if err := n.DHT.Bootstrap(ctx); err != nil {
+			log.Debug("dht bootstrap", "err", err)
+		}
 	}
 	n.wg.Go(func() { n.topUp(ctx) })
 	log.Debug("p2p node started", "peer_id", h.ID(), "addrs", h.Addrs(),
@@ -184,17 +198,43 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 	return n, nil
 }
 
+// build starts the node's own DHT and GossipSub on its host.
+func (n *Node) build(ctx context.Context, boot []peer.AddrInfo, opts Options) error {
+	var err error
+	n.DHT, err = newDHT(n.Host, boot, opts.Validators)
+	if err != nil {
+		return fmt.Errorf("p2p: dht: %w", err)
+	}
+	psOpts := opts.PubSub
+	if opts.Registerer != nil {
+		m, err := newPubSubMetrics(opts.Registerer, append(wire.Topics(), wire.TopicProbeDirect))
+		if err != nil {
+			return fmt.Errorf("p2p: %w", err)
+		}
+		// Prepended so that a caller's own options still come last.
+		psOpts = append([]pubsub.Option{pubsub.WithRawTracer(m)}, psOpts...)
+		n.gossip = m
+	}
+	n.PubSub, err = newPubSub(ctx, n.Host, psOpts)
+	if err != nil {
+		return fmt.Errorf("p2p: pubsub: %w", err)
+	}
+	return nil
+}
+
 // abort undoes a Start that failed half way; the host stays the caller's.
 func (n *Node) abort() {
 	n.cancel()
 	n.Host.Network().StopNotify(n.notifee)
-	if n.DHT != nil {
+	if n.DHT != nil && !n.borrowed {
 		n.DHT.Close()
 	}
 }
 
 // Close stops discovery, the DHT, GossipSub and the host, in that order, and
-// waits for the node's goroutines. It is safe to call more than once.
+// waits for the node's goroutines; an attached node (Attach) leaves the
+// application's host, GossipSub and DHT open. It is safe to call more than
+// once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel() // stops redials, mDNS dials and GossipSub
@@ -207,11 +247,13 @@ func (n *Node) Close() error {
 		n.redial.wait()
 		// Connections closing now are the node's own doing, not events.
 		n.Host.Network().StopNotify(n.notifee)
-		if err := n.DHT.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close dht: %w", err))
-		}
-		if err := n.Host.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close host: %w", err))
+		if !n.borrowed {
+			if err := n.DHT.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close dht: %w", err))
+			}
+			if err := n.Host.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close host: %w", err))
+			}
 		}
 		n.wg.Wait()
 		n.closeErr = errors.Join(errs...)

@@ -7,6 +7,7 @@
 //	testnet chaos fault NODE COMPONENT FAULT | fault NODE clear
 //	testnet scenario NAME|FILE [--report FILE] run a scenario
 //	testnet logs NODE [-f]                     a node's log
+//	testnet sim -n N [--seed S] [--scenario NAME] simulated nodes, virtual time
 //	testnet down                               stop everything, leave nothing
 package main
 

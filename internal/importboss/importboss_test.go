@@ -52,6 +52,9 @@ var rules = []rule{
 	// The testnet and the bench see a node only through its binary and HTTP;
 	// the testnet decodes /health/mesh with pkg/meshview's types.
 	{pkg: "testnet/...", may: []string{"testnet/internal/...", "pkg/meshview"}},
+	// The simulated mesh attaches real nodes to simulated hosts in one
+	// process, through the node's public composition API.
+	{pkg: "testnet/sim", may: []string{"node", "pkg/awareness"}},
 	{pkg: "cmd/testnet", may: []string{"testnet"}},
 	{pkg: "bench/...", may: []string{"bench/internal/...", "testnet"}},
 	// The report reads results without starting anything.
