@@ -67,6 +67,10 @@ type Node struct {
 	events  chan peer.ID
 	wg      sync.WaitGroup
 
+	// stopGossip ends GossipSub alone (StopGossip); cancel ends it too.
+	stopGossip context.CancelFunc
+	outbox     *outbox
+
 	gossip *pubsubMetrics // nil without a Registerer
 
 	mu           sync.Mutex
@@ -134,7 +138,8 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 		n.abort()
 		return nil, fmt.Errorf("p2p: dht: %w", err)
 	}
-	psOpts := opts.PubSub
+	n.outbox = newOutbox()
+	psOpts := append([]pubsub.Option{pubsub.WithRawTracer(n.outbox)}, opts.PubSub...)
 	if opts.Registerer != nil {
 		m, err := newPubSubMetrics(opts.Registerer, wire.Topics())
 		if err != nil {
@@ -145,7 +150,11 @@ func Start(ctx context.Context, h host.Host, cfg Config, gater *Gater, opts Opti
 		psOpts = append([]pubsub.Option{pubsub.WithRawTracer(m)}, psOpts...)
 		n.gossip = m
 	}
-	n.PubSub, err = newPubSub(ctx, h, psOpts)
+	// GossipSub runs on a context of its own so that a leaving node can
+	// stop it before anything else (StopGossip).
+	gctx, stopGossip := context.WithCancel(ctx)
+	n.stopGossip = stopGossip
+	n.PubSub, err = newPubSub(gctx, h, psOpts)
 	if err != nil {
 		n.abort()
 		return nil, fmt.Errorf("p2p: pubsub: %w", err)
@@ -187,6 +196,32 @@ func (n *Node) abort() {
 	if n.DHT != nil {
 		n.DHT.Close()
 	}
+}
+
+// StopGossip stops GossipSub without leaving its topics, once the messages
+// already published (a leaving node's resignation and goodbye) are written
+// to their peers' streams or ctx ends; the host stays up until Close.
+//
+// This is how a node leaves. Leaving a topic (cancelling its last
+// subscription) sends each mesh peer a PRUNE carrying GossipSub's
+// unsubscribe backoff, and the peer keeps that backoff for the peer ID,
+// past the process's exit: a node restarted within it has its GRAFT
+// refused with a PRUNE that sets the full prune backoff (a minute) on both
+// sides, and in a small mesh it stays out of every peer's mesh for that
+// long. Stopped first, GossipSub sends nothing more; the peers drop the
+// node from their mesh as they would a crashed one, without a backoff, and
+// graft it again as soon as it is back. The topics the node's parts leave
+// afterwards cost nothing (their Cancel and Close find GossipSub stopped),
+// and whatever they publish then goes nowhere.
+//
+// It returns ctx's error if messages were still unwritten when it ended.
+func (n *Node) StopGossip(ctx context.Context) error {
+	err := n.outbox.drain(ctx)
+	n.stopGossip()
+	if err != nil {
+		return fmt.Errorf("stop gossipsub: messages still unwritten: %w", err)
+	}
+	return nil
 }
 
 // Close stops discovery, the DHT, GossipSub and the host, in that order, and
