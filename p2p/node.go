@@ -28,6 +28,11 @@ const DHTProtocolPrefix protocol.ID = "/meshhealth"
 // bootstrapTag protects bootstrap peers from the connection manager's trims.
 const bootstrapTag = "meshhealth-bootstrap"
 
+// flushTurns is how many round trips through GossipSub's event loop
+// StopGossip makes before it waits for the queued messages to be written
+// (a round trip costs microseconds).
+const flushTurns = 20
+
 // disconnectBuffer is how many disconnect events may wait for OnDisconnect
 // callbacks; more than that in a burst are dropped (and logged): the
 // callbacks re-run a check, so one pending event does the job of many.
@@ -216,7 +221,23 @@ func (n *Node) abort() {
 //
 // It returns ctx's error if messages were still unwritten when it ended.
 func (n *Node) StopGossip(ctx context.Context) error {
+	// Publish returns once GossipSub's event loop has the message in its
+	// inbox, before the loop has queued it for the peers. Each round trip
+	// through the loop is served a turn after one in which the loop, picking
+	// among its ready inputs at random, took the inbox with an even chance
+	// or better: after flushTurns, a message published before is queued
+	// (and counted by the outbox) but with a chance under 2^-flushTurns.
+	for range flushTurns {
+		n.PubSub.ListPeers("")
+	}
 	err := n.outbox.drain(ctx)
+	// A peer that sees the node's streams close reopens one at once, the
+	// connection being still up: refused, it forgets the node, rather than
+	// hold a stream nobody reads and skip the restarted node's connection
+	// as one it already has.
+	for _, id := range pubsub.GossipSubDefaultProtocols {
+		n.Host.RemoveStreamHandler(id)
+	}
 	n.stopGossip()
 	if err != nil {
 		return fmt.Errorf("stop gossipsub: messages still unwritten: %w", err)

@@ -571,9 +571,7 @@ const (
 
 // attempt publishes one probe naming responders and waits up to wait for
 // its outcome.
-func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details map[string]any, wait time.Duration) (r health.Result, outcome int) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
+func (p *PubSubProbe) attempt(run context.Context, responders []peer.ID, details map[string]any, wait time.Duration) (r health.Result, outcome int) {
 	names := make([]string, len(responders))
 	for i, id := range responders {
 		names[i] = id.String()
@@ -599,11 +597,25 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 	if err != nil {
 		return health.Result{Message: "encoding probe: " + err.Error(), Err: err, Details: details}, attemptDone
 	}
-	start := time.Now()
-	if err := p.topic.Publish(ctx, data); err != nil {
+	// A probe goes to this node's GossipSub mesh only (no flood
+	// publishing), and a peer that has just connected joins that mesh at
+	// the next GossipSub heartbeat, up to a second later: published before,
+	// the probe reaches nobody, and the silence would read as this node's
+	// fault. So with peers on the topic it waits for a mesh peer first,
+	// within the run's own timeout, and its wait starts once it is out. A
+	// node whose connections are gone has no topic peers and waits for
+	// nothing.
+	var opts []pubsub.PubOpt
+	if len(responders) > 0 && len(p.topic.ListPeers()) > 0 {
+		opts = append(opts, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
+	}
+	if err := p.topic.Publish(run, data, opts...); err != nil {
 		err = fmt.Errorf("publish probe on %s: %w", wire.TopicProbe, err)
 		return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
 	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(run, wait)
+	defer cancel()
 	p.published.WithLabelValues("probe").Inc()
 
 	for {
