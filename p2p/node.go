@@ -222,11 +222,11 @@ func (n *Node) abort() {
 // It returns ctx's error if messages were still unwritten when it ended.
 func (n *Node) StopGossip(ctx context.Context) error {
 	// Publish returns once GossipSub's event loop has the message in its
-	// inbox, before the loop has queued it for the peers. Each round trip
-	// through the loop is served a turn after one in which the loop, picking
-	// among its ready inputs at random, took the inbox with an even chance
-	// or better: after flushTurns, a message published before is queued
-	// (and counted by the outbox) but with a chance under 2^-flushTurns.
+	// inbox, before the loop has queued it for the peers, and no event
+	// says when it has. Each round trip through the loop gives it turns in
+	// which it picks one of its ready inputs at random, the inbox among
+	// them; after flushTurns, a message published before is almost surely
+	// queued, and so counted by the outbox.
 	for range flushTurns {
 		n.PubSub.ListPeers("")
 	}
