@@ -34,11 +34,13 @@ type part struct {
 // The shutdown manager drives that stop (StartApp), after its pre-shutdown
 // phase has turned /health to 503, resigned leadership and said goodbye.
 //
-// Stopping in reverse: probing and the summaries first, so nothing new is
-// published; then the election; then the health manager; then the HTTP
-// server, which answered 503 throughout; then the awareness, which every
-// part above judges its evidence by until it stops; libp2p last, since
-// everything above it publishes through it until then.
+// GossipSub stops first, in a hook of the shutdown phase that runs before
+// the parts' stops, so that none of them leaves a topic while it runs. Then
+// in reverse: probing and the summaries; the election; the health manager;
+// the HTTP server, which answered 503 throughout; the awareness, which
+// every part above judges its evidence by until it stops; the rest of
+// libp2p last, since the checks above it dial and ping through it until
+// then.
 func lifecycle(lc fx.Lifecycle, sm *shutdown.Manager, n *p2p.Node, aw *awareness.Awareness, s *HTTPServer, hm *health.Manager, e *election.Election, m *Mesh) {
 	for _, p := range []part{
 		// Started by its constructor: the others are built on it.
@@ -51,6 +53,16 @@ func lifecycle(lc fx.Lifecycle, sm *shutdown.Manager, n *p2p.Node, aw *awareness
 	} {
 		lc.Append(fx.Hook{OnStart: p.start, OnStop: sm.Step(p.name, p.timeout, p.stop)})
 	}
+	// Before any part leaves its topics: leaving would leave each peer a
+	// GossipSub backoff for this node's ID that outlives the process and
+	// keeps it out of their mesh once restarted (p2p.Node.StopGossip). The
+	// pre-shutdown phase has published the node's last messages; this waits
+	// for them to be written, then GossipSub stops.
+	sm.AddHook(shutdown.PhaseShutdown, "gossipsub", func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return n.StopGossip(ctx)
+	})
 }
 
 // opened holds how to close what each constructor has opened (the libp2p

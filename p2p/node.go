@@ -25,6 +25,11 @@ import (
 // (/ipfs/kad/1.0.0): the two never exchange records or routing entries.
 const DHTProtocolPrefix protocol.ID = "/meshhealth"
 
+// flushTurns is how many round trips through GossipSub's event loop
+// StopGossip makes before it waits for the queued messages to be written
+// (a round trip costs microseconds).
+const flushTurns = 20
+
 // disconnectBuffer is how many disconnect events may wait for OnDisconnect
 // callbacks; more than that in a burst are dropped (and logged): the
 // callbacks re-run a check, so one pending event does the job of many.
@@ -64,6 +69,10 @@ type Node struct {
 	notifee *network.NotifyBundle
 	events  chan peer.ID
 	wg      sync.WaitGroup
+
+	// stopGossip ends GossipSub alone (StopGossip); cancel ends it too.
+	stopGossip context.CancelFunc
+	outbox     *outbox
 
 	gossip *pubsubMetrics // nil without a Registerer
 
@@ -205,7 +214,8 @@ func (n *Node) build(ctx context.Context, boot []peer.AddrInfo, opts Options) er
 	if err != nil {
 		return fmt.Errorf("p2p: dht: %w", err)
 	}
-	psOpts := opts.PubSub
+	n.outbox = newOutbox()
+	psOpts := append([]pubsub.Option{pubsub.WithRawTracer(n.outbox)}, opts.PubSub...)
 	if opts.Registerer != nil {
 		m, err := newPubSubMetrics(opts.Registerer, append(wire.Topics(), wire.TopicProbeDirect))
 		if err != nil {
@@ -215,7 +225,11 @@ func (n *Node) build(ctx context.Context, boot []peer.AddrInfo, opts Options) er
 		psOpts = append([]pubsub.Option{pubsub.WithRawTracer(m)}, psOpts...)
 		n.gossip = m
 	}
-	n.PubSub, err = newPubSub(ctx, n.Host, psOpts)
+	// GossipSub runs on a context of its own so that a leaving node can
+	// stop it before anything else (StopGossip).
+	gctx, stopGossip := context.WithCancel(ctx)
+	n.stopGossip = stopGossip
+	n.PubSub, err = newPubSub(gctx, n.Host, psOpts)
 	if err != nil {
 		return fmt.Errorf("p2p: pubsub: %w", err)
 	}
@@ -229,6 +243,51 @@ func (n *Node) abort() {
 	if n.DHT != nil && !n.borrowed {
 		n.DHT.Close()
 	}
+}
+
+// StopGossip stops GossipSub without leaving its topics, once the messages
+// already published (a leaving node's resignation and goodbye) are written
+// to their peers' streams or ctx ends; the host stays up until Close.
+//
+// This is how a node leaves. Leaving a topic (cancelling its last
+// subscription) sends each mesh peer a PRUNE carrying GossipSub's
+// unsubscribe backoff, and the peer keeps that backoff for the peer ID,
+// past the process's exit: a node restarted within it has its GRAFT
+// refused with a PRUNE that sets the full prune backoff (a minute) on both
+// sides, and in a small mesh it stays out of every peer's mesh for that
+// long. Stopped first, GossipSub sends nothing more; the peers drop the
+// node from their mesh as they would a crashed one, without a backoff, and
+// graft it again as soon as it is back. The topics the node's parts leave
+// afterwards cost nothing (their Cancel and Close find GossipSub stopped),
+// and whatever they publish then goes nowhere.
+//
+// It returns ctx's error if messages were still unwritten when it ended.
+func (n *Node) StopGossip(ctx context.Context) error {
+	if n.borrowed {
+		return nil // the application's GossipSub: its to stop, not ours
+	}
+	// Publish returns once GossipSub's event loop has the message in its
+	// inbox, before the loop has queued it for the peers, and no event
+	// says when it has. Each round trip through the loop gives it turns in
+	// which it picks one of its ready inputs at random, the inbox among
+	// them; after flushTurns, a message published before is almost surely
+	// queued, and so counted by the outbox.
+	for range flushTurns {
+		n.PubSub.ListPeers("")
+	}
+	err := n.outbox.drain(ctx)
+	// A peer that sees the node's streams close reopens one at once, the
+	// connection being still up: refused, it forgets the node, rather than
+	// hold a stream nobody reads and skip the restarted node's connection
+	// as one it already has.
+	for _, id := range pubsub.GossipSubDefaultProtocols {
+		n.Host.RemoveStreamHandler(id)
+	}
+	n.stopGossip()
+	if err != nil {
+		return fmt.Errorf("stop gossipsub: messages still unwritten: %w", err)
+	}
+	return nil
 }
 
 // Close stops discovery, the DHT, GossipSub and the host, in that order, and

@@ -67,13 +67,16 @@ func newPubSub(ctx context.Context, h host.Host, extra []pubsub.Option) (*pubsub
 		// Peer exchange on PRUNE hands out peer addresses; discovery here is
 		// bootstrap and mDNS only.
 		pubsub.WithPeerExchange(false),
-		// A node's own messages go to every topic peer, not only its mesh
-		// peers, so they do not wait for the mesh to form or re-form. Off,
-		// a 50-node mesh used a fifth less CPU, but after a graceful
-		// restart in a 2-node mesh GossipSub's prune backoff kept the pair
-		// out of each other's mesh and the restarted node's probes went
-		// unanswered until it exited (the rolling-restart-2 scenario).
-		pubsub.WithFloodPublish(true),
+		// A node's own messages go to its mesh peers only, like those it
+		// forwards. Flood publishing (the library's default) sends each to
+		// every topic peer: N-1 copies from the author on a LAN where
+		// everyone is connected, and one more copy for every node to read;
+		// off, a 50-node mesh used a fifth less CPU. It was on for a while
+		// to hide a node kept out of its peers' mesh after a graceful
+		// restart: leaving its topics on the way out left the peers a
+		// backoff for its ID. A node now stops GossipSub before it leaves
+		// any topic (Node.StopGossip), so it is grafted again at once.
+		pubsub.WithFloodPublish(false),
 		pubsub.WithMaxMessageSize(MaxRPCSize),
 	}
 	return pubsub.NewGossipSub(ctx, protectingAsTags(h, meshPeerValue), append(opts, extra...)...)

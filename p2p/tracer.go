@@ -20,7 +20,7 @@ import (
 // each meshhealth topic, and how many peers its GossipSub mesh holds per
 // topic. The first is the per-node intake that the health layer's cost
 // follows; the second shows whether the mesh formed at all (a node whose
-// mesh is empty receives only what is flood-published straight to it).
+// mesh is empty receives only what lazy gossip repairs).
 //
 // Only the topics it was built with are counted: anything else a node may
 // join is none of meshhealth's business, and a fixed label set keeps the

@@ -66,13 +66,14 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 		t.Fatalf("leader %s is not a member", leader)
 	}
 	old.Stop() // graceful: resigns first
-	// One lifecycle: the pre-shutdown hooks, then fx stops the parts in the
-	// reverse of their start order, each a step of the shutdown.
+	// One lifecycle: the pre-shutdown hooks, GossipSub stopped before any
+	// part leaves a topic, then fx stops the parts in the reverse of their
+	// start order, each a step of the shutdown.
 	var steps []string
 	for _, r := range old.Shutdown.Report() {
 		steps = append(steps, r.Kind+" "+r.Name)
 	}
-	if want := []string{"hook health-stopping", "hook resign", "hook goodbye", "hook mesh-streams",
+	if want := []string{"hook health-stopping", "hook resign", "hook goodbye", "hook mesh-streams", "hook gossipsub",
 		"component probes", "component election", "component health", "component http", "component awareness", "component libp2p"}; !slices.Equal(steps, want) {
 		t.Errorf("shutdown steps %v, want %v", steps, want)
 	}

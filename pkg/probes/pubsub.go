@@ -677,9 +677,7 @@ const (
 // its outcome. direct: one probe per responder, each on its direct topic
 // and naming it alone (the inbox rule); none comes back to this node, so
 // the local delivery stands as done.
-func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details map[string]any, wait time.Duration, direct bool) (r health.Result, outcome int) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
+func (p *PubSubProbe) attempt(run context.Context, responders []peer.ID, details map[string]any, wait time.Duration, direct bool) (r health.Result, outcome int) {
 	names := make([]string, len(responders))
 	for i, id := range responders {
 		names[i] = id.String()
@@ -701,10 +699,9 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 		pp.mu.Unlock()
 	}()
 
-	start := time.Now()
 	if direct {
 		pp.local = true
-		if err := p.publishDirect(ctx, nonce, responders); err != nil {
+		if err := p.publishDirect(run, nonce, responders); err != nil {
 			return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
 		}
 	} else {
@@ -712,12 +709,27 @@ func (p *PubSubProbe) attempt(ctx context.Context, responders []peer.ID, details
 		if err != nil {
 			return health.Result{Message: "encoding probe: " + err.Error(), Err: err, Details: details}, attemptDone
 		}
-		if err := p.topic.Publish(ctx, data); err != nil {
+		// A probe goes to this node's GossipSub mesh only (no flood
+		// publishing), and a peer that has just connected joins that mesh
+		// at the next GossipSub heartbeat, up to a second later: published
+		// before, the probe reaches nobody, and the silence would read as
+		// this node's fault. So with peers on the topic it waits for a mesh
+		// peer first, within the run's own timeout, and its wait starts
+		// once it is out. A node whose connections are gone has no topic
+		// peers and waits for nothing.
+		var opts []pubsub.PubOpt
+		if len(responders) > 0 && len(p.topic.ListPeers()) > 0 {
+			opts = append(opts, pubsub.WithReadiness(pubsub.MinTopicSize(1)))
+		}
+		if err := p.topic.Publish(run, data, opts...); err != nil {
 			err = fmt.Errorf("publish probe on %s: %w", wire.TopicProbe, err)
 			return health.Result{Message: err.Error(), Err: err, Details: details}, attemptDone
 		}
 		p.published.WithLabelValues("probe").Inc()
 	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(run, wait)
+	defer cancel()
 
 	for {
 		pp.mu.Lock()
