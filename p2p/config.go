@@ -55,10 +55,12 @@ type Config struct {
 	// ConnLow is also the degree a node seeks: discovery (mDNS sightings,
 	// bootstrap peers, the DHT's routing table) dials only while the node
 	// has fewer than ConnLow connections, and above ConnHigh the manager
-	// trims back. What a trim keeps is ConnLow unprotected connections on
-	// top of the protected ones (GossipSub protects its mesh peers, D=4,
-	// 3..6 per topic: lanMeshDegree) and the young ones (connGracePeriod),
-	// so a node at rest holds its mesh and a few spares.
+	// trims back to ConnLow, sparing the young ones (connGracePeriod) and
+	// closing the lowest-valued first: GossipSub's mesh peers (D=4, 3..6
+	// per topic: lanMeshDegree) weigh most and the DHT's table peers a
+	// little (meshtags.go turns their "protect" into tags, since protected
+	// they were nearly every link and nothing could be trimmed), so a node
+	// at rest holds its mesh and a few spares.
 	//
 	// 6/16, where it was 64/128 (everyone connected to everyone below 64
 	// nodes): 6 leaves GossipSub's mesh (D_lo 3) room to replace a lost
