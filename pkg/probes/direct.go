@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -87,16 +88,17 @@ func (d *Direct) topic(id peer.ID) (*pubsub.Topic, error) {
 	return t, nil
 }
 
+// joined lists the neighbours whose direct topics this node holds.
+func (d *Direct) joined() []peer.ID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Collect(maps.Keys(d.peers))
+}
+
 // prune leaves the direct topics of peers no longer reachable, so the
 // handles stay as many as the neighbours.
 func (d *Direct) prune() {
-	d.mu.Lock()
-	ids := make([]peer.ID, 0, len(d.peers))
-	for id := range d.peers {
-		ids = append(ids, id)
-	}
-	d.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range d.joined() {
 		if !d.reachable(id) {
 			d.leave(id)
 		}
@@ -120,13 +122,7 @@ func (d *Direct) leave(id peer.ID) {
 // Close leaves every neighbour's direct topic (not this node's own: its
 // joiner leaves it).
 func (d *Direct) Close() {
-	d.mu.Lock()
-	ids := make([]peer.ID, 0, len(d.peers))
-	for id := range d.peers {
-		ids = append(ids, id)
-	}
-	d.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range d.joined() {
 		d.leave(id)
 	}
 }
