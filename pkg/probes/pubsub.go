@@ -130,7 +130,9 @@ type PubSubProbe struct {
 	pending map[string]*pendingProbe
 	cancel  context.CancelFunc
 	done    chan struct{}
-	wideAt  time.Time // the last run on the shared topic
+	// life ends with Close; a run under way ends with it (see attempt).
+	life   context.Context
+	wideAt time.Time // the last run on the shared topic
 
 	rtt        prometheus.Histogram
 	acksIn     *prometheus.CounterVec
@@ -237,7 +239,7 @@ func (p *PubSubProbe) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	p.mu.Lock()
-	p.cancel, p.done = cancel, done
+	p.cancel, p.done, p.life = cancel, done, ctx
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, sub := range subs {
@@ -678,6 +680,19 @@ const (
 // and naming it alone (the inbox rule); none comes back to this node, so
 // the local delivery stands as done.
 func (p *PubSubProbe) attempt(run context.Context, responders []peer.ID, details map[string]any, wait time.Duration, direct bool) (r health.Result, outcome int) {
+	// A run still waiting when the probe closes (for a mesh peer to publish
+	// to, or for its acks) ends with it: the node is leaving, and a Publish
+	// waiting for readiness holds its topic's lock, so the topic's Close
+	// would wait for the run's own timeout (forever in virtual time, where
+	// a goroutine blocked on a mutex keeps the clock from moving).
+	run, end := context.WithCancel(run)
+	defer end()
+	p.mu.Lock()
+	life := p.life
+	p.mu.Unlock()
+	if life != nil {
+		defer context.AfterFunc(life, end)()
+	}
 	names := make([]string, len(responders))
 	for i, id := range responders {
 		names[i] = id.String()
