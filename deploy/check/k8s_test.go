@@ -10,14 +10,7 @@ import (
 func TestKubernetesBasesRenderStrictAndMatchTheNode(t *testing.T) {
 	for _, dir := range []string{"../k8s/base", "../k8s/mesh-100"} {
 		t.Run(dir, func(t *testing.T) {
-			docs, err := Render(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o, err := Decode(docs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o := rendered(t, dir)
 			probes, err := o.Verify()
 			if err != nil {
 				t.Fatal(err)
@@ -85,4 +78,18 @@ func TestVerifyCatchesMismatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rendered is dir's kustomize output, decoded strictly.
+func rendered(t *testing.T, dir string) *Objects {
+	t.Helper()
+	docs, err := Render(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := Decode(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

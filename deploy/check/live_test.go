@@ -278,14 +278,7 @@ func TestLiveNode(t *testing.T) {
 	})
 
 	t.Run("the kubelet's and Prometheus's paths are served", func(t *testing.T) {
-		docs, err := Render("../k8s/base")
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := Decode(docs)
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := rendered(t, "../k8s/base")
 		probes, err := o.Verify()
 		if err != nil {
 			t.Fatal(err)

@@ -55,14 +55,7 @@ func TestSecurityDocNetworkPolicyFitsThePods(t *testing.T) {
 	np := docNetworkPolicy(t)
 	for _, dir := range []string{"../k8s/base", "../k8s/mesh-100"} {
 		t.Run(dir, func(t *testing.T) {
-			docs, err := Render(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o, err := Decode(docs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o := rendered(t, dir)
 			if err := o.VerifyNetworkPolicy(np); err != nil {
 				t.Error(err)
 			}
@@ -73,14 +66,7 @@ func TestSecurityDocNetworkPolicyFitsThePods(t *testing.T) {
 // The check catches what it is for: a selector on a label the pods lack, a
 // port the container does not have, and a mesh rule missing a libp2p port.
 func TestVerifyNetworkPolicyCatchesDrift(t *testing.T) {
-	docs, err := Render("../k8s/base")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := Decode(docs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := rendered(t, "../k8s/base")
 	for name, tc := range map[string]struct {
 		break_ func(*networkingv1.NetworkPolicy)
 		want   string
