@@ -31,6 +31,11 @@ type localView struct {
 // departed at once (election.GoneView).
 func (v localView) Gone(id peer.ID) bool { return v.peers.Gone(id) }
 
+// Suspected keeps the members the liveness view suspects out of the
+// majority a leader must hold (election.SuspectView).
+func (v localView) Suspected(id peer.ID) bool { return v.peers.Suspected(id) }
+func (v localView) Suspects() int             { return v.peers.Counts()[liveness.Suspect] }
+
 func (v localView) HealthStatus() status.Status { return v.hm.Status() }
 func (v localView) HealthScore() float64        { return v.hm.Snapshot().Score }
 func (v localView) ConnectedPeers() int         { return v.n.ConnectedPeers() }

@@ -58,6 +58,15 @@ type GoneView interface {
 	Gone(peer.ID) bool
 }
 
+// SuspectView is an optional extension of LocalView: the peers the node's
+// liveness view suspects. A leader leaves them out of the majority it must
+// hold, until the view confirms them dead or hears them again.
+type SuspectView interface {
+	Suspected(peer.ID) bool
+	// Suspects is how many of the members (MembersView) are suspect.
+	Suspects() int
+}
+
 // Election runs the election on one node: it joins the election topic,
 // validates its messages, feeds the state machine and publishes what the
 // machine says, and keeps an atomic snapshot of the state.
@@ -302,6 +311,9 @@ func (e *Election) inputs(m *machine) inputs {
 	}
 	if g, ok := e.view.(GoneView); ok {
 		in.Gone = g.Gone
+	}
+	if sv, ok := e.view.(SuspectView); ok {
+		in.Suspected, in.Suspects = sv.Suspected, sv.Suspects()
 	}
 	if v, ok := e.view.(MembersView); ok {
 		in.Members = v.Members()

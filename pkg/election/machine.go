@@ -479,7 +479,7 @@ func (m *machine) lead(now time.Time) {
 		m.resign(now, downUnhealthy)
 		return
 	}
-	if m.hasMajority(support{m.leaderTerm, m.self}) {
+	if m.holdsMajority() {
 		m.lostSince = time.Time{}
 	} else if m.lostSince.IsZero() {
 		m.lostSince = now

@@ -86,6 +86,76 @@ func TestKilledLeaderIsReplacedInAHigherTerm(t *testing.T) {
 	}
 }
 
+// A zone outage kills half the mesh but not the leader. The dead stay
+// members, under suspicion, until the liveness view confirms them (35 s
+// after a SIGKILL in a 6-node mesh in CI), while the election forgets
+// their votes after its member TTL (18 s there): a leader that counted
+// them against its majority resigned a timeout later, and the survivors
+// churned through leaderless terms until the view held the dead dead
+// (mass-kill: 13 leader changes on 3 survivors). It keeps leading, and
+// nobody changes leader.
+func TestZoneOutageKeepsTheSurvivingLeader(t *testing.T) {
+	for _, n := range []int{4, 6, 9} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s := newSim(t, n, DefaultConfig(), 31)
+			s.suspicion = 35 * time.Second
+			s.start()
+			s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+			l := s.leader()
+			term := l.m.state(s.now).Term
+			killed := 0
+			for _, nd := range s.nodes {
+				if nd != l && killed < n/2 {
+					s.kill(nd)
+					killed++
+				}
+			}
+			s.observers = append(s.observers, func() {
+				for _, nd := range s.live(s.nodes) {
+					if st := nd.m.state(s.now); !st.HaveLeader || st.Leader != l.id.String() || st.Term != term {
+						t.Fatalf("%s left the surviving leader %s (term %d) after half the mesh died\n%s",
+							s.name(nd.id), s.name(l.id), term, s.dump())
+					}
+				}
+			})
+			s.run(60 * time.Second)
+		})
+	}
+}
+
+// A leader whose members are alive but stop backing it (a healed
+// partition made the mesh bigger than its side, and the others follow
+// someone else) still resigns after a heartbeat timeout without a
+// majority: only members under suspicion are left out of its count.
+func TestLeaderWithoutTheBackingOfLiveMembersResigns(t *testing.T) {
+	cfg := DefaultConfig()
+	s := newSim(t, 5, cfg, 32)
+	s.start()
+	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+	l := s.leader()
+	// Three members go silent on the election topic, yet the liveness
+	// view hears them alive on every other topic.
+	var silent []*simNode
+	for _, nd := range s.nodes {
+		if nd != l && len(silent) < 3 {
+			silent = append(silent, nd)
+		}
+	}
+	s.known = func(a, b *simNode) bool { return b.up }
+	s.linkFilter = func(from, to *simNode) bool {
+		for _, nd := range silent {
+			if nd == from || nd == to {
+				return false
+			}
+		}
+		return true
+	}
+	s.runUntil(cfg.MemberTTL+3*cfg.HeartbeatTimeout, "the leader resigns", func() bool { return !l.m.isLeader() })
+	if l.evs[eventStepDown+"/"+downLost] == 0 {
+		t.Fatalf("the leader stopped leading, but not for its lost majority: %v", l.evs)
+	}
+}
+
 func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 	cfg := DefaultConfig()
 	s := newSim(t, 5, cfg, 5)

@@ -251,6 +251,14 @@ func (v *View) Live(id peer.ID) bool {
 	return v.t.Live(id)
 }
 
+// Suspected reports whether id is suspect: silent, not yet confirmed dead.
+func (v *View) Suspected(id peer.ID) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.t.Get(id)
+	return ok && e.State == Suspect
+}
+
 // Gone reports whether id is known dead or departed.
 func (v *View) Gone(id peer.ID) bool {
 	v.mu.Lock()
