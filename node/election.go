@@ -77,7 +77,7 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 // wireElection shows the election's leader in /health, registers
 // election-stability, and hands leadership over first when the node stops
 // (lifecycle starts and stops the election itself).
-func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, f *Faults) error {
+func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdown.Manager, m *Mesh, f *Faults) error {
 	e.Subscribe(func(s election.State) { hm.SetLeader(s.Leader, s.Term) })
 	// Resign right after readiness turns 503 and before the goodbye, so the
 	// mesh elects a successor without waiting out the heartbeat timeout.
@@ -90,7 +90,7 @@ func wireElection(c Config, e *election.Election, hm *health.Manager, sm *shutdo
 		f.Add("election", "freeze-heartbeats", e.FreezeHeartbeats)
 	}
 	if p := c.Probes.Election; p.Enabled {
-		chk := probes.Election(e, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout, hm)
+		chk := probes.Election(e, c.Election.HeartbeatTimeout, c.Election.MaxLeaderChanges, p.Interval, p.Timeout, m.Activity, hm)
 		return hm.Register(chk)
 	}
 	return nil
