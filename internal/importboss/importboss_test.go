@@ -33,7 +33,8 @@ type rule struct {
 var rules = []rule{
 	{pkg: "pkg/status"},
 	{pkg: "p2p/wire"},
-	{pkg: "p2p", may: []string{"p2p/wire"}},
+	{pkg: "p2p/conntags"},
+	{pkg: "p2p", may: []string{"p2p/wire", "p2p/conntags"}},
 	// This process's own health: a leaf every part that judges evidence reads.
 	{pkg: "pkg/awareness", never: []string{"github.com/libp2p/"}},
 	{pkg: "pkg/liveness", may: []string{"pkg/awareness", "p2p/wire"}},
@@ -56,7 +57,9 @@ var rules = []rule{
 	// process, through the node's public composition API.
 	{pkg: "testnet/sim", may: []string{"node", "pkg/awareness"}},
 	{pkg: "cmd/testnet", may: []string{"testnet"}},
-	{pkg: "bench/...", may: []string{"bench/internal/...", "testnet"}},
+	// The bare host of the baseline holds the node's degree with the
+	// node's connection weighing, and nothing else of ours.
+	{pkg: "bench/...", may: []string{"bench/internal/...", "testnet", "p2p/conntags"}},
 	// The report reads results without starting anything.
 	{pkg: "bench/internal/results"},
 	// Shared internals: leaves, importing nothing of ours.
