@@ -43,16 +43,8 @@ func (v localView) ConnectedPeers() int         { return v.n.ConnectedPeers() }
 // Members and MemberIDs make the liveness view the election's membership
 // (election.MembersView): on a mesh of bounded degree the connections are
 // a node's neighbourhood, not the mesh.
-func (v localView) Members() int { return v.peers.Members() }
-func (v localView) MemberIDs() []peer.ID {
-	var ids []peer.ID
-	for _, p := range v.peers.All() {
-		if p.State == liveness.Alive || p.State == liveness.Suspect {
-			ids = append(ids, p.ID)
-		}
-	}
-	return ids
-}
+func (v localView) Members() int         { return v.peers.Members() }
+func (v localView) MemberIDs() []peer.ID { return v.peers.LiveIDs() }
 func (v localView) ResourceHeadroom() float64 {
 	return v.hm.Snapshot().Components[health.ComponentResources]
 }

@@ -259,6 +259,20 @@ func (v *View) Suspected(id peer.ID) bool {
 	return ok && e.State == Suspect
 }
 
+// Suspects is the number of peers suspect: the members not heard lately.
+func (v *View) Suspects() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t.Suspects()
+}
+
+// LiveIDs lists the peers alive or suspect, in no order.
+func (v *View) LiveIDs() []peer.ID {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t.LiveIDs()
+}
+
 // Gone reports whether id is known dead or departed.
 func (v *View) Gone(id peer.ID) bool {
 	v.mu.Lock()
