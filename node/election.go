@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/awareness"
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/liveness"
@@ -25,6 +26,7 @@ type localView struct {
 	hm    *health.Manager
 	n     *p2p.Node
 	peers *liveness.View
+	aware *awareness.Awareness
 }
 
 // Gone lets the election drop a member the liveness view holds dead or
@@ -35,6 +37,10 @@ func (v localView) Gone(id peer.ID) bool { return v.peers.Gone(id) }
 // majority a leader must hold (election.SuspectView).
 func (v localView) Suspected(id peer.ID) bool { return v.peers.Suspected(id) }
 func (v localView) Suspects() int             { return v.peers.Counts()[liveness.Suspect] }
+
+// Lost keeps the time this process could not run out of its leader's
+// silence (election.AwareView).
+func (v localView) Lost(from, to time.Time) time.Duration { return v.aware.Lost(from, to) }
 
 func (v localView) HealthStatus() status.Status { return v.hm.Status() }
 func (v localView) HealthScore() float64        { return v.hm.Snapshot().Score }
@@ -49,7 +55,7 @@ func (v localView) ResourceHeadroom() float64 {
 	return v.hm.Snapshot().Components[health.ComponentResources]
 }
 
-func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometheus.Registerer, log *slog.Logger, o *opened) (*election.Election, error) {
+func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, aw *awareness.Awareness, reg prometheus.Registerer, log *slog.Logger, o *opened) (*election.Election, error) {
 	self := n.Host.ID()
 	// The leader's heartbeat is the most frequent message in the mesh: the
 	// silence watch must hear it like every other topic's traffic.
@@ -57,7 +63,7 @@ func newElection(c Config, n *p2p.Node, hm *health.Manager, m *Mesh, reg prometh
 	hearIt := election.WrapValidator(func(v pubsub.ValidatorEx) pubsub.ValidatorEx {
 		return m.Path.Wrap(self, m.Activity.Wrap(self, m.Peers.Wrap(v)))
 	})
-	e, err := election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers}, m.Wire, reg, log, hearIt)
+	e, err := election.New(c.Election, n.PubSub, self, localView{hm, n, m.Peers, aw}, m.Wire, reg, log, hearIt)
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,13 @@ type SuspectView interface {
 	Suspects() int
 }
 
+// AwareView is an optional extension of LocalView: this process's account
+// of its own stalls and starvation (pkg/awareness). A follower does not
+// count the time it could not run toward its leader's silence.
+type AwareView interface {
+	Lost(from, to time.Time) time.Duration
+}
+
 // Election runs the election on one node: it joins the election topic,
 // validates its messages, feeds the state machine and publishes what the
 // machine says, and keeps an atomic snapshot of the state.
@@ -316,6 +323,9 @@ func (e *Election) inputs(m *machine) inputs {
 	}
 	if g, ok := e.view.(GoneView); ok {
 		in.Gone = g.Gone
+	}
+	if av, ok := e.view.(AwareView); ok {
+		in.Lost = av.Lost
 	}
 	if sv, ok := e.view.(SuspectView); ok {
 		in.Suspected, in.Suspects = sv.Suspected, sv.Suspects()

@@ -58,6 +58,10 @@ type inputs struct {
 	// 0 when the node has no such view.
 	Suspected func(peer.ID) bool
 	Suspects  int
+	// Lost is how much of [from, to] this process could not run
+	// (stalled, paused or starved of CPU); nil when the node has no
+	// awareness of itself.
+	Lost func(from, to time.Time) time.Duration
 }
 
 // candidateScore is the weighted sum of docs/PROTOCOL.md. Connectivity is

@@ -29,9 +29,10 @@ type sim struct {
 	group map[peer.ID]int
 	// observers see the state after every step.
 	observers []func()
-	// linkFilter, when set, drops messages it returns false for: links
-	// cut one by one rather than by sides.
-	linkFilter func(from, to *simNode) bool
+	// linkFilter, when set, drops a message of from to to (and hides
+	// from in to's view) when it returns false: links cut one by one
+	// rather than by sides.
+	linkFilter func(to, from *simNode) bool
 	// trace logs every message and event, for debugging a scenario.
 	trace bool
 	// loss is the probability that one delivery to one node is dropped.
