@@ -3,6 +3,7 @@ package opchecks
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/meshhealth/meshhealth/pkg/health"
 )
@@ -81,7 +82,7 @@ func (s Spec) describe() string {
 	case KindTCP:
 		return "connect to " + s.Address
 	case KindExec:
-		return fmt.Sprintf("run %q", s.Command)
+		return "run " + strings.Join(s.Command, " ")
 	case KindPeer:
 		return "ping " + s.Peer
 	default:

@@ -3,10 +3,12 @@ package opchecks
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -48,7 +50,14 @@ func httpChecker(s Spec) (health.Checker, error) {
 		req.Header.Set("User-Agent", "meshhealth-check")
 		resp, err := client.Do(req)
 		if err != nil {
-			return health.Result{Message: fmt.Sprintf("%s %s: %v", method, url, err), Err: err, Latency: time.Since(start)}
+			// The client's error repeats the method and URL the message
+			// starts with.
+			cause := err
+			var ue *neturl.Error
+			if errors.As(err, &ue) {
+				cause = ue.Err
+			}
+			return health.Result{Message: fmt.Sprintf("%s %s: %v", method, url, cause), Err: err, Latency: time.Since(start)}
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
