@@ -86,6 +86,9 @@ func checkState(p *proc, name string) (checkDoc, error) {
 // waitStates waits until each named check is in the state given.
 func waitStates(t *testing.T, p *proc, what string, want map[string]string) {
 	t.Helper()
+	start := time.Now()
+	// Logged, not asserted: how long detection takes is a measurement.
+	defer func() { t.Logf("%s after %v", what, time.Since(start).Round(10*time.Millisecond)) }()
 	testkit.Eventually(t, 30*time.Second, what, func() (bool, string) {
 		var got []string
 		ok := true
