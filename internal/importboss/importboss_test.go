@@ -42,6 +42,9 @@ var rules = []rule{
 	{pkg: "pkg/probes", may: []string{"pkg/awareness", "pkg/health", "pkg/liveness", "p2p/wire"},
 		// The goodbye test runs real summary books on mocknet.
 		testMay: []string{"pkg/summary"}},
+	// The operator's checks become health checks; p2p says what a
+	// meshhealth DHT key is.
+	{pkg: "pkg/opchecks", may: []string{"pkg/health", "p2p"}},
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},
 	{pkg: "pkg/summary", may: []string{"p2p/wire"}},
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},

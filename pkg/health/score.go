@@ -1,6 +1,7 @@
 package health
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -110,4 +111,33 @@ func systemScore(components, weights map[string]float64) float64 {
 		return 1
 	}
 	return sum / wsum
+}
+
+// effectiveWeights is configured plus a weight for each component of comps
+// that has none: together they share equally what the configured weights
+// leave below 1 (with the default weights, which sum to 1, nothing; an
+// operator gives a custom component a weight of its own, or lowers the
+// built-in ones to leave room). The result is a new map.
+func effectiveWeights(configured map[string]float64, comps []string) map[string]float64 {
+	out := make(map[string]float64, len(configured)+len(comps))
+	sum := 0.0
+	for comp, w := range configured {
+		out[comp] = w
+		if w > 0 && !math.IsInf(w, 0) {
+			sum += w
+		}
+	}
+	var extra []string
+	for _, comp := range comps {
+		if _, ok := out[comp]; !ok {
+			out[comp] = 0
+			extra = append(extra, comp)
+		}
+	}
+	if left := 1 - sum; left > scoreEpsilon && len(extra) > 0 {
+		for _, comp := range extra {
+			out[comp] = left / float64(len(extra))
+		}
+	}
+	return out
 }
