@@ -22,7 +22,8 @@ const (
 
 // Components every node has (pkg/status). Custom checks may name others;
 // without a configured weight they share what the configured weights
-// leave below 1 (effectiveWeights): nothing, with the defaults.
+// leave below 1, or weigh as the mean configured component when that is
+// nothing (effectiveWeights).
 const (
 	ComponentPubSub    = string(status.PubSub)
 	ComponentDHT       = string(status.DHT)

@@ -67,9 +67,8 @@ type Config struct {
 
 	// Weights of each component in the system score (relative: the score
 	// is their weighted mean). Components not listed (custom ones) share
-	// equally what these leave below 1; with the defaults, which sum to 1,
-	// nothing: they are shown and set the status but do not move the
-	// score.
+	// equally what these leave below 1; when that is nothing (the defaults
+	// sum to 1) each weighs as much as the mean listed component.
 	Weights map[string]float64 `yaml:"weights" flag:"weight-{component}" usage:"weight of the {component} component in the system score"`
 	// Components, when set, are the only components Weights may name. A
 	// node whose checks all use the known components sets it, so that a

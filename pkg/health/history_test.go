@@ -251,7 +251,7 @@ func TestCustomComponentsShareWhatTheWeightsLeave(t *testing.T) {
 		comps      []string
 		want       map[string]float64
 	}{
-		{"the defaults leave nothing", builtin, []string{"p2p", "web"}, map[string]float64{"web": 0, "p2p": 0.25}},
+		{"the defaults leave nothing: the mean weight", builtin, []string{"p2p", "web"}, map[string]float64{"web": 0.2, "p2p": 0.25}},
 		{"two share the rest equally", lowered, []string{"web", "db", "db", "p2p"}, map[string]float64{"web": 0.1, "db": 0.1, "p2p": 0.2}},
 		{"a configured weight is kept", map[string]float64{"p2p": 0.5, "web": 0.1}, []string{"web", "db"}, map[string]float64{"web": 0.1, "db": 0.4}},
 	} {

@@ -115,9 +115,11 @@ func systemScore(components, weights map[string]float64) float64 {
 
 // effectiveWeights is configured plus a weight for each component of comps
 // that has none: together they share equally what the configured weights
-// leave below 1 (with the default weights, which sum to 1, nothing; an
-// operator gives a custom component a weight of its own, or lowers the
-// built-in ones to leave room). The result is a new map.
+// leave below 1, and when they leave nothing (the defaults sum to 1) each
+// weighs as much as the mean configured component, so an operator's check
+// moves the score without a weight of its own: one custom component
+// beside the five built-in ones then makes a sixth of it. A weight of
+// its own overrides either. The result is a new map.
 func effectiveWeights(configured map[string]float64, comps []string) map[string]float64 {
 	out := make(map[string]float64, len(configured)+len(comps))
 	sum := 0.0
@@ -134,10 +136,28 @@ func effectiveWeights(configured map[string]float64, comps []string) map[string]
 			extra = append(extra, comp)
 		}
 	}
-	if left := 1 - sum; left > scoreEpsilon && len(extra) > 0 {
-		for _, comp := range extra {
-			out[comp] = left / float64(len(extra))
-		}
+	if len(extra) == 0 {
+		return out
+	}
+	share := 0.0
+	if left := 1 - sum; left > scoreEpsilon {
+		share = left / float64(len(extra))
+	} else if n := countPositive(configured); n > 0 {
+		share = sum / float64(n)
+	}
+	for _, comp := range extra {
+		out[comp] = share
 	}
 	return out
+}
+
+// countPositive counts the weights that weigh (positive and finite).
+func countPositive(ws map[string]float64) int {
+	n := 0
+	for _, w := range ws {
+		if w > 0 && !math.IsInf(w, 0) {
+			n++
+		}
+	}
+	return n
 }
