@@ -15,7 +15,7 @@ import (
 // The flags of a run, for `bin/testnet sim`, which runs this package's
 // compiled test binary (go test -c): testing/synctest.Test needs a
 // *testing.T, so a simulated run is a test. Without -sim.scenario it is
-// skipped.
+// skipped. Arguments after -- are node flags for a testnet scenario.
 var (
 	simN        = flag.Int("sim.n", 0, "nodes to simulate (0: the scenario's testnet: nodes, else 20)")
 	simSeed     = flag.Uint64("sim.seed", 1, "seed: identities, topology, latency, loss")
@@ -56,6 +56,8 @@ func TestRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// After --: node flags, as testnet scenario passes them on.
+		cfg.NodeArgs = flag.Args()
 		var r *ScenarioReport
 		synctest.Test(t, func(t *testing.T) {
 			cfg.DataDir = t.TempDir()
