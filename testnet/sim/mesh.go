@@ -43,7 +43,8 @@ type Config struct {
 	// DataDir holds one directory per node (the restart-loop guard's
 	// history; the resources check reads its disk).
 	DataDir string
-	// Node adjusts node i's configuration after SimConfig.
+	// Node adjusts node i's configuration after SimConfig (its host is
+	// built before: the watermarks are NodeArgs').
 	Node func(i int, c *node.Config)
 	// NodeArgs are node flags (as a scenario's node_args) applied to
 	// every node before SimConfig's settings, which win.
@@ -72,9 +73,11 @@ type Mesh struct {
 	Net   *Network
 	Nodes []*Node
 
-	log   *slog.Logger
-	mu    sync.Mutex
-	exits []Exit
+	log *slog.Logger
+	// Every host's watermarks: the node flags' (Config.NodeArgs).
+	connLow, connHigh int
+	mu                sync.Mutex
+	exits             []Exit
 	// asked are the node runs the mesh stopped (crash, restart, close):
 	// their stops are no exits of their own.
 	asked map[*node.Attached]bool
@@ -114,8 +117,17 @@ func Start(ctx context.Context, cfg Config) (m *Mesh, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	base := node.Default()
+	if len(cfg.NodeArgs) > 0 {
+		c, _, err := node.Parse(cfg.NodeArgs, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			return nil, fmt.Errorf("sim: node arguments: %w", err)
+		}
+		base = c
+	}
 	seed := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6d657368))
-	m = &Mesh{Net: newNetwork(cfg.N, cfg.Net, seed), log: cfg.Log, asked: map[*node.Attached]bool{}}
+	m = &Mesh{Net: newNetwork(cfg.N, cfg.Net, seed), log: cfg.Log, asked: map[*node.Attached]bool{},
+		connLow: base.P2P.ConnLow, connHigh: base.P2P.ConnHigh}
 	m.Net.sim.Logger = cfg.Log.With("component", "simnet")
 	m.Net.sim.Start()
 	defer func() {
@@ -135,14 +147,6 @@ func Start(ctx context.Context, cfg Config) (m *Mesh, err error) {
 			return m, fmt.Errorf("sim: host %d: %w", i, err)
 		}
 		m.Nodes = append(m.Nodes, &Node{Index: i, ID: h.ID(), Host: h, key: sk})
-	}
-	base := node.Default()
-	if len(cfg.NodeArgs) > 0 {
-		c, _, err := node.Parse(cfg.NodeArgs, func(string) string { return "" }, io.Discard)
-		if err != nil {
-			return m, fmt.Errorf("sim: node arguments: %w", err)
-		}
-		base = c
 	}
 	for i, n := range m.Nodes {
 		c := simConfig(base, filepath.Join(cfg.DataDir, fmt.Sprintf("node-%d", i)))
@@ -236,10 +240,16 @@ func (m *Mesh) bootstrap(i, k int, seed *rand.Rand) []string {
 
 func listenAddr(i int) string { return fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", addrOf(i), port) }
 
+// connGracePeriod is p2p's (unexported there): a new connection is safe
+// from trims for 10 s.
+const connGracePeriod = 10 * time.Second
+
 // newHost is node i's libp2p host: QUIC only, over its simulated endpoint.
 func (m *Mesh) newHost(i int, sk crypto.PrivKey) (host.Host, error) {
 	ip := addrOf(i)
-	cm, err := connmgr.NewConnManager(node.Default().P2P.ConnLow, node.Default().P2P.ConnHigh, connmgr.WithGracePeriod(30*time.Second))
+	// The node's own host's watermarks and grace (p2p.NewHost), which a
+	// host given to node.Attach keeps.
+	cm, err := connmgr.NewConnManager(m.connLow, m.connHigh, connmgr.WithGracePeriod(connGracePeriod))
 	if err != nil {
 		return nil, err
 	}
