@@ -66,6 +66,7 @@ type Node struct {
 	key    crypto.PrivKey
 	cfg    node.Config
 	frozen bool
+	paused pauses
 }
 
 // Mesh is N simulated nodes on one simulated network.
@@ -170,9 +171,7 @@ func Start(ctx context.Context, cfg Config) (m *Mesh, err error) {
 func (m *Mesh) attach(ctx context.Context, n *Node) error {
 	a, err := node.Attach(ctx, n.cfg, node.Env{
 		Host: n.Host,
-		// The kernel's run-queue wait is real time and the whole
-		// process's; the bubble's clock is neither.
-		Awareness: awarenessConfig(),
+		Awareness: awarenessConfig(&n.paused),
 	}, m.log.With("node", n.Index))
 	if err != nil {
 		return fmt.Errorf("sim: node %d: %w", n.Index, err)
@@ -207,11 +206,41 @@ func (m *Mesh) Exits() []Exit {
 	return slices.Clone(m.exits)
 }
 
-// awarenessConfig reads no run-queue wait: the kernel's is real time and
-// the whole process's, and would count every node starved whenever the
-// process is busy; stalls (late ticks) still count, in virtual time.
-func awarenessConfig() awareness.Config {
-	return awareness.Config{RunQueueWait: func() (time.Duration, bool) { return 0, false }}
+// awarenessConfig reads no kernel run-queue wait: the kernel's is real
+// time and the whole process's, and would count every node starved
+// whenever the process is busy; stalls (late ticks) still count, in
+// virtual time. It reads the node's frozen time instead (Freeze), as all
+// of its time waiting to run.
+func awarenessConfig(p *pauses) awareness.Config {
+	return awareness.Config{RunQueueWait: p.wait}
+}
+
+// pauses is how long a node has been frozen, in all.
+type pauses struct {
+	mu    sync.Mutex
+	total time.Duration
+	since time.Time // zero: not frozen now
+}
+
+func (p *pauses) wait() (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.since.IsZero() {
+		return p.total, true
+	}
+	return p.total + time.Since(p.since), true
+}
+
+func (p *pauses) set(frozen bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case frozen && p.since.IsZero():
+		p.since = time.Now()
+	case !frozen && !p.since.IsZero():
+		p.total += time.Since(p.since)
+		p.since = time.Time{}
+	}
 }
 
 func seedBytes(r *rand.Rand) []byte {
@@ -305,7 +334,7 @@ func (m *Mesh) Crash(i int) {
 	m.Net.setDown(i, true)
 	m.mu.Lock()
 	n := m.Nodes[i]
-	n.frozen = false
+	n.setFrozen(false)
 	a := n.Attached
 	m.asked[a] = true
 	m.mu.Unlock()
@@ -340,7 +369,8 @@ func (m *Mesh) Restart(ctx context.Context, i int, graceful bool) error {
 		return fmt.Errorf("sim: restart node %d: %w", i, err)
 	}
 	m.mu.Lock()
-	n.Host, n.frozen = h, false
+	n.Host = h
+	n.setFrozen(false)
 	m.mu.Unlock()
 	m.Net.setDown(i, false)
 	return m.attach(ctx, n)
@@ -349,11 +379,14 @@ func (m *Mesh) Restart(ctx context.Context, i int, graceful bool) error {
 // Freeze silences node i in both directions while its connections stay
 // open, as a SIGSTOPped process's would: its peers hear nothing and see
 // no close. One process cannot stop a set of goroutines, so the node
-// itself runs on, hearing nothing; docs/TESTNET.md ("Sim mode") says what
-// that changes. Thaw ends it.
+// itself runs on, hearing nothing; its awareness is told it is waiting to
+// run all along (its run-queue wait grows with the clock), so it counts
+// the freeze as its own lost time rather than its peers' silence, as a
+// frozen process does once its first late tick shows it the pause.
+// docs/TESTNET.md ("Sim mode") says what differs still. Thaw ends it.
 func (m *Mesh) Freeze(i int) {
 	m.mu.Lock()
-	m.Nodes[i].frozen = true
+	m.Nodes[i].setFrozen(true)
 	m.mu.Unlock()
 	m.Net.setDown(i, true)
 }
@@ -361,9 +394,14 @@ func (m *Mesh) Freeze(i int) {
 // Thaw ends a freeze.
 func (m *Mesh) Thaw(i int) {
 	m.mu.Lock()
-	m.Nodes[i].frozen = false
+	m.Nodes[i].setFrozen(false)
 	m.mu.Unlock()
 	m.Net.setDown(i, false)
+}
+
+func (n *Node) setFrozen(on bool) {
+	n.frozen = on
+	n.paused.set(on)
 }
 
 // Close stops every node (gracefully, as SIGTERM would), their hosts and

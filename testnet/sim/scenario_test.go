@@ -95,9 +95,11 @@ func TestPartitionHealScenarioRunsOnTheSimulatedMesh(t *testing.T) {
 }
 
 // The chaos actions a scenario can name besides kill and partition: a
-// frozen node is unreachable and back once thawed; a restarted node (by
-// crash or gracefully, as the leader) comes back under its identity and
-// the mesh converges again.
+// frozen node is unreachable, and once thawed it is back without having
+// shut itself down for the silence it heard (past its startup grace, as
+// a frozen process would not); a restarted node (by crash or gracefully,
+// as the leader) comes back under its identity and the mesh converges
+// again.
 func TestFreezeAndRestartsAsScenarioSteps(t *testing.T) {
 	sc, err := testnet.ParseScenario([]byte(`
 name: freeze-restart
@@ -106,15 +108,20 @@ testnet:
 steps:
   - wait: converged
     timeout: 60s
+  - wait: past-grace
+    timeout: 60s
   - chaos: stop
     node: any-follower
     as: frozen
   - assert: not-ready
     nodes: ["@frozen"]
-  - assert: ready
+  - hold: ready
     except: ["@frozen"]
+    for: 30s
   - chaos: cont
     node: "@frozen"
+  - wait: converged
+    timeout: 20s
   - chaos: restart
     node: "@frozen"
   - wait: converged
