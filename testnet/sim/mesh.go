@@ -170,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (m *Mesh, err error) {
 // asked for it.
 func (m *Mesh) attach(ctx context.Context, n *Node) error {
 	a, err := node.Attach(ctx, n.cfg, node.Env{
-		Host: n.Host,
+		Host:      n.Host,
 		Awareness: awarenessConfig(&n.paused),
 	}, m.log.With("node", n.Index))
 	if err != nil {
