@@ -47,8 +47,8 @@ func (c *Cluster) Touched() map[int]bool {
 }
 
 // Observe fills what the testnet's HTTP observer fills, from the same
-// source (the snapshot /health serves, the registry /metrics serves, the
-// key metrics /health/summary serves). Address is the node's simulated
+// sources (the snapshot /health serves, the election state /metrics
+// exports as is_leader, the key metrics /health/summary serves). Address is the node's simulated
 // libp2p address (no node has an HTTP address here); Error is never set,
 // as nothing can fail to answer. A frozen node is unreachable, as a
 // SIGSTOPped process is to an HTTP client.
@@ -101,15 +101,11 @@ func fill(s *testnet.NodeStatus, p node.Node, what testnet.Scrape) {
 		}
 	}
 	slices.Sort(s.Failing)
-	if what.Metrics {
-		if mfs, err := p.Registry.Gather(); err == nil {
-			for _, mf := range mfs {
-				if mf.GetName() == "meshhealth_election_is_leader" && len(mf.GetMetric()) > 0 {
-					b := mf.GetMetric()[0].GetGauge().GetValue() == 1
-					s.IsLeader = &b
-				}
-			}
-		}
+	if what.Metrics && p.Election != nil {
+		// The state meshhealth_election_is_leader exports, read without
+		// gathering the node's whole registry at every poll.
+		_, _, self := p.Election.Leader()
+		s.IsLeader = &self
 	}
 	if what.Summary {
 		var peers int
