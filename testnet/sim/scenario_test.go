@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -99,7 +100,8 @@ func TestPartitionHealScenarioRunsOnTheSimulatedMesh(t *testing.T) {
 // shut itself down for the silence it heard (past its startup grace, as
 // a frozen process would not); a restarted node (by crash or gracefully,
 // as the leader) comes back under its identity and the mesh converges
-// again.
+// again; the node's own network isolate fault (its /debug/fault) makes it
+// shut itself down with code 3.
 func TestFreezeAndRestartsAsScenarioSteps(t *testing.T) {
 	sc, err := testnet.ParseScenario([]byte(`
 name: freeze-restart
@@ -132,6 +134,16 @@ steps:
   - wait: [converged, new-leader]
     since: "@old"
     timeout: 60s
+  - chaos: fault
+    node: any-follower
+    component: network
+    fault: isolate
+    as: isolated
+  - wait: exited
+    code: 3
+    nodes: ["@isolated"]
+    # It may be the node just restarted, still in its startup grace (30 s).
+    timeout: 60s
 `), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -140,11 +152,12 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Sim.Exits) > 0 {
-		t.Errorf("exits %v: every stop was the scenario's", rep.Sim.Exits)
+	isolated := rep.Labels["@isolated"].Node
+	if len(rep.Sim.Exits) != 1 || !strings.HasPrefix(rep.Sim.Exits[0], fmt.Sprintf("node%d: code 3", isolated)) {
+		t.Errorf("exits %v: want node%d's alone (code 3, the isolate fault's); every other stop was the scenario's", rep.Sim.Exits, isolated)
 	}
 	for _, n := range rep.Final {
-		if n.Status == testnet.StatusExited || n.StartedAt.IsZero() {
+		if n.Node != isolated && (n.Status == testnet.StatusExited || n.StartedAt.IsZero()) {
 			t.Errorf("%s at the end: %s, started %v", n.Name, n.Status, n.StartedAt)
 		}
 	}
