@@ -50,7 +50,7 @@ func init() {
 		{"status", "[--json] [--watch]", "node, peer ID, address, status, scores, leader, term", (*cli).status},
 		{"chaos", "ACTION NODE... | fault NODE COMPONENT FAULT | fault NODE clear", "kill, stop, cont, restart, partition, heal, fault", (*cli).chaos},
 		{"scenario", "NAME|FILE [--report FILE] [--duration D]", "run a built-in scenario or a YAML file; exit 1 if a step fails", (*cli).scenario},
-		{"sim", "-n N [--seed S] [--scenario NAME] [--report FILE] [--duration D]", "N real nodes in one process over simulated links, in virtual time", (*cli).sim},
+		{"sim", "[-n N] [--seed S] [--scenario NAME|FILE] [--report FILE] [--duration D] [--hold D] [-- NODE_FLAGS]", "N real nodes in one process over simulated links, in virtual time", (*cli).sim},
 		{"logs", "NODE [-f]", "print a node's log; -f follows it", (*cli).logs},
 		{"down", "[--purge]", "stop the nodes, remove namespaces, links and bridge", (*cli).down},
 	}

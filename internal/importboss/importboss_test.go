@@ -57,8 +57,10 @@ var rules = []rule{
 	// the testnet decodes /health/mesh with pkg/meshview's types.
 	{pkg: "testnet/...", may: []string{"testnet/internal/...", "pkg/meshview"}},
 	// The simulated mesh attaches real nodes to simulated hosts in one
-	// process, through the node's public composition API.
-	{pkg: "testnet/sim", may: []string{"node", "pkg/awareness"}},
+	// process, through the node's public composition API, and runs the
+	// testnet's scenarios on them through its engine (testnet never
+	// imports testnet/sim: the "testnet/..." rule does not allow it).
+	{pkg: "testnet/sim", may: []string{"node", "pkg/awareness", "testnet"}},
 	{pkg: "cmd/testnet", may: []string{"testnet"}},
 	// The bare host of the baseline holds the node's degree with the
 	// node's connection weighing, and nothing else of ours.

@@ -14,7 +14,12 @@
 // draws' sequence; the goroutines' interleaving is the runtime's, so two
 // runs of one seed agree on their inputs, not on every message.
 //
+// Run plays the simulator's own scenarios (faults a scenario file cannot
+// say); RunScenario plays the testnet's scenario files through the
+// testnet's engine, with the mesh as its Cluster.
+//
 // It imports the node through its public composition API only (node.Attach,
-// node.Config) and never a package that decides: it is the network around
-// the nodes, not a model of them.
+// node.Config, node.Parse for a scenario's node flags) and never a package
+// that decides: it is the network around the nodes, not a model of them.
+// It imports the testnet for its engine; the testnet never imports it.
 package sim

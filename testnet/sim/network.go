@@ -39,8 +39,11 @@ type Network struct {
 	group []int // nodes talk only within their group; 0 is everyone's
 	noIn  []bool
 	noOut []bool
-	loss  float64
-	rng   *rand.Rand // loss draws, from the seed
+	// down is a node whose machine is gone or frozen: nothing in or out,
+	// whatever the partition; it outlives Heal, which is about links.
+	down []bool
+	loss float64
+	rng  *rand.Rand // loss draws, from the seed
 }
 
 // NetConfig is the network's shape.
@@ -73,6 +76,7 @@ func newNetwork(n int, cfg NetConfig, seed *rand.Rand) *Network {
 		group: make([]int, n),
 		noIn:  make([]bool, n),
 		noOut: make([]bool, n),
+		down:  make([]bool, n),
 		rng:   rand.New(rand.NewPCG(seed.Uint64(), seed.Uint64())),
 	}
 	for i := range n {
@@ -118,7 +122,7 @@ func (nw *Network) endpoint(i int, addr *net.UDPAddr) net.PacketConn {
 func (nw *Network) passes(a, b int) bool {
 	nw.mu.Lock()
 	defer nw.mu.Unlock()
-	if nw.group[a] != nw.group[b] || nw.noOut[a] || nw.noIn[b] {
+	if nw.group[a] != nw.group[b] || nw.noOut[a] || nw.noIn[b] || nw.down[a] || nw.down[b] {
 		return false
 	}
 	return nw.loss == 0 || nw.rng.Float64() >= nw.loss
@@ -143,6 +147,37 @@ func (nw *Network) Partition(groups ...[]int) error {
 	return nil
 }
 
+// Isolate cuts node i off from every other node, as its link going down
+// would (on: true), or puts it back among those in no group (on: false).
+// Other nodes' groups stay.
+func (nw *Network) Isolate(i int, on bool) {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	if on {
+		// A group of its own: Partition numbers its groups from 1 up,
+		// so a negative number is nobody else's.
+		nw.group[i] = -1 - i
+	} else {
+		nw.group[i] = 0
+	}
+}
+
+// Isolated says whether node i is in a group of its own or another
+// partition's group: whether it is cut off from the nodes in no group.
+func (nw *Network) Isolated(i int) bool {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	return nw.group[i] != 0
+}
+
+// setDown takes node i off the network in both directions (a crash, a
+// freeze) or puts it back.
+func (nw *Network) setDown(i int, down bool) {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	nw.down[i] = down
+}
+
 // Cut stops node i's inbound packets, outbound packets, or both (a
 // one-way fault: inbound-only cuts what it hears, outbound-only what it
 // says); Cut(i, false, false) restores both.
@@ -159,7 +194,8 @@ func (nw *Network) Loss(p float64) {
 	nw.loss = p
 }
 
-// Heal lifts every partition, cut and loss.
+// Heal lifts every partition, cut and loss (a crashed or frozen node
+// stays off the network).
 func (nw *Network) Heal() {
 	nw.mu.Lock()
 	defer nw.mu.Unlock()

@@ -29,6 +29,14 @@ func TestFaultsDecideWhichPacketsArrive(t *testing.T) {
 		{"outbound-only cut: it still hears", func(nw *Network) { nw.Cut(1, false, true) }, 0, 1, true},
 		{"total loss", func(nw *Network) { nw.Loss(1) }, 0, 1, false},
 		{"healed", func(nw *Network) { _ = nw.Partition([]int{1}); nw.Cut(0, true, true); nw.Loss(1); nw.Heal() }, 0, 1, true},
+		{"isolated: it says nothing", func(nw *Network) { nw.Isolate(1, true) }, 1, 0, false},
+		{"isolated: it hears nothing", func(nw *Network) { nw.Isolate(1, true) }, 0, 1, false},
+		{"isolated: the others still talk", func(nw *Network) { nw.Isolate(1, true) }, 0, 2, true},
+		{"two isolated: not with each other", func(nw *Network) { nw.Isolate(1, true); nw.Isolate(2, true) }, 1, 2, false},
+		{"isolated, then back", func(nw *Network) { nw.Isolate(1, true); nw.Isolate(1, false) }, 0, 1, true},
+		{"down (crashed, frozen): silent", func(nw *Network) { nw.setDown(1, true) }, 1, 0, false},
+		{"down: deaf", func(nw *Network) { nw.setDown(1, true) }, 0, 1, false},
+		{"down outlives Heal", func(nw *Network) { nw.setDown(1, true); nw.Heal() }, 0, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nw := newNetwork(4, NetConfig{}, rand.New(rand.NewPCG(1, 2)))

@@ -21,6 +21,8 @@ type View struct {
 // check), as a scrape of /health would.
 func (m *Mesh) Observe() []View {
 	out := make([]View, len(m.Nodes))
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for i, n := range m.Nodes {
 		v := View{Index: i}
 		if n.Attached == nil {

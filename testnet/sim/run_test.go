@@ -8,16 +8,20 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/meshhealth/meshhealth/testnet"
 )
 
 // The flags of a run, for `bin/testnet sim`, which runs this package's
 // compiled test binary (go test -c): testing/synctest.Test needs a
-// *testing.T, so a simulated run is a test. Without -sim.n it is skipped.
+// *testing.T, so a simulated run is a test. Without -sim.scenario it is
+// skipped. Arguments after -- are node flags for a testnet scenario.
 var (
-	simN        = flag.Int("sim.n", 0, "nodes to simulate (0: skip TestRun)")
+	simN        = flag.Int("sim.n", 0, "nodes to simulate (0: the scenario's testnet: nodes, else 20)")
 	simSeed     = flag.Uint64("sim.seed", 1, "seed: identities, topology, latency, loss")
-	simScenario = flag.String("sim.scenario", "converge", "built-in scenario")
-	simDuration = flag.Duration("sim.duration", 2*time.Minute, "whole run, simulated")
+	simScenario = flag.String("sim.scenario", "", "a built-in sim scenario, or a testnet scenario's name or file (empty: skip TestRun)")
+	simDuration = flag.Duration("sim.duration", 0, "built-in sim scenarios: whole run, simulated (default 2m); testnet scenarios: replaces every hold's for:")
+	simHold     = flag.Duration("sim.hold", 0, "testnet scenarios: runs the optional holds for this long")
 	simReport   = flag.String("sim.report", "", "write the JSON report here (default: stdout)")
 	simLatency  = flag.Duration("sim.latency", time.Millisecond, "one-way base latency per link")
 	simJitter   = flag.Duration("sim.jitter", 2*time.Millisecond, "bound of each node's extra one-way latency")
@@ -25,33 +29,58 @@ var (
 
 // TestRun is one simulated run, driven by the -sim.* flags.
 func TestRun(t *testing.T) {
-	if *simN == 0 {
-		t.Skip("no -sim.n: not a simulated run")
+	if *simScenario == "" {
+		t.Skip("no -sim.scenario: not a simulated run")
 	}
-	var r Report
+	cfg := Config{N: *simN, Seed: *simSeed, Log: testLog(), Net: NetConfig{Latency: *simLatency, Jitter: *simJitter}}
+	var out any
+	var runErr error
 	wall := time.Now()
-	synctest.Test(t, func(t *testing.T) {
-		var err error
-		r, err = Run(context.Background(), RunConfig{
-			Config: Config{N: *simN, Seed: *simSeed, DataDir: t.TempDir(), Log: testLog(),
-				Net: NetConfig{Latency: *simLatency, Jitter: *simJitter}},
-			Scenario: *simScenario,
-			Duration: *simDuration,
+	if IsBuiltin(*simScenario) {
+		if cfg.N == 0 {
+			cfg.N = DefaultNodes
+		}
+		var r Report
+		synctest.Test(t, func(t *testing.T) {
+			cfg.DataDir = t.TempDir()
+			var err error
+			r, err = Run(context.Background(), RunConfig{Config: cfg, Scenario: *simScenario, Duration: *simDuration})
+			if err != nil {
+				t.Fatal(err)
+			}
 		})
+		r.WallSeconds, r.MaxRSSMiB = time.Since(wall).Seconds(), MaxRSSMiB()
+		out = r
+	} else {
+		sc, err := testnet.LoadScenario(*simScenario)
 		if err != nil {
 			t.Fatal(err)
 		}
-	})
-	r.WallSeconds = time.Since(wall).Seconds()
-	r.MaxRSSMiB = MaxRSSMiB()
-	out, err := json.MarshalIndent(r, "", "  ")
+		// After --: node flags, as testnet scenario passes them on.
+		cfg.NodeArgs = flag.Args()
+		var r *ScenarioReport
+		synctest.Test(t, func(t *testing.T) {
+			cfg.DataDir = t.TempDir()
+			r, runErr = RunScenario(context.Background(), ScenarioConfig{Config: cfg, Scenario: sc,
+				HoldFor: *simDuration, Hold: *simHold, Out: os.Stderr})
+		})
+		if r == nil {
+			t.Fatal(runErr)
+		}
+		r.Sim.WallSeconds, r.Sim.MaxRSSMiB = time.Since(wall).Seconds(), MaxRSSMiB()
+		out = r
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out = append(out, '\n')
+	b = append(b, '\n')
 	if *simReport == "" {
-		os.Stdout.Write(out)
-	} else if err := os.WriteFile(*simReport, out, 0o644); err != nil {
+		os.Stdout.Write(b)
+	} else if err := os.WriteFile(*simReport, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if runErr != nil {
+		t.Fatal(runErr)
 	}
 }
