@@ -61,6 +61,14 @@ func TestStates(t *testing.T) {
 	}{
 		{"a message makes a peer alive", []step{{0, a, Message, 0}}, Alive},
 		{"a goodbye is left, not dead", []step{{0, a, Message, 0}, {time.Second, a, Goodbye, time.Second}, {time.Second, a, Disconnected, 0}}, Left},
+		// A graceful leave is left whatever order its goodbye and its
+		// close are processed in (issue 21).
+		{"a goodbye heard after the close and a failed check is left",
+			[]step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}, {time.Second, a, PingFailed, 0},
+				{2 * time.Second, a, Goodbye, time.Second}}, Left},
+		{"a failed check after the goodbye leaves it left",
+			[]step{{0, a, Connected, 0}, {time.Second, a, Goodbye, time.Second}, {time.Second, a, Disconnected, 0},
+				{2 * time.Second, a, PingFailed, 0}}, Left},
 		{"a message written before the goodbye does not bring it back",
 			[]step{{0, a, Message, 0}, {2 * time.Second, a, Goodbye, 2 * time.Second}, {3 * time.Second, a, Message, time.Second}}, Left},
 		{"a message written after the goodbye does",
