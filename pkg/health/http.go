@@ -167,7 +167,7 @@ func (m *Manager) serveCheck(w http.ResponseWriter, r *http.Request, name string
 		writeError(w, r, http.StatusNotFound, fmt.Sprintf("unknown check %q", name))
 		return
 	}
-	writeJSON(w, r, http.StatusOK, checkDoc{CheckView: v, History: snap.History(name)})
+	writeJSON(w, r, http.StatusOK, checkDoc{CheckView: v, History: snap.History(name), Recoveries: snap.recoveries[name]})
 }
 
 func (m *Manager) serveSummary(w http.ResponseWriter, r *http.Request) {

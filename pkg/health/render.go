@@ -21,6 +21,7 @@ type healthDoc struct {
 	NodeID     string               `json:"node_id"`
 	Leader     string               `json:"leader"`
 	Term       uint64               `json:"term"`
+	Recovery   json.RawMessage      `json:"recovery,omitempty"`
 	Uptime     time.Duration        `json:"uptime"`
 }
 
@@ -45,7 +46,8 @@ type checksDoc struct {
 
 type checkDoc struct {
 	CheckView
-	History []ResultView `json:"history"`
+	History    []ResultView    `json:"history"`
+	Recoveries json.RawMessage `json:"recoveries,omitempty"`
 }
 
 type summaryDoc struct {
@@ -69,7 +71,7 @@ func (s *Snapshot) doc(d evalOutput, now time.Time) healthDoc {
 	doc := healthDoc{
 		Status: d.Status, Message: d.Message, Score: d.Score, Checks: s.Checks, Components: d.Components,
 		StartTime: s.StartTime, LastUpdate: s.LastUpdate, Version: s.Version, NodeID: s.NodeID,
-		Leader: s.Leader, Term: s.Term,
+		Leader: s.Leader, Term: s.Term, Recovery: s.Recovery,
 	}
 	if !s.StartTime.IsZero() {
 		doc.Uptime = now.Sub(s.StartTime)

@@ -23,6 +23,9 @@ type Snapshot struct {
 	NodeID     string               `json:"node_id"`
 	Leader     string               `json:"leader"`
 	Term       uint64               `json:"term"`
+	// Recovery is the recovery under way and the last ones (SetRecovery);
+	// nil until the first.
+	Recovery json.RawMessage `json:"recovery,omitempty"`
 
 	// For /health/summary.
 	LastCheck          time.Time                  `json:"-"`
@@ -34,6 +37,7 @@ type Snapshot struct {
 	eval       evalInput
 	scoreLevel Status
 	history    map[string][]*sample
+	recoveries map[string]json.RawMessage // by check, for /health/checks/NAME
 	healthBody []byte // /health without its uptime: `{...,"uptime":`
 	readyBody  []byte
 }

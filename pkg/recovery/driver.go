@@ -279,3 +279,10 @@ func newDriverMetrics(reg prometheus.Registerer, steps []string) (*driverMetrics
 	}
 	return m, nil
 }
+
+// Current is the recovery under way, or nil.
+func (d *Driver) Current() *Current {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.core.Current()
+}
