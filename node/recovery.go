@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/recovery"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
@@ -19,8 +20,12 @@ import (
 // ownSilence is how long the node must have heard nothing from the mesh
 // for a critical failure to be its own fault although it still counts
 // live peers: its links may still look open (a cut cable leaves TCP
-// connections up for minutes) while nothing comes through them.
-const ownSilence = 5 * time.Second
+// connections up for minutes) while nothing comes through them. The
+// silence trigger's: the leader's heartbeat alone arrives every second,
+// and a cut node's pubsub-roundtrip is confirmed failing about 3 s after
+// its silence began (a 5 s rule found every node of a cut zone still
+// within it, and let them all exit).
+const ownSilence = probes.DefaultSilenceTrigger
 
 // lastPeersEvery is how often the node writes the peers it is connected
 // to into its data directory (and once more when it stops), so that a node
