@@ -38,7 +38,7 @@ type Snapshot struct {
 	scoreLevel Status
 	history    map[string][]*sample
 	recoveries map[string]json.RawMessage // by check, for /health/checks/NAME
-	healthBody []byte // /health without its uptime: `{...,"uptime":`
+	healthBody []byte                     // /health without its uptime: `{...,"uptime":`
 	readyBody  []byte
 }
 
