@@ -19,6 +19,8 @@ import (
 // leaver left (its goodbye arrived before its connection closed) and stay
 // up. Before the acknowledged goodbye it stopped in 2 of 16 runs on a
 // quiet machine: the goodbye was queued, not sent, when the host closed.
+// Under the race detector on 2 cores the 50 take about 90 s (two at a
+// time); -short runs 10.
 func TestTheSurvivorOfAGracefulLeaveNeverStops(t *testing.T) {
 	reps := 50
 	if testing.Short() {
