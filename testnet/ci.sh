@@ -6,7 +6,7 @@
 # bounded-degree on 30 local nodes with conn-high 8 (members heard over
 # multi-hop gossip, a killed leader, a partitioned follower),
 # prometheus-alerts on 3 local nodes with Debian's Prometheus and the shipped
-# alert rules, then partition-heal on 3 netns nodes and zone-outage on 10
+# alert rules, then partition-heal on 3 netns nodes and zone-recovery on 10
 # (root and iproute2's ip). Each scenario
 # starts its own testnet in a fresh directory and stops it at the end; the
 # trap runs `down` on every directory whatever happens, so no process,
@@ -98,12 +98,12 @@ else
   scenario prometheus-alerts -n 3 --mode local
 fi
 if [[ ${E2E_SKIP_NETNS:-} == 1 ]]; then
-  echo "=== partition-heal, zone-outage skipped (E2E_SKIP_NETNS=1)"
+  echo "=== partition-heal, zone-recovery skipped (E2E_SKIP_NETNS=1)"
 else
   scenario partition-heal -n 3 --mode netns
   # Recovery before exit (issue 21): a zone of 4 cut for 15 s recovers,
   # then cut for good exits 3 after its budget; about 2.5 minutes.
-  scenario zone-outage --mode netns
+  scenario zone-recovery --mode netns
 fi
 
 echo "reports: $E2E_REPORTS"
