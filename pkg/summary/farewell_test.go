@@ -116,3 +116,22 @@ func FuzzReadGoodbye(f *testing.F) {
 		}
 	})
 }
+
+func TestOneLeaveToldTwiceIsOneGoodbye(t *testing.T) {
+	self, leaver := newID(t), newID(t)
+	b, err := New(&fakeTopic{}, self, func() Values { return Values{} }, Config{}, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told int
+	b.OnGoodbye(func(peer.ID) { told++ })
+	now := time.Now()
+	for _, at := range []time.Time{now, now.Add(3 * time.Millisecond)} { // the topic's, then the direct one
+		m := &wire.Goodbye{Reason: "shutdown"}
+		m.Stamp(leaver, at)
+		b.goodbye(leaver, m)
+	}
+	if told != 1 {
+		t.Fatalf("told %d times, want once", told)
+	}
+}
