@@ -96,10 +96,11 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			newFaults,
 			newMesh,
 			newElection,
+			newRecovery,
 		),
 		// Checks, faults and pre-shutdown hooks first; lifecycle last, so
 		// that every check is registered before the health manager starts.
-		fx.Invoke(wireShutdown, registerBasicChecks, registerOperatorChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
+		fx.Invoke(wireShutdown, registerBasicChecks, registerOperatorChecks, registerFaults, wireElection, wireMesh, wireRecovery, registerMeshView, lifecycle),
 	)
 }
 

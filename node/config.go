@@ -21,6 +21,7 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/opchecks"
 	"github.com/meshhealth/meshhealth/pkg/probes"
+	"github.com/meshhealth/meshhealth/pkg/recovery"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 	"github.com/meshhealth/meshhealth/pkg/status"
 	"github.com/meshhealth/meshhealth/pkg/summary"
@@ -72,6 +73,9 @@ type Config struct {
 	Health health.Config `yaml:",inline"`
 	// Shutdown bounds the graceful shutdown; its DataDir is P2P.DataDir.
 	Shutdown shutdown.Config `yaml:",inline"`
+	// Recovery is how long a node cut off by its own fault repairs itself
+	// before a confirmed critical failure makes it exit.
+	Recovery recovery.Config `yaml:",inline"`
 	// Summary is how often the node publishes its summary on
 	// meshhealth/summary/v1 (peers keep the latest for 3 intervals).
 	Summary summary.Config `yaml:",inline"`
@@ -107,6 +111,7 @@ func Default() Config {
 		P2P:                p2p.DefaultConfig(),
 		Health:             health.DefaultConfig(),
 		Shutdown:           shutdown.DefaultConfig(),
+		Recovery:           recovery.DefaultConfig(),
 		Summary:            summary.DefaultConfig(),
 		Probes:             probes.DefaultSchedules(),
 		Election:           election.DefaultConfig(),
@@ -160,6 +165,7 @@ func (c Config) sections() []section {
 		// Debounce section is judged here.
 		{"Health", c.healthSection().Validate()},
 		{"Shutdown", c.Shutdown.Validate()},
+		{"Recovery", c.Recovery.Validate()},
 		{"Summary", c.Summary.Validate()},
 		{"Probes", c.Probes.Validate()},
 		{"Election", c.Election.Validate()},

@@ -44,6 +44,7 @@ type Mesh struct {
 	probeTopic   *pubsub.Topic
 	directTopic  *pubsub.Topic // nil when the pubsub probe is disabled
 	summaryTopic *pubsub.Topic
+	host         host.Host
 	cancel       context.CancelFunc
 }
 
@@ -106,6 +107,13 @@ func newMesh(in meshIn) (*Mesh, error) {
 		return nil, err
 	}
 	in.Health.SubscribeStatus(m.Summary.StatusChanged)
+	// A neighbour's direct goodbye makes it left before it is acknowledged,
+	// so the close of its connection that follows is never a death here.
+	m.host = n.Host
+	m.Summary.ServeGoodbyes(n.Host, func(id peer.ID, written time.Time) {
+		m.Peers.Observe(id, liveness.Goodbye, written)
+	})
+	in.Opened.add(func() error { n.Host.RemoveStreamHandler(summary.GoodbyeProtocol); return nil })
 	m.Peers.SilenceFor(m.Summary.Silence)
 	if err := n.PubSub.RegisterTopicValidator(wire.TopicSummary, m.Path.Wrap(self, m.Activity.Wrap(self, validator(wire.TopicSummary)))); err != nil {
 		return nil, fmt.Errorf("validator %s: %w", wire.TopicSummary, err)
@@ -225,16 +233,32 @@ func (m *Mesh) Stop(context.Context) error {
 		m.directTopic.Close()
 	}
 	m.summaryTopic.Close()
+	m.host.RemoveStreamHandler(summary.GoodbyeProtocol)
 	return nil
 }
 
+// goodbyeAckWait bounds the wait for the neighbours' acks of the direct
+// goodbye: each is one stream over a live connection, answered as soon as
+// it is read, so seconds are for a loaded machine; the hook's own timeout
+// (and the shutdown's) bounds it too.
+const goodbyeAckWait = 3 * time.Second
+
 // wireMesh says goodbye to the peers before the node stops, and makes the
 // mesh's checks breakable by /debug/fault (lifecycle starts and stops it).
-func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults) {
+// The goodbye goes twice: on the summary topic for the members that are
+// not neighbours (best effort: a publish only queues it), then on a direct
+// stream to each neighbour, which acknowledges it, so that no neighbour
+// sees this node's connection close before it knows the node left.
+func wireMesh(m *Mesh, sm *shutdown.Manager, f *Faults, log *slog.Logger) {
 	sm.AddHook(shutdown.PhasePreShutdown, "goodbye", func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		perr := m.Summary.Goodbye(pctx, "shutdown")
+		cancel()
+		dctx, cancel := context.WithTimeout(ctx, goodbyeAckWait)
 		defer cancel()
-		return m.Summary.Goodbye(ctx, "shutdown")
+		fw, derr := m.Summary.SayGoodbye(dctx, m.host, "shutdown")
+		log.Debug("goodbye acknowledged", "peers", fw.Told, "acked", fw.Acked)
+		return errors.Join(perr, derr)
 	})
 	if f == nil {
 		return

@@ -9,13 +9,14 @@ import (
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/meshview"
+	"github.com/meshhealth/meshhealth/pkg/recovery"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 )
 
 // registerMeshView serves GET /health/mesh, its event stream and the
 // dashboard at GET /, all read from the node's one liveness view and its
 // summary book.
-func registerMeshView(s *HTTPServer, m *Mesh, hm *health.Manager, n *p2p.Node, sm *shutdown.Manager, reg prometheus.Registerer) error {
+func registerMeshView(s *HTTPServer, m *Mesh, hm *health.Manager, n *p2p.Node, sm *shutdown.Manager, rec *recovery.Driver, reg prometheus.Registerer) error {
 	self := n.Host.ID()
 	h := meshview.New(meshview.Source{
 		Self: func() meshview.Self {
@@ -25,7 +26,7 @@ func registerMeshView(s *HTTPServer, m *Mesh, hm *health.Manager, n *p2p.Node, s
 				leader = ""
 			}
 			return meshview.Self{ID: self, Status: string(snap.Status), Score: snap.Score, Components: snap.Components,
-				Peers: n.ConnectedPeers(), Leader: leader, Term: snap.Term, Version: Version}
+				Peers: n.ConnectedPeers(), Leader: leader, Term: snap.Term, Version: Version, Recovering: recoveringStep(rec)}
 		},
 		Peers:      m.Peers.All,
 		Summaries:  m.Summary.Peers,

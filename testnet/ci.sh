@@ -2,11 +2,12 @@
 # Real-node end-to-end scenarios, run by `make e2e` (part of `make test`):
 # converge, kill-leader and critical-shutdown on 5 local nodes, the
 # do-no-harm scenarios (mass-kill, rolling-restart on 3 and on 2 nodes,
-# freeze-peer, lone-node; two at a time, since they mostly wait),
+# freeze-peer, lone-node, leave-2; two at a time, since they mostly wait),
 # bounded-degree on 30 local nodes with conn-high 8 (members heard over
 # multi-hop gossip, a killed leader, a partitioned follower),
 # prometheus-alerts on 3 local nodes with Debian's Prometheus and the shipped
-# alert rules, then partition-heal on 3 netns nodes (root and iproute2's ip). Each scenario
+# alert rules, then partition-heal on 3 netns nodes and zone-recovery on 10
+# (root and iproute2's ip). Each scenario
 # starts its own testnet in a fresh directory and stops it at the end; the
 # trap runs `down` on every directory whatever happens, so no process,
 # namespace or link outlives this script. A failed scenario prints the end
@@ -86,7 +87,9 @@ scenario kill-leader -n 5 --mode local
 scenario critical-shutdown -n 5 --mode local
 scenario_pair "mass-kill --mode local" "lone-node --mode local"
 scenario_pair "freeze-peer --mode local" "rolling-restart --mode local"
-scenario rolling-restart-2 --mode local
+# leave-2: issue 21's graceful leave on 2 nodes, ten times (about 35 s),
+# beside rolling-restart-2: both mostly wait.
+scenario_pair "rolling-restart-2 --mode local" "leave-2 --mode local"
 # 30 nodes at a bounded degree (conn-high 8): about 2 minutes on 2 cores.
 scenario bounded-degree -n 30 --mode local
 if [[ ${E2E_SKIP_PROMETHEUS:-} == 1 ]]; then
@@ -95,9 +98,12 @@ else
   scenario prometheus-alerts -n 3 --mode local
 fi
 if [[ ${E2E_SKIP_NETNS:-} == 1 ]]; then
-  echo "=== partition-heal skipped (E2E_SKIP_NETNS=1)"
+  echo "=== partition-heal, zone-recovery skipped (E2E_SKIP_NETNS=1)"
 else
   scenario partition-heal -n 3 --mode netns
+  # Recovery before exit (issue 21): a zone of 4 cut for 15 s recovers,
+  # then cut for good exits 3 after its budget; about 2.5 minutes.
+  scenario zone-recovery --mode netns
 fi
 
 echo "reports: $E2E_REPORTS"

@@ -48,10 +48,12 @@ var rules = []rule{
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},
 	{pkg: "pkg/summary", may: []string{"p2p/wire"}},
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
+	// Recovery before exit: a pure core and its driver; the steps are the node's.
+	{pkg: "pkg/recovery", never: []string{"github.com/libp2p/"}},
 	{pkg: "pkg/meshview", may: []string{"pkg/liveness", "pkg/summary", "internal/sse"}, testMay: []string{"p2p/wire"}},
 	{pkg: "node", may: []string{"p2p/...", "pkg/..."}},
 	// nodetest builds whole nodes on mocknet for tests, through node.
-	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit", "internal/testmesh"}, testMay: []string{"pkg/probes"}},
+	{pkg: "node/nodetest", may: []string{"node", "pkg/health", "pkg/shutdown", "internal/testkit", "internal/testmesh"}, testMay: []string{"pkg/probes", "pkg/liveness"}},
 	{pkg: "cmd/node", may: []string{"node", "pkg/shutdown"}},
 	// The testnet and the bench see a node only through its binary and HTTP;
 	// the testnet decodes /health/mesh with pkg/meshview's types.

@@ -73,8 +73,9 @@ func TestMeshAgreesOnOneLeaderAndReplacesAStoppedOne(t *testing.T) {
 	for _, r := range old.Shutdown.Report() {
 		steps = append(steps, r.Kind+" "+r.Name)
 	}
-	if want := []string{"hook health-stopping", "hook resign", "hook goodbye", "hook mesh-streams", "hook gossipsub",
-		"component probes", "component election", "component health", "component http", "component awareness", "component libp2p"}; !slices.Equal(steps, want) {
+	if want := []string{"hook health-stopping", "hook resign", "hook goodbye", "hook recovery", "hook mesh-streams", "hook gossipsub",
+		"component probes", "component election", "component health", "component http", "component awareness", "component libp2p",
+		"component last-peers"}; !slices.Equal(steps, want) {
 		t.Errorf("shutdown steps %v, want %v", steps, want)
 	}
 	testkit.Eventually(t, 30*time.Second, "a new leader with a higher term", func() (bool, string) {

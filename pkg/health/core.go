@@ -58,6 +58,7 @@ type core struct {
 	leader     string
 	term       uint64
 	keyMetrics map[string]json.RawMessage // replaced, never mutated: snapshots share it
+	recovery   recoveryView               // replaced, never mutated: snapshots share it
 
 	scoreLevel  Status
 	status      Status
@@ -695,6 +696,8 @@ func (k *core) refresh(now time.Time) {
 		LastCheck:          k.lastCheck,
 		TotalChecks:        k.totalRuns,
 		KeyMetrics:         k.keyMetrics,
+		Recovery:           k.recovery.all,
+		recoveries:         k.recovery.byCheck,
 		Transitions:        k.transitions,
 		ShutdownSuppressed: k.suppressed,
 		Availability:       avail,

@@ -175,7 +175,7 @@ func (m *Manager) serveCheck(w http.ResponseWriter, r *http.Request, name string
 			return
 		}
 	}
-	writeJSON(w, r, http.StatusOK, checkDoc{CheckView: v, History: snap.Recent(name, n)})
+	writeJSON(w, r, http.StatusOK, checkDoc{CheckView: v, History: snap.Recent(name, n), Recoveries: snap.recoveries[name]})
 }
 
 func (m *Manager) serveSummary(w http.ResponseWriter, r *http.Request) {

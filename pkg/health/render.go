@@ -23,8 +23,9 @@ type healthDoc struct {
 	Term       uint64               `json:"term"`
 	// Availability before Uptime: the body up to the uptime is rendered
 	// once per snapshot.
-	Availability Availability  `json:"availability"`
-	Uptime       time.Duration `json:"uptime"`
+	Availability Availability    `json:"availability"`
+	Recovery     json.RawMessage `json:"recovery,omitempty"`
+	Uptime       time.Duration   `json:"uptime"`
 }
 
 type readyDoc struct {
@@ -48,7 +49,8 @@ type checksDoc struct {
 
 type checkDoc struct {
 	CheckView
-	History []ResultView `json:"history"`
+	History    []ResultView    `json:"history"`
+	Recoveries json.RawMessage `json:"recoveries,omitempty"`
 }
 
 type summaryDoc struct {
@@ -73,7 +75,7 @@ func (s *Snapshot) doc(d evalOutput, now time.Time) healthDoc {
 	doc := healthDoc{
 		Status: d.Status, Message: d.Message, Score: d.Score, Checks: s.Checks, Components: d.Components,
 		StartTime: s.StartTime, LastUpdate: s.LastUpdate, Version: s.Version, NodeID: s.NodeID,
-		Leader: s.Leader, Term: s.Term, Availability: s.Availability,
+		Leader: s.Leader, Term: s.Term, Availability: s.Availability, Recovery: s.Recovery,
 	}
 	if !s.StartTime.IsZero() {
 		doc.Uptime = now.Sub(s.StartTime)

@@ -26,6 +26,9 @@ type Snapshot struct {
 	// Availability is the share of the last hour and day the node was
 	// healthy and each component had no failing check, as of LastUpdate.
 	Availability Availability `json:"availability"`
+	// Recovery is the recovery under way and the last ones (SetRecovery);
+	// nil until the first.
+	Recovery json.RawMessage `json:"recovery,omitempty"`
 
 	// For /health/summary.
 	LastCheck          time.Time                  `json:"-"`
@@ -37,7 +40,8 @@ type Snapshot struct {
 	eval       evalInput
 	scoreLevel Status
 	history    map[string][]*sample
-	healthBody []byte // /health without its uptime: `{...,"uptime":`
+	recoveries map[string]json.RawMessage // by check, for /health/checks/NAME
+	healthBody []byte                     // /health without its uptime: `{...,"uptime":`
 	readyBody  []byte
 }
 

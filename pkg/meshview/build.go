@@ -22,6 +22,9 @@ type Self struct {
 	Leader     peer.ID
 	Term       uint64
 	Version    string
+	// Recovering is the recovery step under way on this node ("" none;
+	// "between steps" between rounds).
+	Recovering string
 }
 
 // Input is everything one answer is built from.
@@ -90,6 +93,9 @@ type Member struct {
 	Status string `json:"status"` // Says.Status, "unknown" without a current summary
 	Says   *Says  `json:"says"`   // null: no summary held
 	Seen   *Seen  `json:"seen"`   // null for this node
+	// Recovering is the recovery step this node runs to repair itself
+	// (only for this node: a node cut off cannot tell its peers).
+	Recovering string `json:"recovering,omitempty"`
 	// Disagreement names the conflict between Says and Seen, if any.
 	Disagreement string `json:"disagreement,omitempty"`
 	// GossipTopics lists the meshhealth topics in whose GossipSub mesh this
@@ -129,7 +135,7 @@ func Build(in Input) Mesh {
 	byID := make(map[peer.ID]int, len(in.Peers)+1) // index in members
 	members := make([]Member, 0, len(in.Peers)+1)
 	s := in.Self
-	members = append(members, Member{ID: s.ID.String(), Self: true, State: string(liveness.Alive), Status: s.Status,
+	members = append(members, Member{ID: s.ID.String(), Self: true, State: string(liveness.Alive), Status: s.Status, Recovering: s.Recovering,
 		Says: &Says{Status: s.Status, Score: s.Score, Components: s.Components, Peers: s.Peers, Leader: idString(s.Leader),
 			Term: s.Term, Version: s.Version, ReceivedAt: now, Current: true}})
 	byID[s.ID] = 0

@@ -450,8 +450,20 @@ func (b *Book) store(author peer.ID, m *wire.Summary) {
 	b.latest[author] = Entry{Peer: author, Summary: *m, ReceivedAt: time.Now()}
 }
 
+// sameLeave is how far apart two goodbyes of one peer are stamped when
+// they are one leave told twice (on the topic, then directly: a few
+// milliseconds); the second is not counted or logged again.
+const sameLeave = 10 * time.Second
+
 func (b *Book) goodbye(author peer.ID, m *wire.Goodbye) {
 	b.mu.Lock()
+	if at, ok := b.departed[author]; ok && m.Time().Sub(at).Abs() < sameLeave {
+		if m.Time().After(at) {
+			b.departed[author] = m.Time()
+		}
+		b.mu.Unlock()
+		return
+	}
 	delete(b.latest, author)
 	b.departed[author] = m.Time()
 	fns := slices.Clone(b.onGoodbye)
