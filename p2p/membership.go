@@ -1,0 +1,209 @@
+package p2p
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshhealth/meshhealth/internal/metrics"
+)
+
+// Membership decides which peers belong to the mesh (pkg/membership's
+// Members, in the node). The node asks it wherever a peer could get in:
+// the gater after the security handshake (so an outsider is refused before
+// any protocol runs on the connection), GossipSub's peer filter and
+// default validator, the DHT's routing table and queries, mDNS sightings.
+// Nil admits everyone. Admit runs on libp2p's hot paths: it must not block.
+type Membership interface {
+	Admit(peer.ID) bool
+}
+
+// Refusal reasons, the reason label of meshhealth_peers_refused_total.
+const (
+	// RefusedNotMember: a connection or dial to a peer the membership does
+	// not admit was refused.
+	RefusedNotMember = "not_member"
+	// RefusedRemoved: a connected peer the membership stopped admitting
+	// (taken off the list) was disconnected.
+	RefusedRemoved = "removed"
+)
+
+// refusalLogEvery is how often one refused peer is logged: an outsider
+// that redials every few seconds must not fill the log, yet an operator
+// reading the last hour sees every one of them.
+const refusalLogEvery = time.Hour
+
+// maxRefusalLog bounds the peers whose last log line is remembered; past
+// it, new peers are counted but not logged until old entries expire (a
+// flood of fresh peer IDs cannot grow the map).
+const maxRefusalLog = 4096
+
+// refusedMemory is how long a peer that closed a connection before
+// identify is held to have refused this node (RefusedBy).
+const refusedMemory = time.Minute
+
+// refusals counts and logs the peers this node refuses.
+type refusals struct {
+	notMember, removed atomic.Uint64
+
+	mu     sync.Mutex
+	log    *slog.Logger
+	logged map[peer.ID]time.Time
+	now    func() time.Time
+}
+
+func newRefusals() *refusals {
+	return &refusals{log: slog.New(slog.DiscardHandler), logged: map[peer.ID]time.Time{}, now: time.Now}
+}
+
+// refuse counts a refusal of id and logs it unless id was logged within
+// the last refusalLogEvery.
+func (r *refusals) refuse(id peer.ID, reason, what string) {
+	switch reason {
+	case RefusedRemoved:
+		r.removed.Add(1)
+	default:
+		r.notMember.Add(1)
+	}
+	r.mu.Lock()
+	now := r.now()
+	if !r.shouldLog(id, now) {
+		r.mu.Unlock()
+		return
+	}
+	log := r.log
+	r.mu.Unlock()
+	log.Warn("peer refused: not a member of this mesh (logged once an hour per peer)", "peer", id, "reason", reason, "at", what)
+}
+
+// shouldLog is the once-an-hour rule; r.mu is held.
+func (r *refusals) shouldLog(id peer.ID, now time.Time) bool {
+	if last, ok := r.logged[id]; ok && now.Sub(last) < refusalLogEvery {
+		return false
+	}
+	if len(r.logged) >= maxRefusalLog {
+		for p, t := range r.logged {
+			if now.Sub(t) >= refusalLogEvery {
+				delete(r.logged, p)
+			}
+		}
+		if len(r.logged) >= maxRefusalLog {
+			return false
+		}
+	}
+	r.logged[id] = now
+	return true
+}
+
+func (r *refusals) total() uint64 { return r.notMember.Load() + r.removed.Load() }
+
+// register exports the counts as meshhealth_peers_refused_total{reason}.
+func (r *refusals) register(reg prometheus.Registerer) error {
+	for reason, c := range map[string]*atomic.Uint64{RefusedNotMember: &r.notMember, RefusedRemoved: &r.removed} {
+		f := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "meshhealth_peers_refused_total",
+			Help:        "Peers refused because the mesh's membership does not admit them: connections and dials refused (not_member), connected peers disconnected after the list dropped them (removed).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(c.Load()) })
+		if err := metrics.Register(reg, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admit asks the node's membership about id (everyone without one).
+func (n *Node) admit(id peer.ID) bool { return n.Gater.admit(id) }
+
+// Refused is how many times this node refused a peer (every reason).
+func (n *Node) Refused() uint64 { return n.Gater.refusals.total() }
+
+// Enforce disconnects every connected peer the membership no longer
+// admits. The node calls it after each change of the allow-list; the
+// gater keeps them out from then on.
+func (n *Node) Enforce() {
+	for _, p := range n.Host.Network().Peers() {
+		if n.admit(p) {
+			continue
+		}
+		n.Gater.refusals.refuse(p, RefusedRemoved, "list change")
+		if err := n.Host.Network().ClosePeer(p); err != nil {
+			n.log.Debug("close a removed peer", "peer", p, "err", err)
+		}
+	}
+}
+
+// RefusedBy is how many peers closed this node's connection to them
+// before identify completed, within the last minute, and are not
+// connected now: what a mesh whose gater refuses this node looks like
+// from here (the refusal itself says nothing on the wire). A crash in
+// the middle of a handshake looks the same, but not from several peers
+// at once.
+func (n *Node) RefusedBy() int {
+	n.refusedMu.Lock()
+	defer n.refusedMu.Unlock()
+	now, c := time.Now(), 0
+	for p, t := range n.refusedBy {
+		switch {
+		case now.Sub(t) > refusedMemory:
+			delete(n.refusedBy, p)
+		case n.Host.Network().Connectedness(p) != network.Connected:
+			c++
+		}
+	}
+	return c
+}
+
+// watchIdentify follows identify's outcome per peer for RefusedBy.
+func (n *Node) watchIdentify(ctx context.Context) error {
+	sub, err := n.Host.EventBus().Subscribe([]any{new(event.EvtPeerIdentificationFailed), new(event.EvtPeerIdentificationCompleted)})
+	if err != nil {
+		return err
+	}
+	n.wg.Go(func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.Out():
+				if !ok {
+					return
+				}
+				n.refusedMu.Lock()
+				switch e := e.(type) {
+				case event.EvtPeerIdentificationFailed:
+					n.refusedBy[e.Peer] = time.Now()
+				case event.EvtPeerIdentificationCompleted:
+					delete(n.refusedBy, e.Peer)
+				}
+				n.refusedMu.Unlock()
+			}
+		}
+	})
+	return nil
+}
+
+// memberPubSub keeps non-members out of every topic: the peer filter
+// leaves them out of the mesh, fanout and gossip (so nothing is sent to
+// them), and the default validator rejects a message a non-member sent or
+// wrote (a member forwarding an outsider's message included).
+func memberPubSub(admit func(peer.ID) bool) []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithPeerFilter(func(p peer.ID, _ string) bool { return admit(p) }),
+		pubsub.WithDefaultValidator(func(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+			if !admit(from) || !admit(peer.ID(m.GetFrom())) {
+				return pubsub.ValidationReject
+			}
+			return pubsub.ValidationAccept
+		}),
+	}
+}
