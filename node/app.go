@@ -145,8 +145,14 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, 
 	if _, ok := env.P2P.Validators[p2p.Namespace]; !ok {
 		env.P2P.Validators[p2p.Namespace] = probes.RecordValidator{}
 	}
+	members, watch, err := newMembers(c, log, o)
+	if err != nil {
+		return nil, err
+	}
+	if members != nil && env.P2P.Members == nil {
+		env.P2P.Members = members
+	}
 	var n *p2p.Node
-	var err error
 	switch {
 	case env.Host != nil && env.PubSub != nil && env.DHT != nil:
 		n, err = p2p.Attach(context.Background(), env.Host, env.PubSub, env.DHT, c.P2P, env.P2P, log)
@@ -169,6 +175,14 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, 
 	}
 	o.add(n.Close)
 	log.Info("libp2p node started", "peer_id", n.Host.ID().String(), "addrs", fmt.Sprint(n.Host.Addrs()))
+	if members != nil {
+		members.OnChange(n.Enforce)
+		if !members.Admit(n.Host.ID()) {
+			log.Warn("this node's own peer ID is not in its allow-list: members that share the list will refuse it",
+				"peer_id", n.Host.ID().String(), "allow_list", c.Membership.AllowList)
+		}
+		watch()
+	}
 	return n, nil
 }
 

@@ -62,6 +62,9 @@ func (k livePeers) ConnectedPeers() int {
 	return c
 }
 
+// RefusedBy counts the peers that refused this node lately (p2p.Node.RefusedBy).
+func (k livePeers) RefusedBy() int { return k.n.RefusedBy() }
+
 // LeftPeers counts the peers that said goodbye and have not come back.
 func (k livePeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }
 

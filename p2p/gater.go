@@ -92,5 +92,11 @@ func (g *Gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnM
 // InterceptUpgraded is the last chance to refuse a connection that raced
 // with isolation or with a change of the membership.
 func (g *Gater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
-	return g.allow() && g.member(c.RemotePeer(), "upgrade"), 0
+	if !g.allow() {
+		return false, 0
+	}
+	if g.members.Load() == nil {
+		return true, 0
+	}
+	return g.member(c.RemotePeer(), "upgrade"), 0
 }

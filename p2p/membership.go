@@ -120,7 +120,10 @@ func (r *refusals) register(reg prometheus.Registerer) error {
 	return nil
 }
 
-// admit asks the node's membership about id (everyone without one).
+// Admit reports whether the node's membership admits id (everyone without
+// one).
+func (n *Node) Admit(id peer.ID) bool { return n.Gater.admit(id) }
+
 func (n *Node) admit(id peer.ID) bool { return n.Gater.admit(id) }
 
 // Refused is how many times this node refused a peer (every reason).
