@@ -91,6 +91,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			healthConfig,
 			newAwareness,
 			newHealth,
+			newMembers,
 			newP2PNode,
 			newHTTPServer,
 			newFaults,
@@ -99,7 +100,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 		),
 		// Checks, faults and pre-shutdown hooks first; lifecycle last, so
 		// that every check is registered before the health manager starts.
-		fx.Invoke(wireShutdown, registerBasicChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
+		fx.Invoke(wireMembers, wireShutdown, registerBasicChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
 	)
 }
 
@@ -137,7 +138,7 @@ func newHealth(cfg health.Config, self *awareness.Awareness, reg prometheus.Regi
 	return hm, nil
 }
 
-func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, o *opened) (*p2p.Node, error) {
+func newP2PNode(c Config, env Env, m *members, reg prometheus.Registerer, log *slog.Logger, o *opened) (*p2p.Node, error) {
 	// The DHT accepts only probe records their origin signed.
 	if env.P2P.Validators == nil {
 		env.P2P.Validators = map[string]record.Validator{}
@@ -145,14 +146,11 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, 
 	if _, ok := env.P2P.Validators[p2p.Namespace]; !ok {
 		env.P2P.Validators[p2p.Namespace] = probes.RecordValidator{}
 	}
-	members, watch, err := newMembers(c, log, o)
-	if err != nil {
-		return nil, err
-	}
-	if members != nil && env.P2P.Members == nil {
-		env.P2P.Members = members
+	if m.rule != nil && env.P2P.Members == nil {
+		env.P2P.Members = m.rule
 	}
 	var n *p2p.Node
+	var err error
 	switch {
 	case env.Host != nil && env.PubSub != nil && env.DHT != nil:
 		n, err = p2p.Attach(context.Background(), env.Host, env.PubSub, env.DHT, c.P2P, env.P2P, log)
@@ -175,14 +173,6 @@ func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, 
 	}
 	o.add(n.Close)
 	log.Info("libp2p node started", "peer_id", n.Host.ID().String(), "addrs", fmt.Sprint(n.Host.Addrs()))
-	if members != nil {
-		members.OnChange(n.Enforce)
-		if !members.Admit(n.Host.ID()) {
-			log.Warn("this node's own peer ID is not in its allow-list: members that share the list will refuse it",
-				"peer_id", n.Host.ID().String(), "allow_list", c.Membership.AllowList)
-		}
-		watch()
-	}
 	return n, nil
 }
 

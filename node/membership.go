@@ -4,39 +4,50 @@ import (
 	"context"
 	"log/slog"
 
+	"go.uber.org/fx"
+
+	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/membership"
 )
 
-// newMembers puts the allow-list in force, when the configuration names
-// one, and returns the start of its watch (a goroutine re-reading the file
-// every membership.ReloadInterval until the node stops). Nil without a
-// list: every peer is admitted.
-func newMembers(c Config, log *slog.Logger, o *opened) (*membership.Members, func(), error) {
+// members is the mesh's membership when an allow-list is configured: the
+// rule in force and the watch that follows the file. Nil fields when off.
+type members struct {
+	rule  *membership.Members
+	watch *membership.Watcher
+}
+
+// newMembers puts the configured allow-list in force before the libp2p
+// host exists, so that no connection is ever admitted under no rule.
+func newMembers(c Config, log *slog.Logger) (*members, error) {
 	if c.Membership.AllowList == "" {
-		return nil, nil, nil
+		return &members{}, nil
 	}
-	m := &membership.Members{}
+	m := &members{rule: &membership.Members{}}
+	var err error
+	if m.watch, err = membership.NewWatcher(c.Membership.AllowList, membership.ReloadInterval, m.rule, log); err != nil {
+		return nil, err
+	}
+	log.Info("mesh membership: allow-list in force", "path", c.Membership.AllowList, "members", m.rule.Len())
+	return m, nil
+}
+
+// wireMembers disconnects the peers each new version of the list drops,
+// and runs the watch for as long as the node runs (its hook comes before
+// the parts', so it stops after libp2p).
+func wireMembers(lc fx.Lifecycle, c Config, m *members, n *p2p.Node, log *slog.Logger) {
+	if m.rule == nil {
+		return
+	}
+	m.rule.OnChange(n.Enforce)
+	if !m.rule.Admit(n.Host.ID()) {
+		log.Warn("this node's own peer ID is not in its allow-list: members that share the list will refuse it",
+			"peer_id", n.Host.ID().String(), "allow_list", c.Membership.AllowList)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	run, err := membership.Watch(ctx, c.Membership.AllowList, membership.ReloadInterval, m, log)
-	if err != nil {
-		cancel()
-		return nil, nil, err
-	}
-	log.Info("mesh membership: allow-list in force", "path", c.Membership.AllowList, "members", m.Len())
 	done := make(chan struct{})
-	started := false
-	o.add(func() error {
-		cancel()
-		if started {
-			<-done
-		}
-		return nil
-	})
-	return m, func() {
-		started = true
-		go func() {
-			defer close(done)
-			run()
-		}()
-	}, nil
+	lc.Append(fx.StartStopHook(
+		func() { go func() { defer close(done); m.watch.Run(ctx) }() },
+		func() { cancel(); <-done },
+	))
 }

@@ -32,14 +32,14 @@ func TestWatchFollowsTheFileAndIgnoresBadEdits(t *testing.T) {
 		var m Members
 		changed := 0
 		m.OnChange(func() { changed++ })
-		run, err := Watch(ctx, path, ReloadInterval, &m, slog.New(slog.DiscardHandler))
+		w, err := NewWatcher(path, ReloadInterval, &m, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !m.Admit(a) || !m.Admit(b) || changed != 1 {
 			t.Fatalf("first list not in force: a %v b %v changes %d", m.Admit(a), m.Admit(b), changed)
 		}
-		go run()
+		go w.Run(ctx)
 
 		writeList(t, path, a)
 		time.Sleep(ReloadInterval + time.Millisecond)
