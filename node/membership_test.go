@@ -30,3 +30,30 @@ func TestBadAllowListFailsTheConfigLineByLine(t *testing.T) {
 		}
 	}
 }
+
+// `meshhealth keys id` makes the identities a node would and prints an
+// allow-list that names them and that the node accepts.
+func TestKeysIDPrintsAnAllowListOfTheDataDirsIdentities(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	var out, errs strings.Builder
+	if code := Keys([]string{"id", a, b}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	path := filepath.Join(t.TempDir(), "allow-list")
+	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	c.Membership.AllowList = path
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the node refuses the list: %v\n%s", err, out.String())
+	}
+	var again strings.Builder
+	Keys([]string{"id", a, b}, &again, &errs)
+	if again.String() != out.String() {
+		t.Errorf("a second run changed the peer IDs:\n%s\nthen\n%s", out.String(), again.String())
+	}
+	if code := Keys([]string{"nope"}, &out, &errs); code != 2 {
+		t.Errorf("unknown subcommand: exit %d, want 2", code)
+	}
+}
