@@ -21,6 +21,9 @@ type Gater struct {
 	isolated atomic.Bool
 	members  atomic.Pointer[memberRule]
 	refusals *refusals
+	// refusedBy are the peers that refused this node lately: not dialled
+	// again for refusedDialBackoff.
+	refusedBy *refusedBy
 }
 
 // memberRule boxes a Membership for an atomic pointer.
@@ -29,7 +32,7 @@ type memberRule struct{ m Membership }
 var _ connmgr.ConnectionGater = (*Gater)(nil)
 
 // NewGater returns a gater that allows every connection.
-func NewGater() *Gater { return &Gater{refusals: newRefusals()} }
+func NewGater() *Gater { return &Gater{refusals: newRefusals(), refusedBy: newRefusedBy()} }
 
 // SetMembership makes the gater refuse peers m does not admit (nil: none),
 // logging refusals to log once an hour per peer. Connections already open
@@ -70,9 +73,12 @@ func (g *Gater) Isolated() bool { return g.isolated.Load() }
 
 func (g *Gater) allow() bool { return !g.isolated.Load() }
 
-// InterceptPeerDial refuses outbound dials while isolated, and dials to a
-// non-member (a bootstrap address or a sighting of one) always.
-func (g *Gater) InterceptPeerDial(p peer.ID) bool { return g.allow() && g.member(p, "dial") }
+// InterceptPeerDial refuses outbound dials while isolated, dials to a
+// non-member (a bootstrap address or a sighting of one) always, and dials
+// to a peer that refused this node within refusedDialBackoff.
+func (g *Gater) InterceptPeerDial(p peer.ID) bool {
+	return g.allow() && g.member(p, "dial") && !g.refusedBy.backingOff(p)
+}
 
 // InterceptAddrDial refuses outbound dials while isolated.
 func (g *Gater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool { return g.allow() }

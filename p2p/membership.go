@@ -50,6 +50,15 @@ const maxRefusalLog = 4096
 // identify is held to have refused this node (RefusedBy).
 const refusedMemory = time.Minute
 
+// refusedDialBackoff is how long this node does not dial a peer that
+// refused it (closed the connection before identify). Every part dials on
+// its own (the redials, the DHT, liveness pings, the probes), so a node
+// the mesh's allow-list leaves out dialled a member four times a second;
+// the gater holds them all back in one place. MaxRedialBackoff: the
+// longest a member that comes back (its identify failed for another
+// reason) waits for this node's dial; it can still dial this node.
+const refusedDialBackoff = MaxRedialBackoff
+
 // refusals counts and logs the peers this node refuses.
 type refusals struct {
 	notMember, removed atomic.Uint64
@@ -151,21 +160,88 @@ func (n *Node) Enforce() {
 // the middle of a handshake looks the same, but not from several peers
 // at once.
 func (n *Node) RefusedBy() int {
-	n.refusedMu.Lock()
-	defer n.refusedMu.Unlock()
-	now, c := time.Now(), 0
-	for p, t := range n.refusedBy {
-		switch {
-		case now.Sub(t) > refusedMemory:
-			delete(n.refusedBy, p)
-		case n.Host.Network().Connectedness(p) != network.Connected:
+	return n.Gater.refusedBy.count(func(p peer.ID) bool {
+		return n.Host.Network().Connectedness(p) == network.Connected
+	})
+}
+
+// refusedBy remembers the peers that refused this node.
+type refusedBy struct {
+	mu    sync.Mutex
+	peers map[peer.ID]time.Time // when identify with it last failed
+	now   func() time.Time
+}
+
+func newRefusedBy() *refusedBy {
+	return &refusedBy{peers: map[peer.ID]time.Time{}, now: time.Now}
+}
+
+func (r *refusedBy) failed(p peer.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.peers) >= maxRefusalLog {
+		r.expire(r.now())
+	}
+	r.peers[p] = r.now()
+}
+
+func (r *refusedBy) identified(p peer.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.peers, p)
+}
+
+// backingOff reports whether p refused this node within refusedDialBackoff.
+func (r *refusedBy) backingOff(p peer.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.peers[p]
+	return ok && r.now().Sub(t) < refusedDialBackoff
+}
+
+// count is the peers that refused this node within refusedMemory, less
+// those connected now.
+func (r *refusedBy) count(connected func(peer.ID) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expire(r.now())
+	c := 0
+	for p := range r.peers {
+		if !connected(p) {
 			c++
 		}
 	}
 	return c
 }
 
-// watchIdentify follows identify's outcome per peer for RefusedBy.
+// expire forgets refusals older than refusedMemory; r.mu is held.
+func (r *refusedBy) expire(now time.Time) {
+	for p, t := range r.peers {
+		if now.Sub(t) > refusedMemory {
+			delete(r.peers, p)
+		}
+	}
+}
+
+// Identified reports whether identify has completed with id at least once:
+// a connection on which it never did (a peer whose gater refused this
+// node closes it right after the handshake) is no link to the mesh.
+func (n *Node) Identified(id peer.ID) bool {
+	protos, err := n.Host.Peerstore().GetProtocols(id)
+	return err == nil && len(protos) > 0
+}
+
+// OnIdentified registers fn to be called each time identify completes
+// with a peer, from one goroutine in event order; a slow fn delays the
+// next ones, never the network.
+func (n *Node) OnIdentified(fn func(peer.ID)) {
+	n.refusedMu.Lock()
+	defer n.refusedMu.Unlock()
+	n.onIdentified = append(n.onIdentified, fn)
+}
+
+// watchIdentify follows identify's outcome per peer for RefusedBy and
+// OnIdentified.
 func (n *Node) watchIdentify(ctx context.Context) error {
 	sub, err := n.Host.EventBus().Subscribe([]any{new(event.EvtPeerIdentificationFailed), new(event.EvtPeerIdentificationCompleted)})
 	if err != nil {
@@ -181,14 +257,18 @@ func (n *Node) watchIdentify(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				n.refusedMu.Lock()
 				switch e := e.(type) {
 				case event.EvtPeerIdentificationFailed:
-					n.refusedBy[e.Peer] = time.Now()
+					n.Gater.refusedBy.failed(e.Peer)
 				case event.EvtPeerIdentificationCompleted:
-					delete(n.refusedBy, e.Peer)
+					n.Gater.refusedBy.identified(e.Peer)
+					n.refusedMu.Lock()
+					fns := n.onIdentified
+					n.refusedMu.Unlock()
+					for _, fn := range fns {
+						fn(e.Peer)
+					}
 				}
-				n.refusedMu.Unlock()
 			}
 		}
 	})

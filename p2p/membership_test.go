@@ -70,14 +70,14 @@ func addrsOf(h interface{ Addrs() []ma.Multiaddr }, proto int) []ma.Multiaddr {
 
 // An outsider holds a valid identity but is not on the list: over TCP and
 // over QUIC, dialling a member or being dialled by it, it never keeps a
-// connection; the member counts the refusals and the outsider can tell it
-// was refused. A listed peer connects as before.
+// connection; the member counts the refusals, and the outsider can tell it
+// was refused and stops dialling it for a while. A listed peer connects as
+// before.
 func TestOutsiderIsRefusedOverTCPAndQUIC(t *testing.T) {
 	list := &allowList{}
 	reg := prometheus.NewRegistry()
 	member := startMemberNode(t, list, reg)
 	friend := startMemberNode(t, list, nil)
-	outsider := startLoopbackNode(t, loopbackConfig(t), nil)
 	list.set(member.Host.ID(), friend.Host.ID())
 
 	for _, tc := range []struct {
@@ -85,6 +85,7 @@ func TestOutsiderIsRefusedOverTCPAndQUIC(t *testing.T) {
 		proto int
 	}{{"tcp", ma.P_TCP}, {"quic", ma.P_QUIC_V1}} {
 		t.Run(tc.name, func(t *testing.T) {
+			outsider := startLoopbackNode(t, loopbackConfig(t), nil)
 			before := member.Refused()
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
@@ -97,6 +98,10 @@ func TestOutsiderIsRefusedOverTCPAndQUIC(t *testing.T) {
 					outsider.Host.Network().Connectedness(member.Host.ID()) != network.Connected
 			})
 			testkit.WaitFor(t, 10*time.Second, "the outsider knows it was refused", func() bool { return outsider.RefusedBy() == 1 })
+			// and holds its dials back rather than hammer the member.
+			if err := outsider.Host.Connect(ctx, peer.AddrInfo{ID: member.Host.ID(), Addrs: addrsOf(member.Host, tc.proto)}); err == nil {
+				t.Error("the refused outsider dialled the member again at once")
+			}
 
 			// The member never dials it either.
 			member.Host.Peerstore().AddAddrs(outsider.Host.ID(), addrsOf(outsider.Host, tc.proto), time.Minute)

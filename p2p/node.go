@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -91,8 +90,8 @@ type Node struct {
 	// (Attach), so Close leaves them open.
 	borrowed bool
 
-	refusedMu sync.Mutex
-	refusedBy map[peer.ID]time.Time // peers that closed on us before identify (RefusedBy)
+	refusedMu    sync.Mutex
+	onIdentified []func(peer.ID)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -156,13 +155,12 @@ func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, 
 
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Node{
-		Host:      h,
-		Gater:     gater,
-		log:       log,
-		cancel:    cancel,
-		events:    make(chan peer.ID, disconnectBuffer),
-		borrowed:  ps != nil,
-		refusedBy: map[peer.ID]time.Time{},
+		Host:     h,
+		Gater:    gater,
+		log:      log,
+		cancel:   cancel,
+		events:   make(chan peer.ID, disconnectBuffer),
+		borrowed: ps != nil,
 	}
 	gater.SetMembership(opts.Members, log)
 	if opts.Registerer != nil {

@@ -2,7 +2,8 @@
 # Real-node end-to-end scenarios, run by `make e2e` (part of `make test`):
 # converge, kill-leader and critical-shutdown on 5 local nodes, the
 # do-no-harm scenarios (mass-kill, rolling-restart on 3 and on 2 nodes,
-# freeze-peer, lone-node; two at a time, since they mostly wait),
+# freeze-peer, lone-node; two at a time, since they mostly wait), outsider
+# (4 members on an allow-list and one node not on it, about 25 s),
 # bounded-degree on 30 local nodes with conn-high 8 (members heard over
 # multi-hop gossip, a killed leader, a partitioned follower),
 # prometheus-alerts on 3 local nodes with Debian's Prometheus and the shipped
@@ -87,6 +88,7 @@ scenario critical-shutdown -n 5 --mode local
 scenario_pair "mass-kill --mode local" "lone-node --mode local"
 scenario_pair "freeze-peer --mode local" "rolling-restart --mode local"
 scenario rolling-restart-2 --mode local
+scenario outsider --mode local
 # 30 nodes at a bounded degree (conn-high 8): about 2 minutes on 2 cores.
 scenario bounded-degree -n 30 --mode local
 if [[ ${E2E_SKIP_PROMETHEUS:-} == 1 ]]; then
