@@ -259,7 +259,11 @@ func (n *Node) watchIdentify(ctx context.Context) error {
 				}
 				switch e := e.(type) {
 				case event.EvtPeerIdentificationFailed:
-					n.Gater.refusedBy.failed(e.Peer)
+					// While isolated, this node closes connections
+					// itself (mocknet has no gater to refuse them).
+					if !n.Gater.Isolated() {
+						n.Gater.refusedBy.failed(e.Peer)
+					}
 				case event.EvtPeerIdentificationCompleted:
 					n.Gater.refusedBy.identified(e.Peer)
 					n.refusedMu.Lock()

@@ -386,8 +386,8 @@ func (s *Step) validate(labels map[string]bool) []error {
 			bad("while: needs cond")
 		}
 		for _, c := range s.While.Cond {
-			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive || c == CondMaxPeers {
-				bad("while: condition %q; known: %s (new-leader, max-peers and alert-* excepted)", c, strings.Join(Conditions, ", "))
+			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive || c == CondMaxPeers || c == CondOutsidersOut {
+				bad("while: condition %q; known: %s (new-leader, max-peers, keeps-outsiders-out and alert-* excepted)", c, strings.Join(Conditions, ", "))
 			}
 		}
 		for _, sel := range slices.Concat(s.While.Nodes, s.While.Except) {
