@@ -235,8 +235,8 @@ func (n *Node) Identified(id peer.ID) bool {
 // with a peer, from one goroutine in event order; a slow fn delays the
 // next ones, never the network.
 func (n *Node) OnIdentified(fn func(peer.ID)) {
-	n.refusedMu.Lock()
-	defer n.refusedMu.Unlock()
+	n.identifiedMu.Lock()
+	defer n.identifiedMu.Unlock()
 	n.onIdentified = append(n.onIdentified, fn)
 }
 
@@ -266,9 +266,9 @@ func (n *Node) watchIdentify(ctx context.Context) error {
 					}
 				case event.EvtPeerIdentificationCompleted:
 					n.Gater.refusedBy.identified(e.Peer)
-					n.refusedMu.Lock()
+					n.identifiedMu.Lock()
 					fns := n.onIdentified
-					n.refusedMu.Unlock()
+					n.identifiedMu.Unlock()
 					for _, fn := range fns {
 						fn(e.Peer)
 					}

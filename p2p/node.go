@@ -90,7 +90,7 @@ type Node struct {
 	// (Attach), so Close leaves them open.
 	borrowed bool
 
-	refusedMu    sync.Mutex
+	identifiedMu sync.Mutex
 	onIdentified []func(peer.ID)
 
 	closeOnce sync.Once
