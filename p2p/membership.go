@@ -179,8 +179,11 @@ func newRefusedBy() *refusedBy {
 func (r *refusedBy) failed(p peer.ID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.peers) >= maxRefusalLog {
+	if _, known := r.peers[p]; !known && len(r.peers) >= maxRefusalLog {
 		r.expire(r.now())
+		if len(r.peers) >= maxRefusalLog {
+			return // a flood of fresh peer IDs cannot grow the map
+		}
 	}
 	r.peers[p] = r.now()
 }

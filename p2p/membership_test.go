@@ -184,3 +184,31 @@ func TestRefusalsAreLoggedOnceAnHourPerPeer(t *testing.T) {
 		}
 	}
 }
+
+// A peer that refused this node is not dialled for refusedDialBackoff and
+// counted as refusing for refusedMemory, unless identify succeeds with it
+// or it is connected.
+func TestRefusedByBacksOffThenForgets(t *testing.T) {
+	r := newRefusedBy()
+	now := time.Unix(0, 0)
+	r.now = func() time.Time { return now }
+	a, b := peer.ID("a"), peer.ID("b")
+	none := func(peer.ID) bool { return false }
+	r.failed(a)
+	r.failed(b)
+	if !r.backingOff(a) || r.count(none) != 2 {
+		t.Fatalf("just refused: backing off %v, count %d", r.backingOff(a), r.count(none))
+	}
+	if c := r.count(func(p peer.ID) bool { return p == b }); c != 1 {
+		t.Errorf("b connected again: count %d, want 1", c)
+	}
+	r.identified(b)
+	now = now.Add(refusedDialBackoff)
+	if r.backingOff(a) || r.count(none) != 1 {
+		t.Fatalf("after the backoff: backing off %v, count %d (want false, 1)", r.backingOff(a), r.count(none))
+	}
+	now = now.Add(refusedMemory)
+	if r.count(none) != 0 {
+		t.Errorf("after the memory: count %d, want 0", r.count(none))
+	}
+}
