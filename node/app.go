@@ -100,7 +100,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 		),
 		// Checks, faults and pre-shutdown hooks first; lifecycle last, so
 		// that every check is registered before the health manager starts.
-		fx.Invoke(wireMembers, wireShutdown, registerBasicChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
+		fx.Invoke(wireMembers, wireShutdown, registerBasicChecks, registerOperatorChecks, registerFaults, wireElection, wireMesh, registerMeshView, lifecycle),
 	)
 }
 

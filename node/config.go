@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
 	"github.com/meshhealth/meshhealth/pkg/membership"
+	"github.com/meshhealth/meshhealth/pkg/opchecks"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
 	"github.com/meshhealth/meshhealth/pkg/status"
@@ -84,6 +86,10 @@ type Config struct {
 	Probes    probes.Schedules      `yaml:"probes"`
 	Election  election.Config       `yaml:"election"`
 	Resources probes.ResourceLimits `yaml:"resources"`
+
+	// Checks are the operator's own (pkg/opchecks): a list, so a file's
+	// and not a flag's; the health manager runs them beside the probes.
+	Checks opchecks.Specs `yaml:"checks,omitempty" flag:"-"`
 }
 
 // Default is a LAN node: probes tuned so a partitioned node is noticed in
@@ -165,14 +171,25 @@ func (c Config) sections() []section {
 		{"Probes", c.Probes.Validate()},
 		{"Election", c.Election.Validate()},
 		{"Resources", c.Resources.Validate()},
+		{"Checks", c.Checks.Validate(builtinChecks...)},
 	}
 }
+
+// builtinChecks are the names of the node's own checks, which the
+// operator's may not take.
+var builtinChecks = []string{probes.CheckPubSubRoundTrip, probes.CheckDHTIntegrity, probes.CheckElection,
+	probes.CheckConnectivity, probes.CheckResources}
 
 // healthSection is the health manager's configuration less what only
 // exists once the node runs (its peer ID; healthConfig adds it).
 func (c Config) healthSection() health.Config {
 	h := c.Health
 	h.Debounce = c.Debounce
+	if h.Components != nil {
+		// The operator's checks may bring components of their own, and
+		// weights for them.
+		h.Components = slices.Concat(h.Components, c.Checks.Components())
+	}
 	return h
 }
 

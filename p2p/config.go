@@ -58,7 +58,7 @@ type Config struct {
 	// trims back to ConnLow, sparing the young ones (connGracePeriod) and
 	// closing the lowest-valued first: GossipSub's mesh peers (D=4, 3..6
 	// per topic: lanMeshDegree) weigh most and the DHT's table peers a
-	// little (meshtags.go turns their "protect" into tags, since protected
+	// little (p2p/conntags turns their "protect" into tags, since protected
 	// they were nearly every link and nothing could be trimmed), so a node
 	// at rest holds its mesh and a few spares.
 	//

@@ -5,6 +5,8 @@ import (
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/meshhealth/meshhealth/p2p/conntags"
 )
 
 // The DHT's lookup width: see newDHT.
@@ -16,7 +18,7 @@ const (
 // newDHT starts the meshhealth Kademlia DHT: its own protocol prefix, server
 // mode (every node of a LAN mesh is reachable, so every node serves), seeded
 // only by the configured bootstrap peers, never the public IPFS ones. Its
-// routing-table peers are weighed for trims, not protected (tagsInstead).
+// routing-table peers are weighed for trims, not protected (p2p/conntags).
 //
 // Only members enter its routing table or are asked in a lookup (admit),
 // so no record comes from, and no query goes to, a peer outside the mesh.
@@ -25,7 +27,7 @@ func newDHT(h host.Host, boot []peer.AddrInfo, validators map[string]record.Vali
 	for name, v := range validators {
 		ns[name] = v
 	}
-	return dht.New(protectingAsTags(h, kbucketPeerValue),
+	return dht.New(conntags.Host(h, conntags.KbucketPeer),
 		dht.ProtocolPrefix(DHTProtocolPrefix),
 		dht.Mode(dht.ModeServer),
 		// Validator (not NamespacedValidator) so the public DHT's pk and

@@ -7,6 +7,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/meshhealth/meshhealth/p2p/conntags"
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
 
@@ -79,5 +80,5 @@ func newPubSub(ctx context.Context, h host.Host, extra []pubsub.Option) (*pubsub
 		pubsub.WithFloodPublish(false),
 		pubsub.WithMaxMessageSize(MaxRPCSize),
 	}
-	return pubsub.NewGossipSub(ctx, protectingAsTags(h, meshPeerValue), append(opts, extra...)...)
+	return pubsub.NewGossipSub(ctx, conntags.Host(h, conntags.MeshPeer), append(opts, extra...)...)
 }

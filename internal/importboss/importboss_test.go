@@ -33,7 +33,8 @@ type rule struct {
 var rules = []rule{
 	{pkg: "pkg/status"},
 	{pkg: "p2p/wire"},
-	{pkg: "p2p", may: []string{"p2p/wire"}},
+	{pkg: "p2p/conntags"},
+	{pkg: "p2p", may: []string{"p2p/wire", "p2p/conntags"}},
 	// This process's own health: a leaf every part that judges evidence reads.
 	{pkg: "pkg/awareness", never: []string{"github.com/libp2p/"}},
 	{pkg: "pkg/liveness", may: []string{"pkg/awareness", "p2p/wire"}},
@@ -41,6 +42,9 @@ var rules = []rule{
 	{pkg: "pkg/probes", may: []string{"pkg/awareness", "pkg/health", "pkg/liveness", "p2p/wire"},
 		// The goodbye test runs real summary books on mocknet.
 		testMay: []string{"pkg/summary"}},
+	// The operator's checks become health checks; p2p says what a
+	// meshhealth DHT key is.
+	{pkg: "pkg/opchecks", may: []string{"pkg/health", "p2p"}},
 	{pkg: "pkg/election", may: []string{"p2p/wire"}},
 	{pkg: "pkg/summary", may: []string{"p2p/wire"}},
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
@@ -58,7 +62,9 @@ var rules = []rule{
 	// process, through the node's public composition API.
 	{pkg: "testnet/sim", may: []string{"node", "pkg/awareness"}},
 	{pkg: "cmd/testnet", may: []string{"testnet"}},
-	{pkg: "bench/...", may: []string{"bench/internal/...", "testnet"}},
+	// The bare host of the baseline holds the node's degree with the
+	// node's connection weighing, and nothing else of ours.
+	{pkg: "bench/...", may: []string{"bench/internal/...", "testnet", "p2p/conntags"}},
 	// The report reads results without starting anything.
 	{pkg: "bench/internal/results"},
 	// Shared internals: leaves, importing nothing of ours.

@@ -62,3 +62,36 @@ func TestReplayCacheReAddedKeyOutlivesItsOldSlot(t *testing.T) {
 		t.Fatal("re-added key was dropped with its expired slot")
 	}
 }
+
+// The ring grows with what it holds, keeps its insertion order across the
+// growth (the oldest entry still goes first at capacity), and a cache
+// that holds little allocates little.
+func TestReplayCacheGrowsInOrder(t *testing.T) {
+	c := newReplayCache(256)
+	now := exampleTime
+	for i := range 100 {
+		c.seenOrAdd(fmt.Sprint(i), now, now.Add(time.Second))
+	}
+	later := now.Add(2 * time.Second)
+	for i := 100; i < 400; i++ {
+		c.seenOrAdd(fmt.Sprint(i), later, later.Add(time.Hour))
+	}
+	if n := c.len(); n != 256 {
+		t.Fatalf("%d entries, capacity 256", n)
+	}
+	for _, k := range []string{"144", "300", "399"} {
+		if !c.seenOrAdd(k, later, later.Add(time.Hour)) {
+			t.Fatalf("entry %s, within capacity, was lost in the growth", k)
+		}
+	}
+	if c.seenOrAdd("143", later, later.Add(time.Hour)) {
+		t.Fatal("an entry older than the capacity's worth survived")
+	}
+	small := newReplayCache(DefaultReplayCapacity)
+	for i := range 10 {
+		small.seenOrAdd(fmt.Sprint(i), now, now.Add(time.Hour))
+	}
+	if len(small.ring) > initialRing {
+		t.Fatalf("10 entries hold a ring of %d", len(small.ring))
+	}
+}

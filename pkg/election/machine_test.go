@@ -86,6 +86,76 @@ func TestKilledLeaderIsReplacedInAHigherTerm(t *testing.T) {
 	}
 }
 
+// A zone outage kills half the mesh but not the leader. The dead stay
+// members, under suspicion, until the liveness view confirms them (35 s
+// after a SIGKILL in a 6-node mesh in CI), while the election forgets
+// their votes after its member TTL (18 s there): a leader that counted
+// them against its majority resigned a timeout later, and the survivors
+// churned through leaderless terms until the view held the dead dead
+// (mass-kill: 13 leader changes on 3 survivors). It keeps leading, and
+// nobody changes leader.
+func TestZoneOutageKeepsTheSurvivingLeader(t *testing.T) {
+	for _, n := range []int{4, 6, 9} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s := newSim(t, n, DefaultConfig(), 31)
+			s.suspicion = 35 * time.Second
+			s.start()
+			s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+			l := s.leader()
+			term := l.m.state(s.now).Term
+			killed := 0
+			for _, nd := range s.nodes {
+				if nd != l && killed < n/2 {
+					s.kill(nd)
+					killed++
+				}
+			}
+			s.observers = append(s.observers, func() {
+				for _, nd := range s.live(s.nodes) {
+					if st := nd.m.state(s.now); !st.HaveLeader || st.Leader != l.id.String() || st.Term != term {
+						t.Fatalf("%s left the surviving leader %s (term %d) after half the mesh died\n%s",
+							s.name(nd.id), s.name(l.id), term, s.dump())
+					}
+				}
+			})
+			s.run(60 * time.Second)
+		})
+	}
+}
+
+// A leader whose members are alive but stop backing it (a healed
+// partition made the mesh bigger than its side, and the others follow
+// someone else) still resigns after a heartbeat timeout without a
+// majority: only members under suspicion are left out of its count.
+func TestLeaderWithoutTheBackingOfLiveMembersResigns(t *testing.T) {
+	cfg := DefaultConfig()
+	s := newSim(t, 5, cfg, 32)
+	s.start()
+	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+	l := s.leader()
+	// Three members go silent on the election topic, yet the liveness
+	// view hears them alive on every other topic.
+	var silent []*simNode
+	for _, nd := range s.nodes {
+		if nd != l && len(silent) < 3 {
+			silent = append(silent, nd)
+		}
+	}
+	s.known = func(a, b *simNode) bool { return b.up }
+	s.linkFilter = func(from, to *simNode) bool {
+		for _, nd := range silent {
+			if nd == from || nd == to {
+				return false
+			}
+		}
+		return true
+	}
+	s.runUntil(cfg.MemberTTL+3*cfg.HeartbeatTimeout, "the leader resigns", func() bool { return !l.m.isLeader() })
+	if l.evs[eventStepDown+"/"+downLost] == 0 {
+		t.Fatalf("the leader stopped leading, but not for its lost majority: %v", l.evs)
+	}
+}
+
 func TestResignedLeaderIsReplacedBeforeTheHeartbeatTimeout(t *testing.T) {
 	cfg := DefaultConfig()
 	s := newSim(t, 5, cfg, 5)
@@ -377,6 +447,55 @@ func TestLoneHealthyNodeLeadsItself(t *testing.T) {
 	if took < cfg.BootstrapWait {
 		t.Fatalf("led after %v, before the bootstrap wait %v", took, cfg.BootstrapWait)
 	}
+}
+
+// A follower starved of CPU (on a loaded machine, a hundred processes on
+// two cores) reads nothing from its leader for longer than the timeout,
+// but the time it could not run is its own slowness, not the leader's
+// death: it keeps its leader and does not stand. Once its silence, less
+// that time, passes the timeout, it stands as before.
+func TestStarvedFollowerKeepsItsLeader(t *testing.T) {
+	cfg := DefaultConfig()
+	s := newSim(t, 5, cfg, 13)
+	s.start()
+	s.runUntil(20*time.Second, "agreement", func() bool { return s.agreed() })
+	l := s.leader()
+	term := l.m.state(s.now).Term
+	var starved *simNode
+	for _, nd := range s.nodes {
+		if nd != l {
+			starved = nd
+		}
+	}
+	from := s.now
+	until := from.Add(2 * cfg.HeartbeatTimeout)
+	starved.in.Lost = func(a, b time.Time) time.Duration {
+		a, b = later(a, from), earlier(b, until)
+		return max(b.Sub(a), 0)
+	}
+	s.linkFilter = func(to, _ *simNode) bool { return to != starved || !s.now.Before(until) }
+	s.run(until.Sub(from) + cfg.HeartbeatInterval)
+	if st := starved.m.state(s.now); st.Leader != l.id.String() || st.Term != term {
+		t.Fatalf("the starved follower left its live leader\n%s", s.dump())
+	}
+	if n := starved.evs[eventCandidacy+"/"+standTimeout]; n != 0 {
+		t.Fatalf("the starved follower stood %d times", n)
+	}
+
+	// Cut off for real now, while still counted as starved until
+	// until: it stands once the silence after the starvation passes the
+	// timeout.
+	s.linkFilter = func(to, _ *simNode) bool { return to != starved }
+	s.runUntil(2*cfg.HeartbeatTimeout, "the follower stands", func() bool {
+		return starved.evs[eventCandidacy+"/"+standTimeout] > 0
+	})
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func TestFlakyNodeCannotDeposeALiveLeader(t *testing.T) {

@@ -234,12 +234,27 @@ func (m *machine) tally() map[support]int {
 	return t
 }
 
-func (m *machine) hasMajority(s support) bool {
-	c := 0
-	for _, mb := range m.members {
-		if mb.vote == s {
+// holdsMajority reports whether this leader is backed by more than half of
+// the members its liveness view does not suspect. A zone outage leaves the
+// dead members counted, under suspicion, until the view's suspicion
+// timeout confirms them (several heartbeat timeouts): counting them
+// against the leader made it resign a timeout after half the mesh died,
+// and the survivors churned through leaderless terms until the dead
+// expired. A member under suspicion that still backs it counts for it; a
+// live member that stops backing it (a healed partition made the mesh
+// bigger than its side) counts against it, as before.
+func (m *machine) holdsMajority() bool {
+	s := support{m.leaderTerm, m.self}
+	c, suspects := 0, 0
+	for id, mb := range m.members {
+		switch {
+		case mb.vote == s:
 			c++
+		case m.in.Suspected != nil && m.in.Suspected(id):
+			suspects++
 		}
 	}
-	return 2*c > m.memberCount()
+	// The view may count suspects the election has already forgotten (its
+	// member TTL is shorter than a suspicion), so each count drops its own.
+	return 2*c > max(len(m.members)-suspects, m.in.Members-m.in.Suspects)
 }

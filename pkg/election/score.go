@@ -53,6 +53,15 @@ type inputs struct {
 	// Gone reports the peers the node's liveness view holds dead or
 	// departed; nil when the node has no such view.
 	Gone func(peer.ID) bool
+	// Suspected reports the peers the liveness view suspects (silent, not
+	// yet confirmed dead), and Suspects counts them among Members; nil and
+	// 0 when the node has no such view.
+	Suspected func(peer.ID) bool
+	Suspects  int
+	// Lost is how much of [from, to] this process could not run
+	// (stalled, paused or starved of CPU); nil when the node has no
+	// awareness of itself.
+	Lost func(from, to time.Time) time.Duration
 }
 
 // candidateScore is the weighted sum of docs/PROTOCOL.md. Connectivity is

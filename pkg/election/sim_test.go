@@ -29,9 +29,10 @@ type sim struct {
 	group map[peer.ID]int
 	// observers see the state after every step.
 	observers []func()
-	// linkFilter, when set, drops messages it returns false for: links
-	// cut one by one rather than by sides.
-	linkFilter func(from, to *simNode) bool
+	// linkFilter, when set, drops a message of from to to (and hides
+	// from in to's view) when it returns false: links cut one by one
+	// rather than by sides.
+	linkFilter func(to, from *simNode) bool
 	// trace logs every message and event, for debugging a scenario.
 	trace bool
 	// loss is the probability that one delivery to one node is dropped.
@@ -42,6 +43,11 @@ type sim struct {
 	known func(a, b *simNode) bool
 	// noLiveness leaves inputs.Members and Outranked to the test.
 	noLiveness bool
+	// suspicion, when set, is how long a killed node stays suspect in
+	// every view before the view holds it dead, as a real liveness view's
+	// suspicion timeout does; by default views forget it at once.
+	suspicion time.Duration
+	killedAt  map[peer.ID]time.Time
 }
 
 type simNode struct {
@@ -105,11 +111,24 @@ func (s *sim) observe(nd *simNode) {
 		if o == nd {
 			continue
 		}
-		if s.known != nil && s.known(nd, o) || s.known == nil && o.up && s.reachable(nd.id, o.id) {
+		if s.known != nil && s.known(nd, o) || s.known == nil && (o.up && s.reachable(nd.id, o.id) || s.suspected(o.id)) {
 			ids = append(ids, o.id)
 		}
 	}
 	nd.in.Members = len(ids) + 1
+	nd.in.Suspects = 0
+	for _, id := range ids {
+		if s.suspected(id) {
+			nd.in.Suspects++
+		}
+	}
+	if s.suspicion > 0 {
+		nd.in.Suspected = func(id peer.ID) bool { return s.suspected(id) }
+		nd.in.Gone = func(id peer.ID) bool {
+			at, ok := s.killedAt[id]
+			return ok && s.now.Sub(at) > s.suspicion
+		}
+	}
 	if nd.m.starting() {
 		nd.in.Outranked = outranked(nd.id, ids)
 	}
@@ -242,7 +261,20 @@ func (s *sim) runUntil(limit time.Duration, what string, cond func() bool) time.
 	return s.now.Sub(start)
 }
 
-func (s *sim) kill(nd *simNode) { nd.up = false }
+func (s *sim) kill(nd *simNode) {
+	nd.up = false
+	if s.killedAt == nil {
+		s.killedAt = map[peer.ID]time.Time{}
+	}
+	s.killedAt[nd.id] = s.now
+}
+
+// suspected reports whether id was killed less than the suspicion timeout
+// ago: the views still count it, under suspicion.
+func (s *sim) suspected(id peer.ID) bool {
+	at, ok := s.killedAt[id]
+	return ok && s.suspicion > 0 && s.now.Sub(at) <= s.suspicion
+}
 
 // partition splits the mesh: each argument is one side.
 func (s *sim) partition(sides ...[]*simNode) {

@@ -21,7 +21,9 @@ const (
 )
 
 // Components every node has (pkg/status). Custom checks may name others;
-// they weigh 0 in the system score unless a weight is configured for them.
+// without a configured weight they share what the configured weights
+// leave below 1, or weigh as the mean configured component when that is
+// nothing (effectiveWeights).
 const (
 	ComponentPubSub    = string(status.PubSub)
 	ComponentDHT       = string(status.DHT)

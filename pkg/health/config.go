@@ -65,8 +65,10 @@ type Config struct {
 	// at a boundary cannot flap.
 	Hysteresis float64 `yaml:"-" flag:"-"`
 
-	// Weights of each component in the system score. Components not listed
-	// (custom ones) weigh 0: they are shown but do not move the score.
+	// Weights of each component in the system score (relative: the score
+	// is their weighted mean). Components not listed (custom ones) share
+	// equally what these leave below 1; when that is nothing (the defaults
+	// sum to 1) each weighs as much as the mean listed component.
 	Weights map[string]float64 `yaml:"weights" flag:"weight-{component}" usage:"weight of the {component} component in the system score"`
 	// Components, when set, are the only components Weights may name. A
 	// node whose checks all use the known components sets it, so that a

@@ -42,6 +42,12 @@ type core struct {
 
 	checks []*checkState // sorted by name
 	byName map[string]*checkState
+	// weights are cfg.Weights plus the share of each component that only
+	// registered checks bring (effectiveWeights), recomputed as checks
+	// come and go.
+	weights map[string]float64
+	avail   availability
+	gens    uint64 // registrations so far: each check's gen
 
 	started    bool
 	stopped    bool
@@ -96,6 +102,7 @@ type recorded struct {
 
 type launch struct {
 	def   Check
+	gen   uint64
 	start time.Time
 }
 
@@ -107,6 +114,8 @@ func newCore(cfg Config, rnd *rand.Rand, self Self) *core {
 		rnd:        rnd,
 		self:       self,
 		byName:     map[string]*checkState{},
+		weights:    maps.Clone(cfg.Weights),
+		avail:      newAvailability(),
 		scoreLevel: StatusHealthy,
 		keyMetrics: map[string]json.RawMessage{},
 	}
@@ -130,13 +139,53 @@ func (k *core) register(def Check, now time.Time) error {
 	if _, dup := k.byName[def.Name]; dup {
 		return errors.New("a check with this name is already registered")
 	}
-	c := &checkState{def: def, registered: now, hist: newRing(k.cfg.History), next: now, effective: StateUnknown}
+	k.gens++
+	c := &checkState{def: def, gen: k.gens, registered: now, hist: newRing(k.cfg.History), next: now, effective: StateUnknown}
 	c.deb.State = StateUnknown
 	k.checks = append(k.checks, c)
 	slices.SortFunc(k.checks, func(a, b *checkState) int { return strings.Compare(a.def.Name, b.def.Name) })
 	k.byName[def.Name] = c
+	k.reweigh()
 	k.refresh(now)
 	return nil
+}
+
+// unregister removes a check: from the next snapshot on it is in no
+// view, score or status, and a run of it still under way is ignored when
+// it returns (finished, abandoned and returned look it up by name and
+// registration time).
+func (k *core) unregister(name string, now time.Time) error {
+	c, ok := k.byName[name]
+	if !ok {
+		return errors.New("no check with this name is registered")
+	}
+	delete(k.byName, name)
+	k.checks = slices.DeleteFunc(k.checks, func(x *checkState) bool { return x == c })
+	k.reweigh()
+	k.refresh(now)
+	return nil
+}
+
+// reweigh recomputes the weights from the configured ones and the
+// components of the checks registered now.
+func (k *core) reweigh() {
+	comps := make([]string, 0, len(k.checks))
+	for _, c := range k.checks {
+		comps = append(comps, c.def.Component)
+	}
+	k.weights = effectiveWeights(k.cfg.Weights, comps)
+}
+
+// current is the registered check a run of name belongs to; nil when that
+// check was unregistered since.
+func (k *core) current(name string) *checkState { return k.byName[name] }
+
+// isCurrent reports whether a run launched with gen belongs to the check
+// registered as name now, not to one unregistered since (and maybe
+// registered again under the same name, at the same instant).
+func (k *core) isCurrent(name string, gen uint64) bool {
+	c := k.byName[name]
+	return c != nil && c.gen == gen
 }
 
 // start makes every check due at once and starts the clocks of the
@@ -212,7 +261,7 @@ func (k *core) tick(now time.Time, triggered []string) {
 		if !c.next.After(now) {
 			if c.stuckSince.IsZero() {
 				c.running, c.rerun = true, false
-				k.out.launch = append(k.out.launch, launch{def: c.def, start: now})
+				k.out.launch = append(k.out.launch, launch{def: c.def, gen: c.gen, start: now})
 				continue
 			}
 			// Do not pile goroutines on a checker that is still stuck:
@@ -260,7 +309,10 @@ func (k *core) watch(now time.Time) {
 
 // finished records a run that returned in time.
 func (k *core) finished(name string, start, end time.Time, res Result, outcome string) {
-	c := k.byName[name]
+	c := k.current(name)
+	if c == nil {
+		return
+	}
 	c.running = false
 	if k.stopped {
 		return
@@ -277,7 +329,10 @@ func (k *core) finished(name string, start, end time.Time, res Result, outcome s
 // now, and no new run until the stuck one returns. It reports whether it
 // recorded (not after stop).
 func (k *core) abandoned(name string, start, now time.Time) bool {
-	c := k.byName[name]
+	c := k.current(name)
+	if c == nil {
+		return false
+	}
 	c.running = false
 	// The two goroutines that report a run's abandonment and its return
 	// race for the manager's lock: on a loaded machine the return can
@@ -300,7 +355,10 @@ func (k *core) abandoned(name string, start, now time.Time) bool {
 // returned frees a check whose abandoned run (started at start) finally
 // returned, whether or not its abandonment was recorded yet.
 func (k *core) returned(name string, start time.Time) {
-	c := k.byName[name]
+	c := k.current(name)
+	if c == nil {
+		return
+	}
 	c.returnedRun = start
 	if c.stuckSince.Equal(start) {
 		c.stuckSince = time.Time{}
@@ -433,6 +491,9 @@ func (k *core) record(c *checkState, s *sample) {
 	}
 	if s.Healthy {
 		c.passedOnce = true
+		c.lastSuccess = s.Timestamp
+	} else {
+		c.lastFailure = s.Timestamp
 	}
 	c.score, c.pace = c.windowScore(k.cfg.Window, k.cfg.ScoreHorizon, s.at)
 
@@ -477,7 +538,8 @@ func (k *core) jitter(d time.Duration) time.Duration {
 func (k *core) view(c *checkState, now time.Time) (v CheckView, e evalCheck, deadline time.Time) {
 	d := c.def
 	v = CheckView{Name: d.Name, Component: d.Component, Description: d.Description, Critical: d.Critical,
-		State: StateUnknown, ConsecutiveFailures: c.deb.Fail, ConsecutiveSuccesses: c.deb.Succ}
+		State: StateUnknown, ConsecutiveFailures: c.deb.Fail, ConsecutiveSuccesses: c.deb.Succ,
+		LastSuccess: c.lastSuccess, LastFailure: c.lastFailure}
 	if d.Disabled {
 		v.Disabled, v.Message = true, "disabled"
 		return v, e, deadline
@@ -592,7 +654,7 @@ func (k *core) refresh(now time.Time) {
 
 	in := evalInput{
 		Checks:            evals,
-		Weights:           k.cfg.Weights,
+		Weights:           k.weights,
 		HealthyThreshold:  k.cfg.HealthyThreshold,
 		DegradedThreshold: k.cfg.DegradedThreshold,
 		Hysteresis:        k.cfg.Hysteresis,
@@ -605,6 +667,7 @@ func (k *core) refresh(now time.Time) {
 	}
 	out := evaluate(in)
 	k.scoreLevel = out.ScoreLevel
+	avail := k.avail.record(now, out.Status, evals)
 	if out.Status != k.status {
 		from := k.status
 		if from == "" {
@@ -634,6 +697,7 @@ func (k *core) refresh(now time.Time) {
 		KeyMetrics:         k.keyMetrics,
 		Transitions:        k.transitions,
 		ShutdownSuppressed: k.suppressed,
+		Availability:       avail,
 		eval:               in,
 		scoreLevel:         out.ScoreLevel,
 		history:            history,

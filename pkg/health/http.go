@@ -167,7 +167,15 @@ func (m *Manager) serveCheck(w http.ResponseWriter, r *http.Request, name string
 		writeError(w, r, http.StatusNotFound, fmt.Sprintf("unknown check %q", name))
 		return
 	}
-	writeJSON(w, r, http.StatusOK, checkDoc{CheckView: v, History: snap.History(name)})
+	n := -1
+	if q := r.URL.Query(); q.Has("history") {
+		var err error
+		if n, err = strconv.Atoi(q.Get("history")); err != nil || n < 0 {
+			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("history=%q: want the number of recent results, 0 or more", q.Get("history")))
+			return
+		}
+	}
+	writeJSON(w, r, http.StatusOK, checkDoc{CheckView: v, History: snap.Recent(name, n)})
 }
 
 func (m *Manager) serveSummary(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +183,7 @@ func (m *Manager) serveSummary(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, summaryDoc{
 		Status: snap.Status, Message: snap.Message, OverallScore: snap.Score, LastCheck: snap.LastCheck,
 		TotalChecks: snap.TotalChecks, ComponentScores: snap.Components, KeyMetrics: snap.KeyMetrics,
-		Leader: snap.Leader, Term: snap.Term, Transitions: snap.Transitions,
+		Leader: snap.Leader, Term: snap.Term, Transitions: snap.Transitions, Availability: snap.Availability,
 	})
 }
 

@@ -37,7 +37,7 @@ func twoChecks(t *testing.T) (*Manager, *toggle, *toggle) {
 }
 
 var checkViewKeys = []string{"name", "component", "healthy", "message", "details", "latency", "timestamp", "error", "state",
-	"consecutive_failures", "consecutive_successes", "score", "critical", "stale", "local_stall"}
+	"consecutive_failures", "consecutive_successes", "score", "critical", "stale", "local_stall", "last_success"}
 
 func TestEndpointShapes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -54,7 +54,7 @@ func TestEndpointShapes(t *testing.T) {
 			t.Fatalf("/health = %d %v", rec.Code, body)
 		}
 		wantKeys(t, "/health", body, "status", "message", "score", "checks", "components", "uptime", "start_time",
-			"last_update", "version", "node_id", "leader", "term")
+			"last_update", "version", "node_id", "leader", "term", "availability")
 		if body["uptime"] != float64(62*time.Second) || body["node_id"] != "node-1" || body["version"] != "v-test" {
 			t.Errorf("/health uptime/node/version = %v %v %v", body["uptime"], body["node_id"], body["version"])
 		}
@@ -94,7 +94,7 @@ func TestEndpointShapes(t *testing.T) {
 
 		rec, body = get(t, h, "/health/summary")
 		wantKeys(t, "/health/summary", body, "status", "message", "overall_score", "last_check", "total_checks",
-			"component_scores", "key_metrics", "leader", "term", "transitions")
+			"component_scores", "key_metrics", "leader", "term", "transitions", "availability")
 		km := body["key_metrics"].(map[string]any)
 		if rec.Code != 200 || km["connected_peers"] != 3.0 || km["resource_utilization"].(map[string]any)["cpu"] != 0.25 {
 			t.Errorf("/health/summary = %d %v", rec.Code, body)

@@ -135,6 +135,33 @@ func (m *Manager) Register(c Check) error {
 	return nil
 }
 
+// Unregister removes the named check at once: the snapshot published on
+// return no longer has it (/health, the scores, the status), and its
+// Prometheus series are gone. A run of it under way is left to end and its
+// result ignored. A check of the same name may be registered again.
+func (m *Manager) Unregister(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.core.byName[name]
+	if !ok {
+		return fmt.Errorf("unregister check %q: no check with this name is registered", name)
+	}
+	comp := c.def.Component
+	if err := m.core.unregister(name, time.Now()); err != nil {
+		return fmt.Errorf("unregister check %q: %w", name, err)
+	}
+	next := maps.Clone(*m.triggers.Load())
+	delete(next, name)
+	m.triggers.Store(&next)
+	m.metrics.dropCheck(name)
+	if _, weighted := m.core.weights[comp]; !weighted {
+		m.metrics.componentScore.DeleteLabelValues(comp)
+	}
+	m.applyLocked()
+	m.log.Debug("health check unregistered", "check", name)
+	return nil
+}
+
 // Start starts the scheduler and the watchdog; the first run of every check
 // is due at once. ctx only bounds the call: the goroutines run until Stop
 // (so an fx start context, which expires, can be passed as is).

@@ -92,6 +92,18 @@ func (m *metrics) initCheck(c Check) {
 	m.componentScore.WithLabelValues(c.Component)
 }
 
+// dropCheck deletes an unregistered check's series, so that no scrape
+// shows a check the node no longer has.
+func (m *metrics) dropCheck(name string) {
+	for _, o := range outcomes {
+		m.checksTotal.DeleteLabelValues(name, o)
+	}
+	m.duration.DeleteLabelValues(name)
+	m.checkScore.DeleteLabelValues(name)
+	m.checkFailing.DeleteLabelValues(name)
+	m.consecFailures.DeleteLabelValues(name)
+}
+
 func (m *metrics) observe(check string, s *sample) {
 	m.checksTotal.WithLabelValues(check, s.outcome).Inc()
 	if !s.synthetic {

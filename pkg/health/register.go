@@ -34,6 +34,10 @@ func withDefaults(c Check, d Debounce) Check {
 	return c
 }
 
+// ValidName reports whether s may name a check or a component: what
+// Register accepts.
+func ValidName(s string) bool { return validName(s) }
+
 // validName keeps names usable as a URL path segment, a Prometheus label
 // value and a "component:check" key without escaping.
 func validName(s string) bool {

@@ -21,7 +21,10 @@ type healthDoc struct {
 	NodeID     string               `json:"node_id"`
 	Leader     string               `json:"leader"`
 	Term       uint64               `json:"term"`
-	Uptime     time.Duration        `json:"uptime"`
+	// Availability before Uptime: the body up to the uptime is rendered
+	// once per snapshot.
+	Availability Availability  `json:"availability"`
+	Uptime       time.Duration `json:"uptime"`
 }
 
 type readyDoc struct {
@@ -59,6 +62,7 @@ type summaryDoc struct {
 	Leader          string                     `json:"leader"`
 	Term            uint64                     `json:"term"`
 	Transitions     []Transition               `json:"transitions"`
+	Availability    Availability               `json:"availability"`
 }
 
 // uptimeKey ends a pre-rendered /health body; the request appends the value.
@@ -69,7 +73,7 @@ func (s *Snapshot) doc(d evalOutput, now time.Time) healthDoc {
 	doc := healthDoc{
 		Status: d.Status, Message: d.Message, Score: d.Score, Checks: s.Checks, Components: d.Components,
 		StartTime: s.StartTime, LastUpdate: s.LastUpdate, Version: s.Version, NodeID: s.NodeID,
-		Leader: s.Leader, Term: s.Term,
+		Leader: s.Leader, Term: s.Term, Availability: s.Availability,
 	}
 	if !s.StartTime.IsZero() {
 		doc.Uptime = now.Sub(s.StartTime)

@@ -18,6 +18,7 @@ const abandonGrace = 50 * time.Millisecond
 // run is one execution of a checker.
 type run struct {
 	def      Check
+	gen      uint64 // the registration it is a run of
 	start    time.Time
 	returned chan struct{} // closed when the checker returns
 	finished atomic.Bool   // set by whoever records the run: the checker's return or its abandonment
@@ -41,7 +42,7 @@ func (m *Manager) loop(ctx context.Context) {
 		rd := m.applyLocked()
 		for _, l := range rd.launch {
 			m.wg.Add(1)
-			go m.execute(ctx, &run{def: l.def, start: l.start, returned: make(chan struct{})})
+			go m.execute(ctx, &run{def: l.def, gen: l.gen, start: l.start, returned: make(chan struct{})})
 		}
 		m.mu.Unlock()
 		if !rd.wake.IsZero() {
@@ -125,7 +126,7 @@ func (m *Manager) watchRun(r *run) {
 		return
 	}
 	m.mu.Lock()
-	if m.core.abandoned(r.def.Name, r.start, time.Now()) {
+	if m.core.isCurrent(r.def.Name, r.gen) && m.core.abandoned(r.def.Name, r.start, time.Now()) {
 		m.log.Warn("health check ignored its timeout; abandoned", "check", r.def.Name, "timeout", r.def.Timeout)
 	}
 	m.applyLocked()
@@ -138,7 +139,9 @@ func (m *Manager) watchRun(r *run) {
 // its next run may start.
 func (m *Manager) abandonedReturned(r *run, end time.Time) {
 	m.mu.Lock()
-	m.core.returned(r.def.Name, r.start)
+	if m.core.isCurrent(r.def.Name, r.gen) {
+		m.core.returned(r.def.Name, r.start)
+	}
 	m.mu.Unlock()
 	m.log.Info("abandoned health check returned", "check", r.def.Name, "after", end.Sub(r.start).Round(time.Millisecond))
 	m.poke()
@@ -147,7 +150,9 @@ func (m *Manager) abandonedReturned(r *run, end time.Time) {
 // complete records a run that returned in time.
 func (m *Manager) complete(r *run, res Result, outcome string, end time.Time) {
 	m.mu.Lock()
-	m.core.finished(r.def.Name, r.start, end, res, outcome)
+	if m.core.isCurrent(r.def.Name, r.gen) {
+		m.core.finished(r.def.Name, r.start, end, res, outcome)
+	}
 	m.applyLocked()
 	m.mu.Unlock()
 	m.wg.Done()

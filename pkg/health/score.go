@@ -1,6 +1,7 @@
 package health
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -110,4 +111,53 @@ func systemScore(components, weights map[string]float64) float64 {
 		return 1
 	}
 	return sum / wsum
+}
+
+// effectiveWeights is configured plus a weight for each component of comps
+// that has none: together they share equally what the configured weights
+// leave below 1, and when they leave nothing (the defaults sum to 1) each
+// weighs as much as the mean configured component, so an operator's check
+// moves the score without a weight of its own: one custom component
+// beside the five built-in ones then makes a sixth of it. A weight of
+// its own overrides either. The result is a new map.
+func effectiveWeights(configured map[string]float64, comps []string) map[string]float64 {
+	out := make(map[string]float64, len(configured)+len(comps))
+	sum := 0.0
+	for comp, w := range configured {
+		out[comp] = w
+		if w > 0 && !math.IsInf(w, 0) {
+			sum += w
+		}
+	}
+	var extra []string
+	for _, comp := range comps {
+		if _, ok := out[comp]; !ok {
+			out[comp] = 0
+			extra = append(extra, comp)
+		}
+	}
+	if len(extra) == 0 {
+		return out
+	}
+	share := 0.0
+	if left := 1 - sum; left > scoreEpsilon {
+		share = left / float64(len(extra))
+	} else if n := countPositive(configured); n > 0 {
+		share = sum / float64(n)
+	}
+	for _, comp := range extra {
+		out[comp] = share
+	}
+	return out
+}
+
+// countPositive counts the weights that weigh (positive and finite).
+func countPositive(ws map[string]float64) int {
+	n := 0
+	for _, w := range ws {
+		if w > 0 && !math.IsInf(w, 0) {
+			n++
+		}
+	}
+	return n
 }

@@ -23,6 +23,9 @@ type Snapshot struct {
 	NodeID     string               `json:"node_id"`
 	Leader     string               `json:"leader"`
 	Term       uint64               `json:"term"`
+	// Availability is the share of the last hour and day the node was
+	// healthy and each component had no failing check, as of LastUpdate.
+	Availability Availability `json:"availability"`
 
 	// For /health/summary.
 	LastCheck          time.Time                  `json:"-"`
@@ -58,6 +61,10 @@ type CheckView struct {
 	Stale                bool            `json:"stale"`
 	LocalStall           bool            `json:"local_stall"`
 	Disabled             bool            `json:"disabled,omitempty"`
+	// LastSuccess and LastFailure are the times of the check's last
+	// passing and last failed result, however old (absent: none yet).
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastFailure time.Time `json:"last_failure,omitzero"`
 }
 
 // ResultView is one entry of a check's history.
@@ -73,8 +80,15 @@ type ResultView struct {
 }
 
 // History returns the named check's recent results, oldest first.
-func (s *Snapshot) History(name string) []ResultView {
+func (s *Snapshot) History(name string) []ResultView { return s.Recent(name, -1) }
+
+// Recent returns the named check's last n results (n < 0: all kept),
+// oldest first.
+func (s *Snapshot) Recent(name string, n int) []ResultView {
 	h := s.history[name]
+	if n >= 0 && n < len(h) {
+		h = h[len(h)-n:]
+	}
 	out := make([]ResultView, len(h))
 	for i, smp := range h {
 		out[i] = smp.view()

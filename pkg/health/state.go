@@ -154,8 +154,12 @@ func (r *ring) slice() []*sample {
 // checkState is the core's record of one registered check.
 type checkState struct {
 	def        Check
+	gen        uint64 // which registration: a run of an earlier one is ignored
 	registered time.Time
 	passedOnce bool // has passed at least once: warm-up is over for it
+	// The results' own times of the last pass and the last failure, kept
+	// beyond the history's reach.
+	lastSuccess, lastFailure time.Time
 
 	hist      ring
 	histSnap  []*sample // cached hist.slice() for snapshots; nil after a new sample

@@ -416,6 +416,28 @@ func (t *Table) Members() int {
 	return n
 }
 
+// Suspects is the number of peers suspect.
+func (t *Table) Suspects() int {
+	n := 0
+	for _, e := range t.peers {
+		if e.State == Suspect {
+			n++
+		}
+	}
+	return n
+}
+
+// LiveIDs lists the peers alive or suspect, in no order.
+func (t *Table) LiveIDs() []peer.ID {
+	var ids []peer.ID
+	for id, e := range t.peers {
+		if e.State == Alive || e.State == Suspect {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Gone reports whether id is known dead or departed.
 func (t *Table) Gone(id peer.ID) bool {
 	e, ok := t.peers[id]

@@ -251,6 +251,28 @@ func (v *View) Live(id peer.ID) bool {
 	return v.t.Live(id)
 }
 
+// Suspected reports whether id is suspect: silent, not yet confirmed dead.
+func (v *View) Suspected(id peer.ID) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.t.Get(id)
+	return ok && e.State == Suspect
+}
+
+// Suspects is the number of peers suspect: the members not heard lately.
+func (v *View) Suspects() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t.Suspects()
+}
+
+// LiveIDs lists the peers alive or suspect, in no order.
+func (v *View) LiveIDs() []peer.ID {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t.LiveIDs()
+}
+
 // Gone reports whether id is known dead or departed.
 func (v *View) Gone(id peer.ID) bool {
 	v.mu.Lock()

@@ -79,7 +79,7 @@ func TestChecksSetTheirOwnKeyMetrics(t *testing.T) {
 		t.Errorf("connected_peers = %v, want 4", km["connected_peers"])
 	}
 	e := fakeElection{leader: "x", total: 7, recentChanges: 2, since: time.Now().Add(-90 * time.Second)}
-	Election(e, 3*time.Second, 3, 5*time.Second, time.Second, km).Checker(context.Background())
+	Election(e, 3*time.Second, 3, 5*time.Second, time.Second, nil, km).Checker(context.Background())
 	if km["leadership_changes"] != uint64(7) || km["leadership_changes_10m"] != 2 || km["leader_uptime"] != "1m30s" {
 		t.Errorf("election key metrics %v", km)
 	}

@@ -1,13 +1,17 @@
 // Command barehost is the baseline of the idle-cost benchmark: a go-libp2p
 // host configured as the node's (TCP and QUIC, Noise and TLS, yamux, the
-// same connection and resource managers, no relay), with GossipSub joined to
+// same connection and resource managers, no relay, the same GossipSub mesh
+// degree and DHT lookup width), with GossipSub joined to
 // the node's three topics and a Kademlia DHT server on the node's protocol
 // prefix, and no health layer at all: no probes, no election, no HTTP, no
 // scheduler. Its CPU and memory next to a node's are what the health layer
 // costs.
 //
-// It imports only go-libp2p and its GossipSub and DHT, never the node's
-// packages, so it stays a baseline while the node changes.
+// It imports only go-libp2p and its GossipSub and DHT, and of ours only
+// p2p/conntags (the weighing of GossipSub's and the DHT's peers that
+// keeps a host within its watermarks: without it a bare host held 25
+// links at conn-high 16 where a node held 10), never the node's health
+// layer, so it stays a baseline while the node changes.
 //
 // Usage: barehost -listen MULTIADDR [-bootstrap MULTIADDR/p2p/ID]...
 // [-conn-low N -conn-high N]. It prints "addr MULTIADDR/p2p/ID" on stdout
@@ -40,6 +44,8 @@ import (
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/meshhealth/meshhealth/p2p/conntags"
 )
 
 // The node's topics and DHT prefix (docs/PROTOCOL.md), repeated here
@@ -79,11 +85,16 @@ func run(ctx context.Context, listen, boot []string, low, high int, report time.
 	}
 	defer h.Close()
 
+	// The node's GossipSub: its LAN mesh degree and no flood publishing
+	// (p2p/pubsub.go), so the bare mesh forwards what the node's would.
 	params := pubsub.DefaultGossipSubParams()
 	params.HeartbeatInterval = time.Second
 	params.HeartbeatInitialDelay = 100 * time.Millisecond
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithGossipSubParams(params),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign), pubsub.WithPeerExchange(false), pubsub.WithFloodPublish(true))
+	params.D, params.Dlo, params.Dhi = 4, 3, 6
+	params.Dout, params.Dscore, params.Dlazy = 1, 2, 2
+	params.GossipFactor = 0
+	ps, err := pubsub.NewGossipSub(ctx, conntags.Host(h, conntags.MeshPeer), pubsub.WithGossipSubParams(params),
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign), pubsub.WithPeerExchange(false), pubsub.WithFloodPublish(false))
 	if err != nil {
 		return fmt.Errorf("gossipsub: %w", err)
 	}
@@ -113,8 +124,13 @@ func run(ctx context.Context, listen, boot []string, low, high int, report time.
 		}
 		peers = append(peers, *ai)
 	}
-	kad, err := dht.New(h, dht.ProtocolPrefix(dhtPrefix), dht.Mode(dht.ModeServer),
-		dht.Validator(record.NamespacedValidator{"meshhealth": acceptAll{}}), dht.BootstrapPeers(peers...))
+	// The node's lookup width (p2p/dht.go): the library's k = 20 and
+	// alpha = 10 touch most of a small mesh per lookup, and every peer
+	// asked is a link; with them a bare host held 42 links at N = 50
+	// where a node held 10, and the comparison was not like for like.
+	kad, err := dht.New(conntags.Host(h, conntags.KbucketPeer), dht.ProtocolPrefix(dhtPrefix), dht.Mode(dht.ModeServer),
+		dht.Validator(record.NamespacedValidator{"meshhealth": acceptAll{}}), dht.BootstrapPeers(peers...),
+		dht.BucketSize(8), dht.Concurrency(3))
 	if err != nil {
 		return fmt.Errorf("dht: %w", err)
 	}
@@ -142,7 +158,8 @@ func run(ctx context.Context, listen, boot []string, low, high int, report time.
 }
 
 func newHost(listen []string, low, high int) (host.Host, error) {
-	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(30*time.Second))
+	// The node's 10 s grace for young links (p2p/host.go).
+	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(10*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("connection manager: %w", err)
 	}

@@ -220,7 +220,7 @@ func (b *curveBench) measureBare(ctx context.Context, res *results.Curve) error 
 		return fmt.Errorf("bare hosts: %w", err)
 	}
 	// Bare hosts have no readiness to wait for; they get the nodes'
-	// settling pause, which also outlasts their connection manager's 30 s
+	// settling pause, which also outlasts their connection manager's 10 s
 	// grace, so a host above conn_high has been trimmed before the window.
 	if err := sleep(ctx, b.settle); err != nil {
 		return err

@@ -376,9 +376,10 @@ func detailTable(d *doc, title string, det *results.Detect) {
 			orDash(others), medRange(stats.Summarize(rec), " s"), medRange(stats.Summarize(healthy), " s"), orDash(errs)})
 	}
 	d.line("%s (median / max (repetitions)). \"Others left healthy\" names the nodes, other than the faulted", title)
-	d.line("one and healthy when it began, that reported anything else during the detection window: while a")
-	d.line("leader is silent the followers' election-stability fails (non-critical: degraded), as it should;")
-	d.line("after a follower fault it would be a false alarm.")
+	d.line("one and healthy when it began, that reported anything else during the detection window: a false")
+	d.line("alarm. A follower that hears the mesh while its leader is silent or gone passes election-stability")
+	d.line("through a failover of up to 3 heartbeat timeouts (docs/ARCHITECTURE.md, \"A leader's death is not")
+	d.line("its followers' fault\"); a leader frozen or killed for longer degrades them, as it should.")
 	d.line("")
 	d.table([]string{"fault", "target", "target non-healthy", "check failing", "new leader agreed", "others left healthy", "ready after undo", "healthy after undo", "errors"}, rows)
 }

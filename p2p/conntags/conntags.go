@@ -1,4 +1,10 @@
-package p2p
+// Package conntags weighs, in a bounded-degree host's connection manager,
+// the peers GossipSub and the Kademlia DHT would protect: their
+// protections become tags, so a trim can still take those links. It is a
+// leaf of libp2p adapters with no health logic, shared by the node's p2p
+// layer and the bench's bare libp2p host, so the baseline holds the
+// node's degree.
+package conntags
 
 import (
 	"github.com/libp2p/go-libp2p/core/connmgr"
@@ -11,8 +17,8 @@ import (
 // (per topic) far above a DHT routing-table peer, which go-libp2p-kad-dht
 // tags 5 (or protects: see tagsInstead).
 const (
-	meshPeerValue    = 100
-	kbucketPeerValue = 5
+	MeshPeer    = 100
+	KbucketPeer = 5
 )
 
 // tagsInstead is the connection manager as GossipSub or the DHT sees it:
@@ -23,11 +29,12 @@ const (
 // together hold nearly every link of a node with a dozen), and
 // go-libp2p-kad-dht protects the peers of its two farthest buckets (three
 // quarters of any routing table). A 10-node mesh at conn-high 4 kept all
-// 9 links each. Tagged, a trim keeps conn-low links and chooses the mesh
-// peers among them first; GossipSub then grafts within the links that are
-// left, so its meshes hold together inside the bound. Not a Decayer, so the
-// pubsub tracer's decaying delivery tags are off: a delivery count is no
-// reason to keep a link beside the mesh's own.
+// 9 links each; a bare host without it, 25 links at conn-high 16.
+// Tagged, a trim keeps conn-low links and chooses the mesh peers among
+// them first; GossipSub then grafts within the links that are left, so
+// its meshes hold together inside the bound. Not a Decayer, so the pubsub
+// tracer's decaying delivery tags are off: a delivery count is no reason
+// to keep a link beside the mesh's own.
 type tagsInstead struct {
 	connmgr.ConnManager
 	value int
@@ -49,8 +56,8 @@ type tagHost struct {
 
 func (h tagHost) ConnManager() connmgr.ConnManager { return h.cm }
 
-// protectingAsTags returns h for a part whose protections become tags of
-// value.
-func protectingAsTags(h host.Host, value int) host.Host {
+// Host returns h for a part (GossipSub, the DHT) whose protections become
+// tags of value.
+func Host(h host.Host, value int) host.Host {
 	return tagHost{Host: h, cm: tagsInstead{ConnManager: h.ConnManager(), value: value}}
 }
