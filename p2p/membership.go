@@ -54,9 +54,10 @@ const refusedMemory = time.Minute
 // refused it (closed the connection before identify). Every part dials on
 // its own (the redials, the DHT, liveness pings, the probes), so a node
 // the mesh's allow-list leaves out dialled a member four times a second;
-// the gater holds them all back in one place. MaxRedialBackoff: the
-// longest a member that comes back (its identify failed for another
-// reason) waits for this node's dial; it can still dial this node.
+// the gater holds them all back in one place. The redialer's dials pass
+// (letNext): it backs off on its own from a peer whose connections close
+// at once, and a peer that refused only for a while (an isolated node,
+// which refuses everyone) is found again as soon as without it.
 const refusedDialBackoff = MaxRedialBackoff
 
 // refusals counts and logs the peers this node refuses.
@@ -169,11 +170,24 @@ func (n *Node) RefusedBy() int {
 type refusedBy struct {
 	mu    sync.Mutex
 	peers map[peer.ID]time.Time // when identify with it last failed
-	now   func() time.Time
+	// pass lets the next dial to a peer through the backoff: the
+	// redialer's, which keeps a backoff of its own for a peer whose
+	// connections close at once.
+	pass map[peer.ID]bool
+	now  func() time.Time
 }
 
 func newRefusedBy() *refusedBy {
-	return &refusedBy{peers: map[peer.ID]time.Time{}, now: time.Now}
+	return &refusedBy{peers: map[peer.ID]time.Time{}, pass: map[peer.ID]bool{}, now: time.Now}
+}
+
+// letNext lets the next dial to p through the backoff.
+func (r *refusedBy) letNext(p peer.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.peers[p]; ok {
+		r.pass[p] = true
+	}
 }
 
 func (r *refusedBy) failed(p peer.ID) {
@@ -192,12 +206,17 @@ func (r *refusedBy) identified(p peer.ID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.peers, p)
+	delete(r.pass, p)
 }
 
 // backingOff reports whether p refused this node within refusedDialBackoff.
 func (r *refusedBy) backingOff(p peer.ID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.pass[p] {
+		delete(r.pass, p)
+		return false
+	}
 	t, ok := r.peers[p]
 	return ok && r.now().Sub(t) < refusedDialBackoff
 }
@@ -222,6 +241,7 @@ func (r *refusedBy) expire(now time.Time) {
 	for p, t := range r.peers {
 		if now.Sub(t) > refusedMemory {
 			delete(r.peers, p)
+			delete(r.pass, p)
 		}
 	}
 }

@@ -199,6 +199,10 @@ func TestRefusedByBacksOffThenForgets(t *testing.T) {
 	if !r.backingOff(a) || r.count(none) != 2 {
 		t.Fatalf("just refused: backing off %v, count %d", r.backingOff(a), r.count(none))
 	}
+	r.letNext(a)
+	if r.backingOff(a) || !r.backingOff(a) {
+		t.Error("letNext should let exactly the next dial through")
+	}
 	if c := r.count(func(p peer.ID) bool { return p == b }); c != 1 {
 		t.Errorf("b connected again: count %d, want 1", c)
 	}

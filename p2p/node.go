@@ -171,6 +171,7 @@ func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, 
 	}
 	n.redial = newRedialer(ctx, log, base, MaxRedialBackoff)
 	n.redial.dial = func(ctx context.Context, ai peer.AddrInfo) error {
+		gater.refusedBy.letNext(ai.ID)
 		// Force past the swarm's own dial backoff (5 s growing to 5 min),
 		// which would otherwise answer our redials without dialling.
 		return h.Connect(network.WithForceDirectDial(ctx, "meshhealth redial"), ai)
