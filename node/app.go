@@ -91,6 +91,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 			healthConfig,
 			newAwareness,
 			newHealth,
+			newMembers,
 			newP2PNode,
 			newHTTPServer,
 			newFaults,
@@ -100,7 +101,7 @@ func Options(cfg Config, env Env, sm *shutdown.Manager, log *slog.Logger) fx.Opt
 		),
 		// Checks, faults and pre-shutdown hooks first; lifecycle last, so
 		// that every check is registered before the health manager starts.
-		fx.Invoke(wireShutdown, registerBasicChecks, registerOperatorChecks, registerFaults, wireElection, wireMesh, wireRecovery, registerMeshView, lifecycle),
+		fx.Invoke(wireMembers, wireShutdown, registerBasicChecks, registerOperatorChecks, registerFaults, wireElection, wireMesh, wireRecovery, registerMeshView, lifecycle),
 	)
 }
 
@@ -138,13 +139,16 @@ func newHealth(cfg health.Config, self *awareness.Awareness, reg prometheus.Regi
 	return hm, nil
 }
 
-func newP2PNode(c Config, env Env, reg prometheus.Registerer, log *slog.Logger, o *opened) (*p2p.Node, error) {
+func newP2PNode(c Config, env Env, m *members, reg prometheus.Registerer, log *slog.Logger, o *opened) (*p2p.Node, error) {
 	// The DHT accepts only probe records their origin signed.
 	if env.P2P.Validators == nil {
 		env.P2P.Validators = map[string]record.Validator{}
 	}
 	if _, ok := env.P2P.Validators[p2p.Namespace]; !ok {
 		env.P2P.Validators[p2p.Namespace] = probes.RecordValidator{}
+	}
+	if m.rule != nil && env.P2P.Members == nil {
+		env.P2P.Members = m.rule
 	}
 	var n *p2p.Node
 	var err error

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/metrics"
@@ -34,6 +35,9 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 		n.Host.Network().Notify(&network.NotifyBundle{
 			ConnectedF: func(network.Network, network.Conn) { rerun.Connected() },
 		})
+		// A new peer counts once identify completes (livePeers): look
+		// again then.
+		n.OnIdentified(func(peer.ID) { rerun.Connected() })
 	}
 	if p := c.Probes.Resources; p.Enabled {
 		if err := hm.Register(probes.Resources(c.P2P.DataDir, c.Resources, nil, p.Interval, p.Timeout, hm)); err != nil {
@@ -43,7 +47,10 @@ func registerBasicChecks(c Config, hm *health.Manager, n *p2p.Node, m *Mesh, reg
 	return nil
 }
 
-// livePeers counts peers for p2p-connectivity: connected peers the
+// livePeers counts peers for p2p-connectivity: connected peers with which
+// identify has completed (a mesh whose allow-list leaves this node out
+// accepts its connections' handshakes and closes them at once: counted,
+// they made a refused node pass for a moment at every redial) and that the
 // liveness view does not hold dead (a frozen or partitioned peer keeps its
 // TCP connection for a while) or departed (a leaver's connection outlives
 // its goodbye for a moment).
@@ -55,12 +62,15 @@ type livePeers struct {
 func (k livePeers) ConnectedPeers() int {
 	c := 0
 	for _, id := range k.n.Host.Network().Peers() {
-		if !k.peers.Gone(id) {
+		if k.n.Identified(id) && !k.peers.Gone(id) {
 			c++
 		}
 	}
 	return c
 }
+
+// RefusedBy counts the peers that refused this node lately (p2p.Node.RefusedBy).
+func (k livePeers) RefusedBy() int { return k.n.RefusedBy() }
 
 // LeftPeers counts the peers that said goodbye and have not come back.
 func (k livePeers) LeftPeers() int { return k.peers.Counts()[liveness.Left] }

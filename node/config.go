@@ -19,6 +19,7 @@ import (
 	"github.com/meshhealth/meshhealth/p2p"
 	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/membership"
 	"github.com/meshhealth/meshhealth/pkg/opchecks"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/recovery"
@@ -67,6 +68,10 @@ type Config struct {
 	// identity key; the restart-loop guard and the fault token live there
 	// too), bootstrap peers, mDNS, the connection manager's watermarks.
 	P2P p2p.Config `yaml:",inline"`
+	// Membership is who may join the mesh: the allow-list file. Off by
+	// default (every peer admitted, for a LAN testnet); the first thing
+	// to turn on in production (docs/SECURITY.md).
+	Membership membership.Config `yaml:",inline"`
 	// Health is the health manager: grace periods, thresholds, weights,
 	// the exit on a critical failure, the event-stream cap. Its NodeID and
 	// Version are the node's, set when it is built.
@@ -109,6 +114,7 @@ func Default() Config {
 		LogFormat:          "text",
 		MaxHTTPConnections: 256,
 		P2P:                p2p.DefaultConfig(),
+		Membership:         membership.DefaultConfig(),
 		Health:             health.DefaultConfig(),
 		Shutdown:           shutdown.DefaultConfig(),
 		Recovery:           recovery.DefaultConfig(),
@@ -161,6 +167,7 @@ type section struct {
 func (c Config) sections() []section {
 	return []section{
 		{"P2P", c.P2P.Validate()},
+		{"Membership", c.Membership.Validate()},
 		// With the node's debounce, as the health manager gets it; so the
 		// Debounce section is judged here.
 		{"Health", c.healthSection().Validate()},

@@ -69,6 +69,7 @@ func Parse(args []string, getenv func(string) string, usage io.Writer) (Config, 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(usage, "Usage of meshhealth:")
+			fmt.Fprintln(usage, "  meshhealth keys id DATA_DIR...  make identities, print an allow-list naming them")
 			fs.SetOutput(usage)
 			fs.PrintDefaults()
 			return cfg, ActionHelp, nil

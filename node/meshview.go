@@ -32,6 +32,8 @@ func registerMeshView(s *HTTPServer, m *Mesh, hm *health.Manager, n *p2p.Node, s
 		Summaries:  m.Summary.Peers,
 		TTL:        m.Summary.TTL,
 		GossipMesh: n.GossipMesh,
+		Admit:      n.Admit,
+		Refused:    n.Refused,
 		// One cap for every stream: with /health/events it stays below
 		// --max-http-connections, so dashboards never starve the probes.
 		AcquireStream: hm.AcquireStream,

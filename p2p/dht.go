@@ -19,7 +19,10 @@ const (
 // mode (every node of a LAN mesh is reachable, so every node serves), seeded
 // only by the configured bootstrap peers, never the public IPFS ones. Its
 // routing-table peers are weighed for trims, not protected (p2p/conntags).
-func newDHT(h host.Host, boot []peer.AddrInfo, validators map[string]record.Validator) (*dht.IpfsDHT, error) {
+//
+// Only members enter its routing table or are asked in a lookup (admit),
+// so no record comes from, and no query goes to, a peer outside the mesh.
+func newDHT(h host.Host, boot []peer.AddrInfo, validators map[string]record.Validator, admit func(peer.ID) bool) (*dht.IpfsDHT, error) {
 	ns := record.NamespacedValidator{Namespace: ShapeValidator{}}
 	for name, v := range validators {
 		ns[name] = v
@@ -31,6 +34,8 @@ func newDHT(h host.Host, boot []peer.AddrInfo, validators map[string]record.Vali
 		// ipns namespaces are not added: this mesh accepts only its own.
 		dht.Validator(ns),
 		dht.BootstrapPeers(boot...),
+		dht.RoutingTableFilter(func(_ any, p peer.ID) bool { return admit(p) }),
+		dht.QueryFilter(func(_ any, ai peer.AddrInfo) bool { return admit(ai.ID) }),
 		// Every peer a lookup asks is a link, held for the connection
 		// manager's grace (10 s) after its one request: with the library's
 		// k = 20 and alpha = 10 a DHT probe at N = 30 touched two thirds of

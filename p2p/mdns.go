@@ -79,7 +79,7 @@ type mdnsDiscovery struct {
 
 // startMDNS announces h on the local link under service and starts asking
 // for peers; run keeps the asking in step with h's connections.
-func startMDNS(h host.Host, service string, degree int, r *redialer, log *slog.Logger) (*mdnsDiscovery, error) {
+func startMDNS(h host.Host, service string, degree int, r *redialer, admit func(peer.ID) bool, log *slog.Logger) (*mdnsDiscovery, error) {
 	addrs, err := h.Network().InterfaceListenAddresses()
 	if err != nil {
 		return nil, fmt.Errorf("mdns: listen addresses: %w", err)
@@ -96,7 +96,7 @@ func startMDNS(h host.Host, service string, degree int, r *redialer, log *slog.L
 	d := &mdnsDiscovery{
 		conns:   func() int { return len(h.Network().Peers()) },
 		degree:  degree,
-		notifee: &mdnsNotifee{h: h, redial: r, degree: degree, log: log},
+		notifee: &mdnsNotifee{h: h, redial: r, degree: degree, admit: admit, log: log},
 		log:     log,
 		server:  server,
 		wake:    make(chan struct{}, 1),
@@ -300,12 +300,19 @@ type mdnsNotifee struct {
 	h      host.Host
 	redial *redialer
 	degree int // dial new sightings only below this many connections; 0: always
-	log    *slog.Logger
+	// admit is the mesh's membership: a sighting of anyone else is
+	// ignored (nil: everyone is admitted).
+	admit func(peer.ID) bool
+	log   *slog.Logger
 }
 
 // HandlePeerFound keeps a sighting connected while the node lacks links.
 func (m *mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	if ai.ID == m.h.ID() || len(ai.Addrs) == 0 {
+		return
+	}
+	if m.admit != nil && !m.admit(ai.ID) {
+		m.log.Debug("mdns sighting ignored: not a member", "peer", ai.ID)
 		return
 	}
 	m.log.Debug("mdns peer found", "peer", ai.ID, "addrs", ai.Addrs)

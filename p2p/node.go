@@ -48,6 +48,13 @@ type Options struct {
 	// they can override them (tests shorten the heartbeat, for instance).
 	PubSub []pubsub.Option
 
+	// Members, when set, is who may be in the mesh: the gater, GossipSub,
+	// the DHT and mDNS leave everyone else out (Membership). Nil admits
+	// every peer. An attached node (Attach) applies it to its connections
+	// and sightings only: the application's GossipSub and DHT take their
+	// filters at construction.
+	Members Membership
+
 	// Registerer receives the GossipSub metrics (messages received and mesh
 	// peers per meshhealth topic). New fills it with its own registerer when
 	// it is nil; for Start, nil leaves the metrics out.
@@ -82,6 +89,9 @@ type Node struct {
 	// borrowed: the host, GossipSub and DHT are an application's own
 	// (Attach), so Close leaves them open.
 	borrowed bool
+
+	identifiedMu sync.Mutex
+	onIdentified []func(peer.ID)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -152,8 +162,16 @@ func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, 
 		events:   make(chan peer.ID, disconnectBuffer),
 		borrowed: ps != nil,
 	}
+	gater.SetMembership(opts.Members, log)
+	if opts.Registerer != nil {
+		if err := gater.refusals.register(opts.Registerer); err != nil {
+			cancel()
+			return nil, fmt.Errorf("p2p: %w", err)
+		}
+	}
 	n.redial = newRedialer(ctx, log, base, MaxRedialBackoff)
 	n.redial.dial = func(ctx context.Context, ai peer.AddrInfo) error {
+		gater.refusedBy.letNext(ai.ID)
 		// Force past the swarm's own dial backoff (5 s growing to 5 min),
 		// which would otherwise answer our redials without dialling.
 		return h.Connect(network.WithForceDirectDial(ctx, "meshhealth redial"), ai)
@@ -174,6 +192,13 @@ func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, 
 
 	n.wg.Add(1)
 	go n.dispatch(ctx)
+	if err := n.watchIdentify(ctx); err != nil {
+		n.abort()
+		return nil, fmt.Errorf("p2p: identify events: %w", err)
+	}
+	// Connections opened before the membership was set (the host listens
+	// from NewHost on) are judged now.
+	n.Enforce()
 
 	for _, ai := range boot {
 		if ai.ID == h.ID() {
@@ -189,7 +214,7 @@ func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, 
 	if cfg.MDNS {
 		// A node that cannot multicast (a container without it) still
 		// works through its bootstrap peers, so this is not fatal.
-		if d, err := startMDNS(h, cfg.MDNSService, cfg.ConnLow, n.redial, log); err != nil {
+		if d, err := startMDNS(h, cfg.MDNSService, cfg.ConnLow, n.redial, n.admit, log); err != nil {
 			log.Warn("mDNS discovery unavailable", "err", err)
 		} else {
 			n.mdns = d
@@ -210,12 +235,13 @@ func start(ctx context.Context, h host.Host, ps *pubsub.PubSub, d *dht.IpfsDHT, 
 // build starts the node's own DHT and GossipSub on its host.
 func (n *Node) build(ctx context.Context, boot []peer.AddrInfo, opts Options) error {
 	var err error
-	n.DHT, err = newDHT(n.Host, boot, opts.Validators)
+	n.DHT, err = newDHT(n.Host, boot, opts.Validators, n.admit)
 	if err != nil {
 		return fmt.Errorf("p2p: dht: %w", err)
 	}
 	n.outbox = newOutbox()
-	psOpts := append([]pubsub.Option{pubsub.WithRawTracer(n.outbox)}, opts.PubSub...)
+	psOpts := append([]pubsub.Option{pubsub.WithRawTracer(n.outbox)}, memberPubSub(n.admit)...)
+	psOpts = append(psOpts, opts.PubSub...)
 	if opts.Registerer != nil {
 		m, err := newPubSubMetrics(opts.Registerer, append(wire.Topics(), wire.TopicProbeDirect))
 		if err != nil {
@@ -353,6 +379,13 @@ func (n *Node) Isolate(on bool) {
 }
 
 func (n *Node) connected(_ network.Network, c network.Conn) {
+	if !n.Gater.member(c.RemotePeer(), "connected") {
+		// The gater refused it on a real host unless the list changed in
+		// between; on hosts without the gater (mocknet, an application's
+		// own) this is where a non-member is turned away.
+		go c.Close()
+		return
+	}
 	if n.Gater.Isolated() {
 		// The gater refuses connections on a real host; this catches one
 		// that raced with Isolate, and every one on hosts without the gater.

@@ -153,13 +153,17 @@ func (r *redialer) keep(t *target) {
 			// Disconnected. A connection that held longer than the current
 			// backoff ends the outage: redial at once from the base. One
 			// that dropped sooner (a peer that accepts then closes) keeps
-			// the backoff growing, so it is not hammered.
+			// the backoff growing, so it is not hammered: kicks do not cut
+			// this wait, since the peer's own disconnect kicks it (a mesh
+			// whose allow-list leaves this node out closes every
+			// connection after the handshake, and was redialled in a
+			// tight loop).
 			lasted := time.Since(up)
 			up = time.Time{}
 			if lasted >= backoff {
 				backoff = r.base
 			} else {
-				if !r.sleep(t, jitter(backoff)) {
+				if !r.pause(jitter(backoff)) {
 					return
 				}
 				backoff = min(2*backoff, r.max)
@@ -214,6 +218,19 @@ func (r *redialer) sleep(t *target, d time.Duration) bool {
 }
 
 // forget drops t unless it turned permanent meanwhile.
+// pause waits d or until the redialer stops, whatever the kicks; false
+// when it stopped.
+func (r *redialer) pause(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-r.ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
 func (r *redialer) forget(t *target) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

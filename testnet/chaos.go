@@ -29,10 +29,15 @@ const (
 	ChaosHeal        = "heal"      // reverses partition
 	ChaosFault       = "fault"     // POST /debug/fault {component, fault}
 	ChaosClear       = "clear"     // POST /debug/fault {clear: true}
+	// ChaosRotateList rotates the mesh's allow-list: the file is replaced
+	// with one that adds a new identity to the members', as an operator
+	// installs the next key before retiring the old. Its node is ignored:
+	// every member reads the same file.
+	ChaosRotateList = "rotate-allow-list"
 )
 
 // ChaosActions lists every action, for help texts and validation.
-var ChaosActions = []string{ChaosKill, ChaosStop, ChaosCont, ChaosRestart, ChaosRollRestart, ChaosPartition, ChaosHeal, ChaosFault, ChaosClear}
+var ChaosActions = []string{ChaosKill, ChaosStop, ChaosCont, ChaosRestart, ChaosRollRestart, ChaosPartition, ChaosHeal, ChaosFault, ChaosClear, ChaosRotateList}
 
 // Chaos is one thing done to one node.
 type Chaos struct {
@@ -109,6 +114,12 @@ func (t *Testnet) apply(ctx context.Context, st *State, n *NodeState, c Chaos) e
 		return t.postFault(ctx, n, map[string]any{"component": c.Component, "fault": c.Fault})
 	case ChaosClear:
 		return t.postFault(ctx, n, map[string]any{"clear": true})
+	case ChaosRotateList:
+		if st.AllowList == "" {
+			return errors.New("the testnet has no allow-list (up --allow-list or --outsiders)")
+		}
+		st.AllowListVersion++
+		return writeAllowList(ctx, st)
 	}
 	return fmt.Errorf("unknown action %q; known: %s", c.Action, strings.Join(ChaosActions, ", "))
 }

@@ -3,6 +3,7 @@
 # converge, kill-leader and critical-shutdown on 5 local nodes, the
 # do-no-harm scenarios (mass-kill, rolling-restart on 3 and on 2 nodes,
 # freeze-peer, lone-node, leave-2; two at a time, since they mostly wait),
+# outsider (4 members on an allow-list and one node not on it, about 25 s),
 # bounded-degree on 30 local nodes with conn-high 8 (members heard over
 # multi-hop gossip, a killed leader, a partitioned follower),
 # prometheus-alerts on 3 local nodes with Debian's Prometheus and the shipped
@@ -90,6 +91,7 @@ scenario_pair "freeze-peer --mode local" "rolling-restart --mode local"
 # leave-2: issue 21's graceful leave on 2 nodes, ten times (about 35 s),
 # beside rolling-restart-2: both mostly wait.
 scenario_pair "rolling-restart-2 --mode local" "leave-2 --mode local"
+scenario outsider --mode local
 # 30 nodes at a bounded degree (conn-high 8): about 2 minutes on 2 cores.
 scenario bounded-degree -n 30 --mode local
 if [[ ${E2E_SKIP_PROMETHEUS:-} == 1 ]]; then

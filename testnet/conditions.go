@@ -104,6 +104,12 @@ func (e *evalEnv) evalOne(cond string, idx []int, s *Step) verdict {
 			limit = s.Peers
 		}
 		return e.maxPeers(idx, limit)
+	case CondSaysRefused:
+		return e.each(idx, set+" saying peers refused them", func(n NodeStatus) bool {
+			return n.reporting() && strings.Contains(n.Message, "refused")
+		})
+	case CondOutsidersOut:
+		return e.outsidersOut(idx)
 	case CondOneLeader:
 		return e.oneLeader(idx, nil)
 	case CondConverged:
@@ -336,5 +342,48 @@ func (e *evalEnv) promCond(cond string, idx []int, s *Step) verdict {
 		}
 	}
 	v.Seen = strings.Join(seen, ", ")
+	return v
+}
+
+// outsidersOut: no selected node counts an outsider among its members, and
+// the selected refused at least one peer between them (an outsider that
+// dialled only node0 is refused by node0 alone).
+func (e *evalEnv) outsidersOut(idx []int) verdict {
+	v := verdict{Expected: e.names(idx) + " listing no outsider as a member, having refused at least one peer"}
+	outsiders := map[string]string{}
+	for _, n := range e.nodes {
+		if n.Outsider && n.PeerID != "" {
+			outsiders[n.PeerID] = n.Name
+		}
+	}
+	if len(outsiders) == 0 {
+		v.Seen = "no outsider with a known peer ID in the testnet (up --outsiders)"
+		return v
+	}
+	var seen []string
+	var refused uint64
+	ok := true
+	for _, i := range idx {
+		n := e.nodes[i]
+		if n.Members == nil || n.Refused == nil {
+			ok = false
+			seen = append(seen, n.Name+": /health/mesh not read")
+			continue
+		}
+		refused += *n.Refused
+		var in []string
+		for _, id := range n.Members {
+			if name, bad := outsiders[id]; bad {
+				in = append(in, name)
+			}
+		}
+		if len(in) > 0 {
+			ok = false
+			seen = append(seen, fmt.Sprintf("%s counts %s", n.Name, strings.Join(in, ",")))
+		}
+	}
+	seen = append(seen, fmt.Sprintf("%d refusals", refused))
+	v.OK = ok && refused > 0
+	v.Seen = strings.Join(seen, "; ")
 	return v
 }

@@ -173,6 +173,8 @@ func scrapeFor(conds []string) Scrape {
 			sc.Metrics = true
 		case CondMaxPeers:
 			sc.Summary = true
+		case CondOutsidersOut:
+			sc.Mesh = true
 		}
 	}
 	return sc

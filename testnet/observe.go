@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshhealth/meshhealth/pkg/meshview"
 	"github.com/meshhealth/meshhealth/pkg/status"
 )
 
@@ -46,7 +47,13 @@ type NodeStatus struct {
 	// the metric was not read or not exported.
 	IsLeader *bool `json:"is_leader,omitempty"`
 	// Peers is connected_peers from /health/summary; nil when not read.
-	Peers     *int      `json:"peers,omitempty"`
+	Peers *int `json:"peers,omitempty"`
+	// Outsider: not on the mesh's allow-list (up --outsiders).
+	Outsider bool `json:"outsider,omitempty"`
+	// Members are the peer IDs of the members in the node's /health/mesh
+	// and Refused its count of refused peers; nil when not read.
+	Members   []string  `json:"members,omitempty"`
+	Refused   *uint64   `json:"refused,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	// StartupGrace is the node's --startup-grace as the testnet started it.
 	StartupGrace time.Duration `json:"-"`
@@ -62,6 +69,7 @@ func (s NodeStatus) Ready() bool { return status.Status(s.Status).Serving() }
 type Scrape struct {
 	Metrics bool
 	Summary bool
+	Mesh    bool // /health/mesh
 }
 
 // httpTimeout bounds every request: a node held by SIGSTOP accepts the
@@ -157,6 +165,7 @@ func (o *observer) observe(ctx context.Context, n *NodeState, what Scrape) NodeS
 	s := NodeStatus{
 		Node: n.Index, Name: n.Name, PeerID: n.PeerID, Address: n.HTTP,
 		Partitioned: n.Partitioned, StartedAt: n.StartedAt, StartupGrace: startupGrace(n.Args),
+		Outsider: n.Outsider,
 	}
 	s.Process = processState(n)
 	switch s.Process {
@@ -202,6 +211,16 @@ func (o *observer) observe(ctx context.Context, n *NodeState, what Scrape) NodeS
 			if v, ok := metricValue(m, "meshhealth_election_term"); ok && s.Term == 0 {
 				s.Term = uint64(v)
 			}
+		}
+	}
+	if what.Mesh {
+		var m meshview.Mesh
+		if err := getJSON(ctx, c, "http://"+n.HTTP+"/health/mesh", &m); err == nil {
+			s.Members = make([]string, 0, len(m.Members))
+			for _, mem := range m.Members {
+				s.Members = append(s.Members, mem.ID)
+			}
+			s.Refused = &m.Totals.Refused
 		}
 	}
 	if what.Summary {

@@ -57,6 +57,11 @@ func RunScenario(ctx context.Context, sc *Scenario, o ScenarioOptions, opts Opti
 		}
 		up.NodeArgs = append(append([]string{}, sc.Testnet.NodeArgs...), up.NodeArgs...)
 		up.Prometheus = up.Prometheus || sc.Testnet.Prometheus
+		up.AllowList = up.AllowList || sc.Testnet.AllowList
+		if up.Outsiders == 0 {
+			up.Outsiders = sc.Testnet.Outsiders
+		}
+		up.OutsiderArgs = append(append([]string{}, sc.Testnet.OutsiderArgs...), up.OutsiderArgs...)
 		if up.ReadyTimeout == 0 {
 			// The scenario's own first wait bounds readiness.
 			up.ReadyTimeout = time.Millisecond

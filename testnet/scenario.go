@@ -31,6 +31,10 @@ type ScenarioTestnet struct {
 	Nodes    int      `yaml:"nodes"`
 	Mode     string   `yaml:"mode"`
 	NodeArgs []string `yaml:"node_args"`
+	// AllowList, Outsiders and OutsiderArgs are up's (UpOptions).
+	AllowList    bool     `yaml:"allow_list"`
+	Outsiders    int      `yaml:"outsiders"`
+	OutsiderArgs []string `yaml:"outsider_args"`
 	// Prometheus starts Prometheus with the shipped rules (up --prometheus),
 	// for the prom-up and alert-* conditions.
 	Prometheus bool `yaml:"prometheus"`
@@ -106,17 +110,22 @@ type Guard struct {
 
 // Conditions a wait, assert, hold or while can name.
 const (
-	CondReady      = "ready"          // status healthy or degraded
-	CondHealthy    = "healthy"        // status healthy
-	CondNotHealthy = "not-healthy"    // any other status, unreachable or exited included
-	CondNotReady   = "not-ready"      // neither healthy nor degraded: starting, unhealthy, stopping, unreachable, exited
-	CondPassing    = "checks-passing" // answering, and no check's effective state is failing
-	CondOneLeader  = "one-leader"     // every selected node names the same leader, one of them
-	CondNewLeader  = "new-leader"     // one-leader, not @since's leader, with a higher term
-	CondConverged  = "converged"      // ready and one-leader
-	CondExited     = "exited"         // the process is gone (with exit code Code, when set)
-	CondPastGrace  = "past-grace"     // up longer than its --startup-grace
-	CondMaxPeers   = "max-peers"      // answering with at most the step's peers: connected peers, and at least one
+	CondReady       = "ready"          // status healthy or degraded
+	CondHealthy     = "healthy"        // status healthy
+	CondNotHealthy  = "not-healthy"    // any other status, unreachable or exited included
+	CondNotReady    = "not-ready"      // neither healthy nor degraded: starting, unhealthy, stopping, unreachable, exited
+	CondPassing     = "checks-passing" // answering, and no check's effective state is failing
+	CondOneLeader   = "one-leader"     // every selected node names the same leader, one of them
+	CondNewLeader   = "new-leader"     // one-leader, not @since's leader, with a higher term
+	CondConverged   = "converged"      // ready and one-leader
+	CondExited      = "exited"         // the process is gone (with exit code Code, when set)
+	CondPastGrace   = "past-grace"     // up longer than its --startup-grace
+	CondMaxPeers    = "max-peers"      // answering with at most the step's peers: connected peers, and at least one
+	CondSaysRefused = "says-refused"   // answering, and its /health message says peers refused it
+	// CondOutsidersOut: no selected node lists an outsider (up --outsiders)
+	// among its /health/mesh members, and together they refused at least
+	// one peer.
+	CondOutsidersOut = "keeps-outsiders-out"
 
 	// Asked of the testnet's Prometheus (up --prometheus), by each node's
 	// target label node.
@@ -126,7 +135,7 @@ const (
 )
 
 // Conditions lists every condition name.
-var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace, CondMaxPeers, CondPromUp, CondAlertFiring, CondAlertInactive}
+var Conditions = []string{CondReady, CondHealthy, CondNotHealthy, CondNotReady, CondPassing, CondOneLeader, CondNewLeader, CondConverged, CondExited, CondPastGrace, CondMaxPeers, CondSaysRefused, CondOutsidersOut, CondPromUp, CondAlertFiring, CondAlertInactive}
 
 // promConds are the conditions answered by Prometheus rather than the nodes.
 var promConds = []string{CondPromUp, CondAlertFiring, CondAlertInactive}
@@ -377,8 +386,8 @@ func (s *Step) validate(labels map[string]bool) []error {
 			bad("while: needs cond")
 		}
 		for _, c := range s.While.Cond {
-			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive || c == CondMaxPeers {
-				bad("while: condition %q; known: %s (new-leader, max-peers and alert-* excepted)", c, strings.Join(Conditions, ", "))
+			if !slices.Contains(Conditions, c) || c == CondNewLeader || c == CondAlertFiring || c == CondAlertInactive || c == CondMaxPeers || c == CondOutsidersOut {
+				bad("while: condition %q; known: %s (new-leader, max-peers, keeps-outsiders-out and alert-* excepted)", c, strings.Join(Conditions, ", "))
 			}
 		}
 		for _, sel := range slices.Concat(s.While.Nodes, s.While.Except) {

@@ -45,6 +45,13 @@ type State struct {
 	NodeBin   string    `json:"node_bin"`
 	NodeArgs  []string  `json:"node_args,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// AllowList is the mesh's allow-list file, which every member reads
+	// (--allow-list); empty when the mesh admits everyone. AllowListVersion
+	// counts its rotations (rotate-allow-list).
+	AllowList        string `json:"allow_list,omitempty"`
+	AllowListVersion int    `json:"allow_list_version,omitempty"`
+	// OutsiderArgs are added to the outsiders' command lines.
+	OutsiderArgs []string `json:"outsider_args,omitempty"`
 	// ReadySeconds is how long up waited for every node to be ready; 0 if
 	// they were not all ready before its timeout.
 	ReadySeconds float64     `json:"ready_seconds,omitempty"`
@@ -78,6 +85,9 @@ type NodeState struct {
 	HostVeth    string   `json:"host_veth,omitempty"`
 	Partitioned bool     `json:"partitioned,omitempty"`
 	Restarts    int      `json:"restarts,omitempty"`
+	// Outsider: a node with a valid identity that is not on the mesh's
+	// allow-list (up --outsiders); the members must refuse it.
+	Outsider bool `json:"outsider,omitempty"`
 }
 
 // ErrNoTestnet means the directory holds no state: nothing is up there.

@@ -35,6 +35,14 @@ type UpOptions struct {
 	// alert rules in PrometheusRules (default DefaultPrometheusRules).
 	Prometheus      bool
 	PrometheusRules string
+	// AllowList starts the mesh with an allow-list naming every node but
+	// the outsiders (meshhealth keys id writes it; the members read it
+	// with --allow-list). Outsiders are the last Outsiders nodes: valid
+	// identities, not on the list, started with OutsiderArgs after
+	// NodeArgs. Outsiders imply AllowList.
+	AllowList    bool
+	Outsiders    int
+	OutsiderArgs []string
 }
 
 // Progress is how far the wait for readiness has come.
@@ -64,6 +72,9 @@ func Up(ctx context.Context, o UpOptions, opts Options) (*Testnet, error) {
 	opts = opts.withDefaults()
 	if o.N < 1 || o.N > maxNodes {
 		return nil, fmt.Errorf("-n %d: want 1 to %d nodes", o.N, maxNodes)
+	}
+	if o.Outsiders < 0 || o.Outsiders >= o.N {
+		return nil, fmt.Errorf("--outsiders %d: want 0 to %d (node0 is always a member)", o.Outsiders, o.N-1)
 	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -220,8 +231,16 @@ func (t *Testnet) plan(ctx context.Context, st *State, o UpOptions) error {
 			fmt.Sprintf("/ip4/%s/tcp/%d", n.IP, n.P2PPort),
 			fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", n.IP, n.P2PPort),
 		}
+		n.Outsider = i >= o.N-o.Outsiders
 		st.Nodes = append(st.Nodes, n)
 	}
+	if o.AllowList || o.Outsiders > 0 {
+		st.AllowList = filepath.Join(st.Dir, "allow-list")
+		if err := writeAllowList(ctx, st); err != nil {
+			return err
+		}
+	}
+	st.OutsiderArgs = o.OutsiderArgs
 	return nil
 }
 
@@ -232,6 +251,9 @@ func nodeArgs(st *State, n *NodeState, bootstrap string) []string {
 	for _, l := range n.Listen {
 		args = append(args, "--listen", l)
 	}
+	if st.AllowList != "" && !n.Outsider {
+		args = append(args, "--allow-list", st.AllowList)
+	}
 	if st.Mode == ModeLocal {
 		args = append(args, "--mdns=false")
 		if bootstrap != "" {
@@ -240,7 +262,11 @@ func nodeArgs(st *State, n *NodeState, bootstrap string) []string {
 	} else {
 		args = append(args, "--mdns=true")
 	}
-	return append(args, st.NodeArgs...)
+	args = append(args, st.NodeArgs...)
+	if n.Outsider {
+		args = append(args, st.OutsiderArgs...)
+	}
+	return args
 }
 
 func (t *Testnet) startAll(ctx context.Context, st *State) error {
@@ -314,7 +340,7 @@ func (t *Testnet) waitReady(ctx context.Context, st *State, timeout time.Duratio
 	deadline := time.Now().Add(timeout)
 	for {
 		obs := t.obs.observeAll(ctx, st, Scrape{})
-		ready := 0
+		ready, want := 0, 0
 		for i, s := range obs {
 			if s.Status == StatusExited {
 				return 0, nodeDied(&st.Nodes[i], s)
@@ -322,6 +348,10 @@ func (t *Testnet) waitReady(ctx context.Context, st *State, timeout time.Duratio
 			if st.Nodes[i].PeerID == "" && s.PeerID != "" {
 				st.Nodes[i].PeerID = s.PeerID
 			}
+			if st.Nodes[i].Outsider {
+				continue // refused by design: never ready
+			}
+			want++
 			if s.Ready() {
 				ready++
 			}
@@ -330,11 +360,11 @@ func (t *Testnet) waitReady(ctx context.Context, st *State, timeout time.Duratio
 		if progress != nil {
 			progress(Progress{Ready: ready, Total: len(obs), Elapsed: elapsed, Nodes: obs})
 		}
-		if ready == len(obs) {
+		if ready == want {
 			return elapsed, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("%w within %v: %d of %d ready", ErrNotReady, timeout, ready, len(obs))
+			return 0, fmt.Errorf("%w within %v: %d of %d members ready", ErrNotReady, timeout, ready, want)
 		}
 		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
 			return 0, err

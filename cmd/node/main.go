@@ -32,6 +32,9 @@ func main() {
 const exitConfig = 78
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer, sigs chan os.Signal) int {
+	if len(args) > 0 && args[0] == "keys" {
+		return node.Keys(args[1:], stdout, stderr)
+	}
 	cfg, action, err := node.Parse(args, getenv, stderr)
 	if err != nil {
 		printLines(stderr, "meshhealth: config: ", err)

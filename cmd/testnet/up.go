@@ -24,6 +24,8 @@ func (c *cli) upFlags(name string, o *testnet.UpOptions, mode *string, nodeArgs 
 	fs.Var(nodeArgs, "node-arg", "a flag for every node (repeatable); or put node flags after --")
 	fs.BoolVar(&o.Prometheus, "prometheus", false, "also run Prometheus (on PATH) on the targets file with the alert rules; down stops it")
 	fs.StringVar(&o.PrometheusRules, "prometheus-rules", testnet.DefaultPrometheusRules, "the alert rules --prometheus loads")
+	fs.BoolVar(&o.AllowList, "allow-list", false, "start the mesh with an allow-list (DIR/allow-list) naming every member; rotate it with the rotate-allow-list chaos")
+	fs.IntVar(&o.Outsiders, "outsiders", 0, "make the last `K` nodes outsiders: valid identities, not on the allow-list (implies --allow-list)")
 	return fs
 }
 

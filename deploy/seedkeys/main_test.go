@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshhealth/meshhealth/node"
 	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/membership"
 )
 
 // The keys are the node's identities and bootstrap.env is a bootstrap list
@@ -60,5 +61,43 @@ func TestSeedsAreNodeIdentitiesAndAValidBootstrapList(t *testing.T) {
 	var second strings.Builder
 	if code := run([]string{"-out", out, "-n", "3"}, &second, io.Discard); code != 0 || second.String() != first.String() {
 		t.Errorf("a second run changed the seeds:\n%s\nthen\n%s", first.String(), second.String())
+	}
+}
+
+// With -members, every pod of the StatefulSet gets its identity and the
+// allow-list names exactly their peer IDs, in a form the node reads.
+func TestMembersGetKeysAndAnAllowListTheNodeReads(t *testing.T) {
+	out := t.TempDir()
+	var printed strings.Builder
+	if code := run([]string{"-out", out, "-n", "2", "-members", "4"}, &printed, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if got := strings.Count(printed.String(), "\n"); got != 2 {
+		t.Errorf("%d bootstrap addresses printed, want the 2 seeds'", got)
+	}
+	list, err := membership.LoadList(filepath.Join(out, "allow-list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.Len() != 4 {
+		t.Fatalf("allow-list names %d peers, want 4", list.Len())
+	}
+	for i := range 4 {
+		data := t.TempDir()
+		key, err := os.ReadFile(filepath.Join(out, "keys", fmt.Sprintf("meshhealth-%d.key", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(data, p2p.IdentityFile), key, 0o600)
+		priv, err := p2p.LoadOrCreateIdentity(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := peer.IDFromPrivateKey(priv); !list.Has(id) {
+			t.Errorf("meshhealth-%d (%s) is not on the allow-list", i, id)
+		}
+	}
+	if code := run([]string{"-out", out, "-n", "3", "-members", "2"}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("-members below -n: exit %d, want 2", code)
 	}
 }

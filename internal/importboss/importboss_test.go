@@ -50,6 +50,8 @@ var rules = []rule{
 	{pkg: "pkg/shutdown", never: []string{"github.com/libp2p/"}},
 	// Recovery before exit: a pure core and its driver; the steps are the node's.
 	{pkg: "pkg/recovery", never: []string{"github.com/libp2p/"}},
+	// Who may join: a leaf the node composes into p2p's edges.
+	{pkg: "pkg/membership"},
 	{pkg: "pkg/meshview", may: []string{"pkg/liveness", "pkg/summary", "internal/sse"}, testMay: []string{"p2p/wire"}},
 	{pkg: "node", may: []string{"p2p/...", "pkg/..."}},
 	// nodetest builds whole nodes on mocknet for tests, through node.
@@ -74,7 +76,7 @@ var rules = []rule{
 	// Deployment tools: the image's healthcheck speaks HTTP only; seedkeys
 	// makes identity keys with p2p's own code (its test starts a node).
 	{pkg: "deploy/healthcheck"},
-	{pkg: "deploy/seedkeys", may: []string{"p2p"}, testMay: []string{"node"}},
+	{pkg: "deploy/seedkeys", may: []string{"p2p", "pkg/membership"}, testMay: []string{"node"}},
 }
 
 // shared are the leaves any package may import: they import nothing of

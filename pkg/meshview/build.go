@@ -40,6 +40,13 @@ type Input struct {
 	// (nil: unknown). Members report nothing of theirs (summaries do not
 	// carry it), so this is one side of each link.
 	GossipMesh map[string][]peer.ID
+	// Admit is the mesh's membership (nil: everyone): a peer it does not
+	// admit is no member, whatever the liveness view or a summary says
+	// (one taken off the allow-list, until the view forgets it).
+	Admit func(peer.ID) bool
+	// Refused is how many times this node refused a peer its membership
+	// does not admit (meshhealth_peers_refused_total, every reason).
+	Refused uint64
 }
 
 // Disagreement kinds.
@@ -119,6 +126,9 @@ type Totals struct {
 	Disagreements   int    `json:"disagreements"`
 	// GossipMesh counts this node's GossipSub mesh peers per topic.
 	GossipMesh map[string]int `json:"gossip_mesh,omitempty"`
+	// Refused counts the times this node refused a peer that is not a
+	// member (an allow-list is in force); such peers are never members.
+	Refused uint64 `json:"refused"`
 }
 
 // Mesh is the answer of GET /health/mesh.
@@ -139,8 +149,12 @@ func Build(in Input) Mesh {
 		Says: &Says{Status: s.Status, Score: s.Score, Components: s.Components, Peers: s.Peers, Leader: idString(s.Leader),
 			Term: s.Term, Version: s.Version, ReceivedAt: now, Current: true}})
 	byID[s.ID] = 0
+	admit := in.Admit
+	if admit == nil {
+		admit = func(peer.ID) bool { return true }
+	}
 	for _, p := range in.Peers {
-		if _, dup := byID[p.ID]; dup || p.ID == s.ID {
+		if _, dup := byID[p.ID]; dup || p.ID == s.ID || !admit(p.ID) {
 			continue
 		}
 		byID[p.ID] = len(members)
@@ -152,7 +166,7 @@ func Build(in Input) Mesh {
 	// Summaries of members the liveness view does not know (rare: it learns
 	// of every author whose message it accepts) still show, state unknown.
 	for _, e := range in.Summaries {
-		if e.Peer == s.ID {
+		if e.Peer == s.ID || !admit(e.Peer) {
 			continue
 		}
 		i, ok := byID[e.Peer]
@@ -186,7 +200,7 @@ func Build(in Input) Mesh {
 	}
 	slices.SortFunc(members[1:], func(x, y Member) int { return cmp.Compare(x.ID, y.ID) })
 
-	t := Totals{Members: len(members), ByState: map[string]int{}, ByStatus: map[string]int{}}
+	t := Totals{Members: len(members), ByState: map[string]int{}, ByStatus: map[string]int{}, Refused: in.Refused}
 	if in.GossipMesh != nil {
 		t.GossipMesh = make(map[string]int, len(in.GossipMesh))
 		for topic, ps := range in.GossipMesh {

@@ -311,3 +311,27 @@ func TestGossipTopics(t *testing.T) {
 		t.Errorf("totals %v", m.Totals.GossipMesh)
 	}
 }
+
+// A peer the membership does not admit (taken off the allow-list, still in
+// the liveness view or the summary book for a while) is no member, and the
+// refusals are counted in the totals.
+func TestBuildLeavesOutPeersTheMembershipRefuses(t *testing.T) {
+	m := Build(Input{
+		Self:      selfHealthy,
+		Peers:     []liveness.Info{info(pa, liveness.Alive), info(pb, liveness.Alive)},
+		Summaries: []summary.Entry{entry(pa, "healthy", pa, time.Second), entry(pb, "healthy", pa, time.Second), entry(pc, "healthy", pa, time.Second)},
+		TTL:       ttl, Now: now,
+		Admit:   func(id peer.ID) bool { return id != pb && id != pc },
+		Refused: 7,
+	})
+	var ids []string
+	for _, mem := range m.Members {
+		ids = append(ids, mem.ID)
+	}
+	if len(m.Members) != 2 || m.Totals.Members != 2 || m.Members[1].ID != pa.String() {
+		t.Fatalf("members %v, want self and %s only", ids, pa)
+	}
+	if m.Totals.Refused != 7 {
+		t.Errorf("totals.refused = %d, want 7", m.Totals.Refused)
+	}
+}

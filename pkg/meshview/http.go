@@ -39,6 +39,10 @@ type Source struct {
 	TTL       func() time.Duration
 	// GossipMesh, when set, is this node's GossipSub mesh per topic.
 	GossipMesh func() map[string][]peer.ID
+	// Admit and Refused, when set, are the mesh's membership and this
+	// node's count of refusals (Input.Admit, Input.Refused).
+	Admit   func(peer.ID) bool
+	Refused func() uint64
 	// AcquireStream, when set, takes a slot under the node's cap on
 	// long-lived streams (shared with /health/events); a stream refused
 	// one gets 503 with Retry-After. max is the cap, for the message.
@@ -66,6 +70,10 @@ func (h *Handler) Mesh() Mesh {
 	in := Input{Self: h.src.Self(), Peers: h.src.Peers(), Summaries: h.src.Summaries(), TTL: ttl, Now: time.Now()}
 	if h.src.GossipMesh != nil {
 		in.GossipMesh = h.src.GossipMesh()
+	}
+	in.Admit = h.src.Admit
+	if h.src.Refused != nil {
+		in.Refused = h.src.Refused()
 	}
 	return Build(in)
 }

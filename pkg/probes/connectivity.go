@@ -24,6 +24,13 @@ type DepartureCounter interface {
 	LeftPeers() int
 }
 
+// RefusalCounter is an optional extension of PeerCounter: how many peers
+// refused this node lately (closed its connections before identify, which
+// is what a mesh whose membership does not admit it looks like).
+type RefusalCounter interface {
+	RefusedBy() int
+}
+
 // KeyMetrics receives the figures a check shows in /health/summary
 // (health.Manager.SetKeyMetric): each check names and sets its own, as it
 // reads them.
@@ -79,6 +86,12 @@ func Connectivity(peers PeerCounter, minPeers int, interval, timeout time.Durati
 				r.Message = fmt.Sprintf("%s: %d peers connected, fewer than min_peers %d, and the missing said goodbye", what, n, minPeers)
 			default:
 				r.Message = fmt.Sprintf("%d peers connected, need at least %d", n, minPeers)
+				if rc, ok := peers.(RefusalCounter); ok {
+					if k := rc.RefusedBy(); k > 0 {
+						r.Details["refused_by"] = k
+						r.Message += fmt.Sprintf("; refused by %d peers in the last minute (closed before identify): is this node on the mesh's allow-list?", k)
+					}
+				}
 			}
 			return r
 		},

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,24 @@ func TestConnectivityPassesOnlyWithEnoughPeers(t *testing.T) {
 		if got := r.Details["connected_peers"]; got != c.peers {
 			t.Errorf("details connected_peers = %v, want %d", got, c.peers)
 		}
+	}
+}
+
+type refusedPeers struct{ connected, refused int }
+
+func (r refusedPeers) ConnectedPeers() int { return r.connected }
+func (r refusedPeers) RefusedBy() int      { return r.refused }
+
+// A node the mesh's allow-list leaves out fails the check with a message
+// that says it was refused, so its operator looks at the list, not the
+// network.
+func TestConnectivitySaysWhenPeersRefusedTheNode(t *testing.T) {
+	r := Connectivity(refusedPeers{0, 3}, 1, 5*time.Second, time.Second, nil).Checker(context.Background())
+	if r.Healthy || !strings.Contains(r.Message, "refused by 3 peers") || r.Details["refused_by"] != 3 {
+		t.Fatalf("healthy %v, message %q, details %v: want failing and refused by 3 peers", r.Healthy, r.Message, r.Details)
+	}
+	r = Connectivity(refusedPeers{2, 3}, 1, 5*time.Second, time.Second, nil).Checker(context.Background())
+	if !r.Healthy || strings.Contains(r.Message, "refused") {
+		t.Fatalf("a node with enough peers: healthy %v, message %q", r.Healthy, r.Message)
 	}
 }
