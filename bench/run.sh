@@ -5,6 +5,7 @@
 #
 #   BENCH_MODE=quick (default)  about 40 minutes on 2 cores: sections 1-6
 #                               about 10, detection at N = 50 about 8, the
+#                               recovery section (8) about 2, the
 #                               scale curve at N = 10, 50 and 100 about 6 a
 #                               point (a mesh that never converges adds its
 #                               2-minute timeout): fewer repetitions, smaller
@@ -18,7 +19,7 @@
 # Environment: BENCH_OUT (results directory, default bin/bench-results),
 # BENCH_DOC (default docs/BENCHMARKS.md), BENCH_NOTE (free text for the
 # document, such as "shared machine"), BENCH_SECTIONS (space-separated subset
-# of: gobench http detect mesh idle scale; default all), BENCH_KEEP=1 keeps the
+# of: gobench http detect recovery mesh idle scale; default all), BENCH_KEEP=1 keeps the
 # testnet directories (node logs) for a post-mortem. BENCH_SCALE_NODES
 # replaces the scale curve's sizes ("10 50"); BENCH_DETECT_AT the sizes the
 # detection runs at besides 5 (default 50; "" for none). The scale and
@@ -36,7 +37,7 @@ DETECT_AT=${BENCH_DETECT_AT-50}
 DETECT_AT_FAULTS=partition,kill-leader,pubsub-outbound-only,pubsub-inbound-only
 OUT=${BENCH_OUT:-bin/bench-results}
 DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
-SECTIONS=${BENCH_SECTIONS:-gobench http detect mesh idle scale}
+SECTIONS=${BENCH_SECTIONS:-gobench http detect recovery mesh idle scale}
 GO=${GO:-go}
 
 case $MODE in
@@ -98,6 +99,7 @@ if [[ $MODE == quick ]]; then
   # to healthy is awaited (that is half of what is measured).
   DETECT_AT_ARGS=(-reps 3 -deadline 60s -overlap -settle 150s -faults "$DETECT_AT_FAULTS")
   MESH_RUNS=("-n 10 -soak 2m")
+  RECOVERY_ARGS=(-reps 1)
   IDLE_ARGS=(-d 60s)
   # Issue 25's three sizes, each measured as the issue did: 60 s after
   # convergence, for 60 s. 2 minutes for convergence is over twice the
@@ -112,6 +114,7 @@ else
   DETECT_REF_ARGS=(-n 5 -reps 5 -deadline 300s -faults all -warmup 0s)
   DETECT_AT_ARGS=(-reps 5 -deadline 90s -faults "$DETECT_AT_FAULTS")
   MESH_RUNS=("-n 10 -rate 60s" "-n 25 -rate 60s" "-n 50 -rate 60s" "-n 20 -soak 10m")
+  RECOVERY_ARGS=(-reps 3)
   IDLE_ARGS=(-d 300s)
   SCALE_NODES=(10 25 50 100)
   SCALE_ARGS=(-settle 60s -d 60s)
@@ -156,6 +159,9 @@ section detect "${MB[@]}" detect "${COMMON[@]}" -config reference "${DETECT_REF_
 for n in $DETECT_AT; do
   section detect "${MB[@]}" detect "${COMMON[@]}" -config ours -n "$n" "${DETECT_AT_ARGS[@]}"
 done
+# Issue 21: a zone of a 10-node netns mesh cut off and healed within the
+# recovery budget (about 2 minutes an outage).
+section recovery "${MB[@]}" recovery "${COMMON[@]}" "${RECOVERY_ARGS[@]}"
 if [[ $MODE == quick && " $SECTIONS " == *" idle "* && " $SECTIONS " == *" mesh "* ]]; then
   # Quick mode measures the idle meshes during the soak, once the soak's
   # nodes have converged: both are steady states, CPU time and RSS are per

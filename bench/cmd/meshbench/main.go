@@ -10,6 +10,7 @@
 //	meshbench idle    -out DIR ...                 4. CPU and RSS of idle nodes against bare libp2p hosts
 //	meshbench scale   -out DIR -n N [-hold D] ...  7. the scale curve at N: ready, leader, peers, term, intake, CPU, RSS at rest vs bare hosts of the same degree
 //	meshbench gobench -out DIR -raw FILE ...       6. go test -bench output, parsed
+//	meshbench recovery -out DIR [-reps R] ...      8. a netns zone cut off and healed within the recovery budget
 //	meshbench report  -out DIR -doc FILE           docs/BENCHMARKS.md from the results
 //
 // Every subcommand that starts a testnet stops it on the way out, also on
@@ -46,6 +47,7 @@ var subcommands = []subcommand{
 	{"idle", "section 4: CPU and RSS of idle nodes against bare libp2p hosts", runIdle},
 	{"scale", "section 7: one point of the scale curve (issues 11, 25): ready, leader, peers, term, intake, CPU, RSS at rest, beside bare hosts", runCurve},
 	{"gobench", "section 6: parse go test -bench output", runGoBench},
+	{"recovery", "section 8: a zone cut off and healed within the recovery budget, repeated", runRecovery},
 	{"report", "write docs/BENCHMARKS.md from the results", runReport},
 }
 

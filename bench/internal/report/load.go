@@ -26,6 +26,7 @@ type Input struct {
 	Scale    []results.Scale // by rising N
 	GoBench  *results.GoBench
 	Curve    []results.Curve // by rising N
+	Recovery *results.Recovery
 	// Plot is the scale curve's image, relative to the document; empty
 	// when none was drawn.
 	Plot string
@@ -58,6 +59,9 @@ func Load(dir string) (*Input, error) {
 		return nil, err
 	}
 	if in.GoBench, err = optional[results.GoBench](dir, results.FileGoBench); err != nil {
+		return nil, err
+	}
+	if in.Recovery, err = optional[results.Recovery](dir, results.FileRecovery); err != nil {
 		return nil, err
 	}
 	files, err := filepath.Glob(filepath.Join(dir, results.FileScalePattern))

@@ -28,7 +28,7 @@ type section struct {
 func Render(w io.Writer, in *Input) error {
 	d := &doc{w: w}
 	parts := []section{
-		httpSection(in), detectSection(in), soakSection(in), idleSection(in), scaleSection(in), goBenchSection(in), curveSection(in),
+		httpSection(in), detectSection(in), soakSection(in), idleSection(in), scaleSection(in), goBenchSection(in), curveSection(in), recoverySection(in),
 	}
 	header(d, in)
 	summary(d, parts)
