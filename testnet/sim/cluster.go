@@ -66,6 +66,10 @@ func (c *Cluster) Observe(_ context.Context, what testnet.Scrape) ([]testnet.Nod
 		switch {
 		case n.Attached == nil:
 			s.Process, s.Status, s.Message = testnet.ProcExited, testnet.StatusExited, "never started"
+		case m.crashed[n.Attached]:
+			s.Process, s.Status = testnet.ProcExited, testnet.StatusExited
+			s.Exit = &testnet.ExitInfo{Found: true, Code: ExitKilled, Reason: "crashed"}
+			s.Message = fmt.Sprintf("exit code %d: crashed", ExitKilled)
 		case stopped(n.Attached):
 			code, reason := n.Wait()
 			s.Process, s.Status = testnet.ProcExited, testnet.StatusExited

@@ -82,6 +82,10 @@ type Mesh struct {
 	// asked are the node runs the mesh stopped (crash, restart, close):
 	// their stops are no exits of their own.
 	asked map[*node.Attached]bool
+	// crashed are the node runs the mesh crashed: gone at once, as a
+	// SIGKILLed process, whatever their stop still has to wind down
+	// (its goodbye to peers it can no longer reach waits up to 3 s).
+	crashed map[*node.Attached]bool
 }
 
 // SimConfig is the node configuration of a simulated node: the defaults,
@@ -127,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (m *Mesh, err error) {
 		base = c
 	}
 	seed := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6d657368))
-	m = &Mesh{Net: newNetwork(cfg.N, cfg.Net, seed), log: cfg.Log, asked: map[*node.Attached]bool{},
+	m = &Mesh{Net: newNetwork(cfg.N, cfg.Net, seed), log: cfg.Log, asked: map[*node.Attached]bool{}, crashed: map[*node.Attached]bool{},
 		connLow: base.P2P.ConnLow, connHigh: base.P2P.ConnHigh}
 	m.Net.sim.Logger = cfg.Log.With("component", "simnet")
 	m.Net.sim.Start()
@@ -336,7 +340,7 @@ func (m *Mesh) Crash(i int) {
 	n := m.Nodes[i]
 	n.setFrozen(false)
 	a := n.Attached
-	m.asked[a] = true
+	m.asked[a], m.crashed[a] = true, true
 	m.mu.Unlock()
 	a.Stop("crashed", ExitKilled)
 }
