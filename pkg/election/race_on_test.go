@@ -1,0 +1,6 @@
+//go:build race
+
+package election
+
+// raceOn: see partial_test.go.
+const raceOn = true
