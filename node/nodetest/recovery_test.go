@@ -39,34 +39,6 @@ func recoveryOf(t *testing.T, mem *Member) recoveryDoc {
 	return d
 }
 
-// cut takes mem off the network as a pulled cable would: its links gone,
-// no dial through; heal gives the links back and nothing more, so only
-// the node's own recovery can reconnect it.
-func (m *Mesh) cut(t *testing.T, mem *Member, on bool) {
-	t.Helper()
-	self := mem.P2P.Host.ID()
-	if on {
-		mem.P2P.Isolate(true)
-	}
-	for _, other := range m.Members {
-		if other == mem {
-			continue
-		}
-		id := other.P2P.Host.ID()
-		if on {
-			if err := m.Net.UnlinkPeers(self, id); err != nil {
-				t.Fatal(err)
-			}
-			m.Net.DisconnectPeers(self, id)
-		} else if _, err := m.Net.LinkPeers(self, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !on {
-		mem.P2P.Isolate(false)
-	}
-}
-
 func TestANodeCutOffRecoversWhenTheNetworkHealsWithinTheBudget(t *testing.T) {
 	m := New(t, 3, func(i int, c *node.Config) {
 		if i == 2 {
@@ -76,13 +48,13 @@ func TestANodeCutOffRecoversWhenTheNetworkHealsWithinTheBudget(t *testing.T) {
 	})
 	m.WaitStatus(t, 30*time.Second, health.StatusHealthy)
 	victim := m.Members[2]
-	m.cut(t, victim, true)
+	m.Unplug(t, victim, true)
 	testkit.Eventually(t, 20*time.Second, "the victim recovering, unhealthy", func() (bool, string) {
 		d := recoveryOf(t, victim)
 		s := victim.Health.Snapshot().Status
 		return d.Recovering != nil && s == health.StatusUnhealthy, string(s)
 	})
-	m.cut(t, victim, false)
+	m.Unplug(t, victim, false)
 	testkit.Eventually(t, 20*time.Second, "the recovery to end recovered", func() (bool, string) {
 		d := recoveryOf(t, victim)
 		if len(d.History) == 0 || d.Recovering != nil {
@@ -112,7 +84,7 @@ func TestANodeCutOffForGoodExitsOnceTheBudgetIsSpent(t *testing.T) {
 	})
 	m.WaitStatus(t, 30*time.Second, health.StatusHealthy)
 	victim := m.Members[1]
-	m.cut(t, victim, true)
+	m.Unplug(t, victim, true)
 	var began time.Time
 	testkit.Eventually(t, 20*time.Second, "the victim recovering", func() (bool, string) {
 		if recoveryOf(t, victim).Recovering != nil {

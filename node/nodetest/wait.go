@@ -39,8 +39,23 @@ func (m *Mesh) WaitStatus(t testing.TB, within time.Duration, s health.Status, m
 }
 
 // Isolate cuts every link between mem and the rest of the mesh (a real
-// partition on mocknet: connections close and redials fail), or restores them.
+// partition on mocknet: connections close and redials fail), or restores
+// them and redials a neighbour, as the bootstrap loop would on a real
+// network.
 func (m *Mesh) Isolate(t testing.TB, mem *Member, on bool) {
+	t.Helper()
+	m.Unplug(t, mem, on)
+	if !on {
+		if _, err := m.Net.ConnectPeers(mem.P2P.Host.ID(), m.Members[(mem.Index+1)%len(m.Members)].P2P.Host.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Unplug takes mem off the network as a pulled cable would: its links
+// gone, no dial through; plugged back (on false), it gives the links back
+// and nothing more, so only the node itself can reconnect.
+func (m *Mesh) Unplug(t testing.TB, mem *Member, on bool) {
 	t.Helper()
 	self := mem.P2P.Host.ID()
 	if on {
@@ -65,10 +80,6 @@ func (m *Mesh) Isolate(t testing.TB, mem *Member, on bool) {
 	}
 	if !on {
 		mem.P2P.Isolate(false)
-		// Redial as the bootstrap loop would on a real network.
-		if _, err := m.Net.ConnectPeers(self, m.Members[(mem.Index+1)%len(m.Members)].P2P.Host.ID()); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

@@ -480,7 +480,12 @@ func (k *core) graceBase(c *checkState) time.Time {
 // record adds a sample to a check: history, debounce, score, next run, and
 // a new snapshot.
 func (k *core) record(c *checkState, s *sample) {
-	s.inOutage = c.deb.State == StateFailing
+	// While a critical check is confirmed failing (the node unhealthy),
+	// every check's results are the outage's too: a DHT probe that passes
+	// alone, slowly, while the node is cut off, is not slowness to hold
+	// against the node once it is back (a healed zone stayed degraded,
+	// "checks slow", for the minute its window took to forget them).
+	s.inOutage = c.deb.State == StateFailing || k.status == StatusUnhealthy
 	c.hist.add(s)
 	c.histSnap = nil
 	c.last = s

@@ -479,6 +479,39 @@ func TestWarmupFailuresWithinGraceAreNotCounted(t *testing.T) {
 	})
 }
 
+// The results other checks return while the node is unhealthy are the
+// outage's too: a DHT probe that passes slowly while the node is cut off
+// (it answers alone, after its timeouts) does not keep the node degraded,
+// "checks slow", once the critical check passes again. Before, a healed
+// zone of a netns mesh stayed degraded for the minute the window took to
+// forget them (make bench, section 8: 58 to 60 s after the heal).
+func TestSlowResultsDuringAnOutageAreNotHeldAgainstTheNode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, testConfig())
+		pubsub, dht := newToggle(true), newToggle(true)
+		mustRegister(t, m, Check{Name: "pubsub-roundtrip", Component: "pubsub", Critical: true,
+			Interval: time.Second, Timeout: 500 * time.Millisecond, Checker: pubsub.check})
+		mustRegister(t, m, Check{Name: "dht-integrity", Component: "dht", Interval: time.Second,
+			Timeout: 500 * time.Millisecond, LatencySLO: 100 * time.Millisecond, Checker: dht.check})
+		start(t, m)
+		defer m.Stop()
+		advance(5 * time.Second)
+		pubsub.set(false, "no ack")
+		advance(4 * time.Second) // confirmed: unhealthy
+		dht.latency.Store(int64(400 * time.Millisecond))
+		advance(20 * time.Second)
+		if st := m.Status(); st != StatusUnhealthy {
+			t.Fatalf("during the outage: %s, want unhealthy", st)
+		}
+		pubsub.set(true, "")
+		dht.latency.Store(0)
+		advance(1500 * time.Millisecond)
+		if snap := m.Snapshot(); snap.Status != StatusHealthy {
+			t.Fatalf("every check passing again, at speed: %s %q, want healthy", snap.Status, snap.Message)
+		}
+	})
+}
+
 // A node whose checks all pass again is healthy again within a run, however
 // long its outage lasted: samples taken while a check was confirmed failing
 // leave its success rate when it recovers, and the outage never latched the

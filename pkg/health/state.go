@@ -25,10 +25,11 @@ type sample struct {
 	at         time.Time // when the manager recorded it; staleness counts from here
 	localStall bool
 	warmup     bool
-	// inOutage: taken while the check was already confirmed failing. Such
-	// samples prove the outage the state already reports (score 0 while
-	// failing); once the check recovers they leave its success rate, which
-	// measures flakiness while up, not the length of the last outage.
+	// inOutage: taken while the check was already confirmed failing, or
+	// while the node was unhealthy. Such samples prove the outage the state
+	// already reports (score 0 while failing); once it is over they leave
+	// the success rate and the pace, which measure flakiness and slowness
+	// while up, not the last outage.
 	inOutage  bool
 	synthetic bool            // not a run: the previous run is still stuck
 	details   json.RawMessage // Details, encoded once at record time

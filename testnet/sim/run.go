@@ -20,17 +20,14 @@ const exitCritical = 3
 // engine (RunScenario); a name here wins over a testnet scenario's.
 var Scenarios = []string{"partition", "zone-outage", "inbound-only", "outbound-only"}
 
-// Report is what one run saw, in simulated time unless a name says wall.
-// Its figures follow the testnet's report where they exist.
+// Report is what one run of a built-in saw, in simulated time unless a
+// name says wall: the figures every simulated run has (Figures), and what
+// the built-in's own fault adds. Its figures follow the testnet's report
+// where they exist.
 type Report struct {
-	Scenario  string  `json:"scenario"`
-	Seed      uint64  `json:"seed"`
-	Nodes     int     `json:"nodes"`
-	Simulated float64 `json:"simulated_seconds"`
-	// ConvergeSeconds is the time to one agreed leader with every node
-	// healthy, from the start (-1: never).
-	ConvergeSeconds float64 `json:"converge_seconds"`
-	Leader          string  `json:"leader,omitempty"`
+	Scenario string `json:"scenario"`
+	Figures
+	Leader string `json:"leader,omitempty"`
 	// Victims are the nodes the scenario faulted; DetectionSeconds, each
 	// one's time from the fault to unhealthy (-1: never).
 	Victims          []int     `json:"victims,omitempty"`
@@ -40,21 +37,6 @@ type Report struct {
 	// other leader (-1: never).
 	KilledLeader    string  `json:"killed_leader,omitempty"`
 	FailoverSeconds float64 `json:"failover_seconds,omitempty"`
-	// FalseAlarms are status and leader changes of nodes not faulted,
-	// after convergence (leaving a crashed leader is no false alarm).
-	FalseAlarms []string `json:"false_alarms"`
-	// Exits are the nodes that stopped by themselves: index, code, reason.
-	Exits []string `json:"exits"`
-	// MessagesPerNodeSecond is the meshhealth messages a node received per
-	// simulated second, averaged over nodes (GossipSub first receipts).
-	MessagesPerNodeSecond float64 `json:"messages_per_node_per_second"`
-	// CPUSecondsPerNodeSecond is the process's CPU time (real seconds) per
-	// node per simulated second: what a node would cost, if the
-	// simulation's own overhead were nothing (it is not: an upper bound).
-	CPUSecondsPerNodeSecond float64 `json:"cpu_seconds_per_node_per_second"`
-	// Filled in outside the bubble, whose clock is not the wall's.
-	WallSeconds float64 `json:"wall_seconds"`
-	MaxRSSMiB   float64 `json:"max_rss_mib"`
 }
 
 // RunConfig is one run: the mesh, the scenario, how long in all.
@@ -80,8 +62,8 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 	if rc.Poll <= 0 {
 		rc.Poll = 500 * time.Millisecond
 	}
-	r := Report{Scenario: rc.Scenario, Seed: rc.Seed, Nodes: rc.N, ConvergeSeconds: -1,
-		FalseAlarms: []string{}, Exits: []string{}}
+	r := Report{Scenario: rc.Scenario, Figures: Figures{Seed: rc.Seed, Nodes: rc.N, ConvergeSeconds: -1,
+		FalseAlarms: []string{}, Exits: []string{}}}
 	cpu0 := cpuSeconds()
 	start := time.Now()
 	m, err := Start(ctx, rc.Config)

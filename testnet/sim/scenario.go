@@ -39,9 +39,9 @@ type ScenarioReport struct {
 	Sim Figures `json:"sim"`
 }
 
-// Figures are what a simulated scenario run adds to the engine's report,
-// the figures of a built-in run (Report) that a scenario's steps do not
-// measure themselves.
+// Figures are what every simulated run reports: a built-in's (Report)
+// and what a scenario run adds to the engine's report, the figures its
+// steps do not measure themselves.
 type Figures struct {
 	Seed      uint64  `json:"seed"`
 	Nodes     int     `json:"nodes"`
