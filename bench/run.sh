@@ -81,7 +81,10 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 MB=(bin/meshbench)
 COMMON=(-out "$OUT" -work "$WORK")
-bin/meshbench start -out "$OUT" -mode "$MODE" -command "BENCH_MODE=$MODE make bench" -note "${BENCH_NOTE:-}"
+shown="BENCH_MODE=$MODE"
+[[ -n ${BENCH_SECTIONS:-} ]] && shown+=" BENCH_SECTIONS=\"$BENCH_SECTIONS\""
+[[ -n ${BENCH_SCALE_NODES:-} ]] && shown+=" BENCH_SCALE_NODES=\"$BENCH_SCALE_NODES\""
+bin/meshbench start -out "$OUT" -mode "$MODE" -command "$shown make bench" -note "${BENCH_NOTE:-}"
 
 if [[ $MODE == quick ]]; then
   GOBENCH_ARGS=(-count 6 -benchtime 300ms)
