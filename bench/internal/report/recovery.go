@@ -95,9 +95,9 @@ func recoverySection(in *Input) section {
 			d.line("")
 		}
 		if !healthyOK && hs.N > 0 {
-			d.line("**Missed: %s** (%s): every check passed again at %s after the heal; what held a node", tRecHealthy, "max "+medMax(hs), medRange(stats.Summarize(passing), " s"))
-			d.line("below healthy longer is the system score, whose window still holds the outage's failed and slow")
-			d.line("runs until they age out (`--score-horizon`, 1 min).")
+			d.line("**Missed: %s** (%s): every check passed again at %s after the heal, so what held a", tRecHealthy, "max "+medMax(hs), medRange(stats.Summarize(passing), " s"))
+			d.line("node below healthy longer was the system score (a \"checks slow\" or score message), whose window")
+			d.line("forgets a run after `--score-horizon` (1 min); the bench does not record which node or why.")
 			d.line("")
 		}
 		notes(d, r.Header)
