@@ -160,13 +160,7 @@ func waitHealthy(t *testing.T, p *proc) healthDoc {
 
 func pair(t *testing.T) (*proc, *proc) {
 	a := startNode(t)
-	var id string
-	testkit.Eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
-		_, h, err := health(a)
-		id = h.NodeID
-		return err == nil && id != "", fmt.Sprint(err)
-	})
-	b := startNode(t, "--bootstrap", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", a.p2p, id))
+	b := startNode(t, "--bootstrap", dialAddr(t, a))
 	return a, b
 }
 
@@ -284,13 +278,7 @@ type summaryDoc struct {
 func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
 	// Detection only: a confirmed critical failure must not stop the victim.
 	a := startNode(t, "--enable-fault-injection", "--shutdown-on-critical=false")
-	var id string
-	testkit.Eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
-		_, h, err := health(a)
-		id = h.NodeID
-		return err == nil && id != "", fmt.Sprint(err)
-	})
-	boot := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", a.p2p, id)
+	boot := dialAddr(t, a)
 	nodes := []*proc{a}
 	for range 3 {
 		nodes = append(nodes, startNode(t, "--enable-fault-injection", "--shutdown-on-critical=false", "--bootstrap", boot))
@@ -334,4 +322,17 @@ func TestFourNodesDropInboundFailsOnlyTheFaultyNodesPubSub(t *testing.T) {
 			t.Errorf("node %s is %s (%v) while only %s was faulty", p.http, h.Status, err, victim.http)
 		}
 	}
+}
+
+// dialAddr waits until node a answers /health and returns its libp2p
+// address with its peer ID, for another node's --bootstrap or a check.
+func dialAddr(t *testing.T, a *proc) string {
+	t.Helper()
+	var id string
+	testkit.Eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
+		_, h, err := health(a)
+		id = h.NodeID
+		return err == nil && id != "", fmt.Sprint(err)
+	})
+	return fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", a.p2p, id)
 }

@@ -241,13 +241,8 @@ func TestBadCheckDefinitionExits78(t *testing.T) {
 // the DHT's answer.
 func TestPeerCheckFollowsTheBootstrapPeer(t *testing.T) {
 	a := startNode(t)
-	var id string
-	testkit.Eventually(t, 20*time.Second, "first node answers", func() (bool, string) {
-		_, h, err := health(a)
-		id = h.NodeID
-		return err == nil && id != "", fmt.Sprint(err)
-	})
-	addr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", a.p2p, id)
+	addr := dialAddr(t, a)
+	id := addr[strings.LastIndex(addr, "/")+1:] // its peer ID
 	cfg := filepath.Join(t.TempDir(), "node.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 checks:
