@@ -27,7 +27,8 @@ func (n *Node) wantLinks() bool {
 // peer (the only one it knows) finds the rest of its degree once that
 // peer trims it, without mDNS. Every rediscoverEvery, a few at a time, in
 // random order so that the nodes below their degree do not all dial the
-// same peers.
+// same peers. The same look repairs GossipSub's forgotten peers
+// (resyncGossip).
 func (n *Node) topUp(ctx context.Context) {
 	t := time.NewTicker(rediscoverEvery)
 	defer t.Stop()
@@ -37,6 +38,7 @@ func (n *Node) topUp(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		n.resyncGossip(time.Now())
 		if n.Gater.Isolated() || !n.wantLinks() {
 			continue
 		}

@@ -82,6 +82,7 @@ type Node struct {
 	outbox     *outbox
 
 	gossip *pubsubMetrics // nil without a Registerer
+	lost   *streamLoss    // nil on an application's GossipSub (resyncGossip)
 
 	mu           sync.Mutex
 	onDisconnect []func(peer.ID)
@@ -240,7 +241,8 @@ func (n *Node) build(ctx context.Context, boot []peer.AddrInfo, opts Options) er
 		return fmt.Errorf("p2p: dht: %w", err)
 	}
 	n.outbox = newOutbox()
-	psOpts := append([]pubsub.Option{pubsub.WithRawTracer(n.outbox)}, memberPubSub(n.admit)...)
+	n.lost = newStreamLoss()
+	psOpts := append([]pubsub.Option{pubsub.WithRawTracer(n.outbox), pubsub.WithRawTracer(n.lost)}, memberPubSub(n.admit)...)
 	psOpts = append(psOpts, opts.PubSub...)
 	if opts.Registerer != nil {
 		m, err := newPubSubMetrics(opts.Registerer, append(wire.Topics(), wire.TopicProbeDirect))

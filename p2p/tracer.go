@@ -29,6 +29,7 @@ type pubsubMetrics struct {
 	topics    []string
 	received  *prometheus.CounterVec
 	meshPeers *prometheus.GaugeVec
+	resyncs   prometheus.Counter
 
 	// GossipSub calls the mesh hooks from its event loop and the message
 	// hooks from its validation workers; the lock covers mesh only.
@@ -56,6 +57,12 @@ func newPubSubMetrics(reg prometheus.Registerer, topics []string) (*pubsubMetric
 			Name:      "mesh_peers",
 			Help:      "Peers in this node's GossipSub mesh for each meshhealth topic.",
 		}, []string{"topic"}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "meshhealth",
+			Subsystem: "gossipsub",
+			Name:      "resyncs_total",
+			Help:      "Connected peers disconnected because GossipSub had forgotten their subscriptions (its stream to them died while another connection stayed), so that both sides start afresh.",
+		}),
 		mesh: map[string]map[peer.ID]struct{}{},
 	}
 	for _, t := range m.topics {
@@ -63,7 +70,7 @@ func newPubSubMetrics(reg prometheus.Registerer, topics []string) (*pubsubMetric
 		m.meshPeers.WithLabelValues(t).Set(0)
 		m.mesh[t] = map[peer.ID]struct{}{}
 	}
-	if err := metrics.Register(reg, m.received, m.meshPeers); err != nil {
+	if err := metrics.Register(reg, m.received, m.meshPeers, m.resyncs); err != nil {
 		return nil, fmt.Errorf("register pubsub metrics: %w", err)
 	}
 	return m, nil

@@ -20,7 +20,7 @@ func testLog() *slog.Logger {
 	if os.Getenv("MESHHEALTH_TEST_LOG") == "" {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel()}))
 }
 
 // waitFor advances virtual time a second at a time until cond holds, and
@@ -128,4 +128,13 @@ func TestPartitionedFollowersAloneTurnUnhealthy(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 	})
+}
+
+// testLogLevel is Debug when MESHHEALTH_TEST_LOG=debug: a flaky run's
+// story is usually in the messages quiet by default.
+func testLogLevel() slog.Level {
+	if os.Getenv("MESHHEALTH_TEST_LOG") == "debug" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
