@@ -11,7 +11,9 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/meshhealth/meshhealth/p2p"
+	"github.com/meshhealth/meshhealth/pkg/election"
 	"github.com/meshhealth/meshhealth/pkg/health"
+	"github.com/meshhealth/meshhealth/pkg/liveness"
 	"github.com/meshhealth/meshhealth/pkg/probes"
 	"github.com/meshhealth/meshhealth/pkg/recovery"
 	"github.com/meshhealth/meshhealth/pkg/shutdown"
@@ -26,6 +28,67 @@ import (
 // its silence began (a 5 s rule found every node of a cut zone still
 // within it, and let them all exit).
 const ownSilence = probes.DefaultSilenceTrigger
+
+// ownPoll is how often a failure that does not look like the node's own
+// yet is looked at again, within ownJudgement.
+const ownPoll = 250 * time.Millisecond
+
+// ownJudgement is how long that goes on: the longest a follower waits for
+// its leader's heartbeat before it stands (the timeout, randomised up to
+// +50 %), and a second for the election it then cannot win. A node cut off
+// with a minority then follows no leader; a node of the majority has one
+// (a new one if the leader was in the cut part) and exits that much later
+// for a failure that is not its own.
+func ownJudgement(heartbeatTimeout time.Duration) time.Duration {
+	return heartbeatTimeout*3/2 + time.Second
+}
+
+// ownEvidence is what says whether a confirmed critical failure is this
+// node's own fault, one look at it.
+type ownEvidence struct {
+	connected, minPeers int                    // live connected peers, and the least wanted (>= 1)
+	counts              map[liveness.State]int // the liveness view
+	leader              string                 // the leader followed ("" none)
+	heard               bool                   // a message from the mesh within ownSilence
+}
+
+// own: fewer live links than wanted; or at most half of the members the
+// liveness view has known heard (itself and the peers alive, suspect or
+// dead; not those that said goodbye), the side of a partition holding at
+// most half; or no leader followed, which a node cut off with a minority
+// soon is (it cannot win an election) and the majority seldom is for
+// long; or nothing heard from the mesh lately. A zone that lost its
+// uplink still has links and hears its own members, so by links and
+// silence alone its fault was not its own and its nodes exited at once
+// (the simulator's 100-node zone outage: all 10 of the cut zone); a
+// restart cannot reach the majority either, so they recover first, as a
+// node cut off alone does. A tie counts as cut off: in a mesh split in two
+// halves neither can tell which is the mesh.
+func (ev ownEvidence) own() bool {
+	heard := 1 + ev.counts[liveness.Alive]
+	return ev.connected < ev.minPeers ||
+		heard <= ev.counts[liveness.Suspect]+ev.counts[liveness.Dead] ||
+		ev.leader == "" ||
+		!ev.heard
+}
+
+// judgeOwn looks at ownNow until it says the failure is the node's own,
+// or for judgement at most. A failure confirmed within seconds of a cut
+// can come before the evidence that the cut is this node's: the election
+// has not yet timed its leader out and the liveness view suspects nobody.
+// So a failure that does not look like the node's own yet is looked at
+// again, every poll, for a follower's heartbeat timeout before it exits
+// at once.
+func judgeOwn(ownNow func() bool, judgement, poll time.Duration) bool {
+	deadline := time.Now().Add(judgement)
+	for !ownNow() {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		time.Sleep(poll)
+	}
+	return true
+}
 
 // lastPeersEvery is how often the node writes the peers it is connected
 // to into its data directory (and once more when it stops), so that a node
@@ -46,7 +109,7 @@ const (
 // shutdown manager (exit 3) only when the recovery budget is spent and
 // the checks still fail. The peers the node knew when it last ran are
 // read back here, into the peerstore and the redial step's list.
-func newRecovery(c Config, hm *health.Manager, sm *shutdown.Manager, n *p2p.Node, m *Mesh, reg prometheus.Registerer, log *slog.Logger) (*recovery.Driver, error) {
+func newRecovery(c Config, hm *health.Manager, sm *shutdown.Manager, n *p2p.Node, m *Mesh, e *election.Election, reg prometheus.Registerer, log *slog.Logger) (*recovery.Driver, error) {
 	last, err := loadLastPeers(c.P2P.DataDir)
 	if err != nil {
 		log.Warn("last-known peers unreadable; starting without them", "err", err)
@@ -68,12 +131,16 @@ func newRecovery(c Config, hm *health.Manager, sm *shutdown.Manager, n *p2p.Node
 	steps = append(steps, recovery.Step{Name: StepDHT, Run: n.RefreshDHT})
 
 	minPeers := max(1, c.MinPeers)
-	own := func(string) bool {
-		if (livePeers{n, m.Peers}).ConnectedPeers() < minPeers {
-			return true
-		}
-		return !m.Activity.HeardSince(time.Now().Add(-ownSilence))
+	ownNow := func() bool {
+		leader, _, _ := e.Leader()
+		return ownEvidence{
+			connected: (livePeers{n, m.Peers}).ConnectedPeers(), minPeers: minPeers,
+			counts: m.Peers.Counts(), leader: leader,
+			heard: m.Activity.HeardSince(time.Now().Add(-ownSilence)),
+		}.own()
 	}
+	judgement := ownJudgement(c.Election.HeartbeatTimeout)
+	own := func(string) bool { return judgeOwn(ownNow, judgement, ownPoll) }
 	return recovery.NewDriver(c.Recovery, recovery.Options{
 		Steps: steps, Checks: hm, Exit: sm, Own: own,
 		Publish: func(cur *recovery.Current, hist []recovery.Record) { publishRecovery(hm, cur, hist) },

@@ -107,7 +107,7 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 		time.Sleep(rc.Poll)
 	}
 	r.Simulated = time.Since(start).Seconds()
-	r.MessagesPerNodeSecond = m.messagesReceived() / float64(rc.N) / r.Simulated
+	r.intake(m)
 	for _, v := range m.Observe() {
 		if !v.Running {
 			r.Exits = append(r.Exits, fmt.Sprintf("node %d: code %d, %s", v.Index, v.Code, v.Reason))
@@ -209,9 +209,24 @@ func alarms(prev, vs []View, faulted map[int]bool, failingOver bool, at time.Dur
 	return out
 }
 
-// messagesReceived sums every node's meshhealth_pubsub_messages_received_total.
-func (m *Mesh) messagesReceived() float64 {
-	total := 0.0
+// intake sets the figures' message rates from every running node's
+// meshhealth_pubsub_messages_received_total, in all and by topic, per
+// node per simulated second.
+func (f *Figures) intake(m *Mesh) {
+	total, byTopic := m.received()
+	per := float64(f.Nodes) * f.Simulated
+	f.MessagesPerNodeSecond = total / per
+	f.MessagesByTopic = map[string]float64{}
+	for t, v := range byTopic {
+		f.MessagesByTopic[t] = v / per
+	}
+}
+
+// received sums every running node's
+// meshhealth_pubsub_messages_received_total, in all and by topic (a
+// restarted node's count starts again at 0).
+func (m *Mesh) received() (total float64, byTopic map[string]float64) {
+	byTopic = map[string]float64{}
 	for _, n := range m.Nodes {
 		if n.Attached == nil {
 			continue
@@ -225,11 +240,17 @@ func (m *Mesh) messagesReceived() float64 {
 				continue
 			}
 			for _, s := range mf.GetMetric() {
-				total += s.GetCounter().GetValue()
+				v := s.GetCounter().GetValue()
+				total += v
+				for _, l := range s.GetLabel() {
+					if l.GetName() == "topic" {
+						byTopic[l.GetValue()] += v
+					}
+				}
 			}
 		}
 	}
-	return total
+	return total, byTopic
 }
 
 // cpuSeconds is this process's user and system CPU time so far.

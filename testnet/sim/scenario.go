@@ -56,12 +56,27 @@ type Figures struct {
 	FalseAlarms []string `json:"false_alarms"`
 	// Exits are the nodes that stopped by themselves (not by a chaos
 	// step): node, code, reason, when.
-	Exits                   []string `json:"exits"`
-	MessagesPerNodeSecond   float64  `json:"messages_per_node_per_second"`
-	CPUSecondsPerNodeSecond float64  `json:"cpu_seconds_per_node_per_second"`
+	Exits                 []string `json:"exits"`
+	MessagesPerNodeSecond float64  `json:"messages_per_node_per_second"`
+	// MessagesByTopic splits MessagesPerNodeSecond by topic (the direct
+	// probe topics as one).
+	MessagesByTopic map[string]float64 `json:"messages_per_node_per_second_by_topic"`
+	// SinceConverged is the same intake from the first convergence to the
+	// end (a testnet scenario's run only): what a node takes in once the
+	// mesh has formed, without the start-up's elections and introductions.
+	SinceConverged          *Intake `json:"since_converged,omitempty"`
+	CPUSecondsPerNodeSecond float64 `json:"cpu_seconds_per_node_per_second"`
 	// Filled in outside the bubble, whose clock is not the wall's.
 	WallSeconds float64 `json:"wall_seconds"`
 	MaxRSSMiB   float64 `json:"max_rss_mib"`
+}
+
+// Intake is messages received per node per simulated second, in all and
+// by topic, over a part of a run.
+type Intake struct {
+	Seconds       float64            `json:"simulated_seconds"`
+	PerNodeSecond float64            `json:"messages_per_node_per_second"`
+	ByTopic       map[string]float64 `json:"by_topic"`
 }
 
 // RunScenario starts the mesh, runs the scenario through the testnet's
@@ -109,7 +124,18 @@ func RunScenario(ctx context.Context, sc ScenarioConfig) (*ScenarioReport, error
 	fig.Simulated = time.Since(start).Seconds()
 	fig.ConvergeSeconds = w.converge
 	fig.FalseAlarms = append([]string{}, w.alarms...)
-	fig.MessagesPerNodeSecond = m.messagesReceived() / float64(sc.N) / fig.Simulated
+	fig.intake(m)
+	if w.converge >= 0 {
+		total, byTopic := m.received()
+		in := &Intake{Seconds: fig.Simulated - w.converge, ByTopic: map[string]float64{}}
+		if per := float64(sc.N) * in.Seconds; per > 0 {
+			in.PerNodeSecond = (total - w.atConverge.total) / per
+			for t, v := range byTopic {
+				in.ByTopic[t] = (v - w.atConverge.byTopic[t]) / per
+			}
+			fig.SinceConverged = in
+		}
+	}
 	fig.Exits = []string{}
 	for _, x := range m.Exits() {
 		fig.Exits = append(fig.Exits, fmt.Sprintf("node%d: code %d, %s (at %.1fs)", x.Node, x.Code, x.Reason, x.At.Sub(start).Seconds()))
@@ -127,7 +153,12 @@ type watcher struct {
 	start time.Time
 
 	converge float64
-	alarms   []string
+	// atConverge is the mesh's intake at the first convergence.
+	atConverge struct {
+		total   float64
+		byTopic map[string]float64
+	}
+	alarms []string
 }
 
 // maxAlarms bounds the alarms listed; a run that has more is broken
@@ -147,6 +178,7 @@ func (w *watcher) run(ctx context.Context, poll time.Duration) {
 		now := time.Since(w.start)
 		if prev == nil && Converged(vs, nil) {
 			w.converge = now.Seconds()
+			w.atConverge.total, w.atConverge.byTopic = w.m.received()
 			prev = vs
 		} else if prev != nil {
 			touched := w.cl.Touched()

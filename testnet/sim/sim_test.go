@@ -138,3 +138,44 @@ func testLogLevel() slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+// A zone of three followers loses its links to the rest of a 10-node mesh
+// for 20 s but still reaches itself (a rack whose uplink failed). A zone
+// node that confirms a critical failure meanwhile must count it as its own
+// (it follows no leader, and soon hears at most half of the members it
+// knew): it recovers first rather than exit at once, and once the links are
+// back, within the recovery budget, none of them has exited and all are
+// healthy again.
+func TestCutZoneRecoversInsteadOfExiting(t *testing.T) {
+	const n = 10
+	synctest.Test(t, func(t *testing.T) {
+		m, err := Start(context.Background(), Config{N: n, Seed: 1, DataDir: t.TempDir(), Log: testLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		waitFor(t, m, 3*time.Minute, "converge", func(vs []View) bool { return Converged(vs, nil) })
+		waitFor(t, m, time.Minute, "past the startup grace", func([]View) bool { return time.Since(m.Nodes[0].StartedAt) > 31*time.Second })
+		leader := m.Observe()[0].Leader
+		var zone []int
+		for i := n - 1; len(zone) < 3; i-- {
+			if m.Nodes[i].ID.String() != leader {
+				zone = append(zone, i)
+			}
+		}
+		if err := m.Net.Partition(zone); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Second)
+		if err := m.Net.Partition(); err != nil {
+			t.Fatal(err)
+		}
+		took := waitFor(t, m, 2*time.Minute, "every node healthy again", func(vs []View) bool {
+			return !slices.ContainsFunc(vs, func(v View) bool { return !v.Running || v.Status != status.Healthy })
+		})
+		t.Logf("healthy %v after the heal", took)
+		if x := m.Exits(); len(x) != 0 {
+			t.Fatalf("exits %+v: a cut zone must recover, not exit", x)
+		}
+	})
+}
