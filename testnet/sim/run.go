@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"syscall"
 	"time"
@@ -47,6 +48,10 @@ type RunConfig struct {
 	Duration time.Duration
 	// Poll is how often the observer reads every node (default 500 ms).
 	Poll time.Duration
+	// Progress, when set, gets a line every progressEvery simulated
+	// seconds: a 1,000-node run takes many wall-clock minutes, and its
+	// report comes only at the end.
+	Progress io.Writer
 }
 
 // Run starts the mesh, plays the scenario and stops everything, inside a
@@ -73,6 +78,7 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 	end := start.Add(rc.Duration)
 
 	var prev []View
+	lastProgress := start
 	faulted := map[int]bool{}
 	faultAt := time.Time{}
 	for now := time.Now(); now.Before(end); now = time.Now() {
@@ -104,6 +110,17 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 			}
 			prev = vs
 		}
+		if rc.Progress != nil && now.Sub(lastProgress) >= progressEvery {
+			lastProgress = now
+			running := 0
+			for _, v := range vs {
+				if v.Running {
+					running++
+				}
+			}
+			fmt.Fprintf(rc.Progress, "sim: %v simulated, %d of %d running, converged at %.1fs (-1: not yet), %.0f CPU s so far\n",
+				now.Sub(start).Round(time.Second), running, rc.N, r.ConvergeSeconds, cpuSeconds()-cpu0)
+		}
 		time.Sleep(rc.Poll)
 	}
 	r.Simulated = time.Since(start).Seconds()
@@ -117,6 +134,9 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 	r.CPUSecondsPerNodeSecond = (cpuSeconds() - cpu0) / float64(rc.N) / r.Simulated
 	return r, nil
 }
+
+// progressEvery is how often, in simulated time, Run reports progress.
+const progressEvery = 10 * time.Second
 
 // fault applies the scenario's faults once the mesh has converged.
 func fault(m *Mesh, scenario string, vs []View, r *Report, faulted map[int]bool) error {

@@ -44,7 +44,7 @@ func TestRun(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			cfg.DataDir = t.TempDir()
 			var err error
-			r, err = Run(context.Background(), RunConfig{Config: cfg, Scenario: *simScenario, Duration: *simDuration})
+			r, err = Run(context.Background(), RunConfig{Config: cfg, Scenario: *simScenario, Duration: *simDuration, Progress: os.Stderr})
 			if err != nil {
 				t.Fatal(err)
 			}
