@@ -1,6 +1,7 @@
 package liveness
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -162,10 +163,15 @@ type Aware interface {
 // Table is the decision core. It is not safe for concurrent use: View
 // serialises access.
 type Table struct {
-	cfg       Config
-	self      peer.ID
-	aware     Aware // nil: this process is never found stalled
-	peers     map[peer.ID]*entry
+	cfg   Config
+	self  peer.ID
+	aware Aware // nil: this process is never found stalled
+	peers map[peer.ID]*entry
+	// counts is the number of peers in each state, kept as they move:
+	// every message a node takes in may change a state, and counting the
+	// table afresh each time cost O(members) per message (6 % of a
+	// 1,000-node simulation's CPU).
+	counts    map[State]int
 	lastTick  time.Time
 	lastSweep time.Time
 	changes   []Change
@@ -174,7 +180,8 @@ type Table struct {
 // NewTable returns an empty table for the node self. aware tells it when
 // this process was stalled or starved (nil: never).
 func NewTable(self peer.ID, cfg Config, aware Aware) *Table {
-	return &Table{cfg: cfg.withDefaults(), self: self, aware: aware, peers: map[peer.ID]*entry{}}
+	return &Table{cfg: cfg.withDefaults(), self: self, aware: aware, peers: map[peer.ID]*entry{},
+		counts: map[State]int{Alive: 0, Suspect: 0, Dead: 0, Left: 0}}
 }
 
 // SetSilence sets the silence that makes an alive peer suspect, never below
@@ -264,6 +271,10 @@ func (t *Table) move(e *entry, to State, ev Evidence, now time.Time) {
 		return
 	}
 	t.changes = append(t.changes, Change{ID: e.ID, From: e.State, To: to, Evidence: ev, At: now})
+	if e.State != "" {
+		t.counts[e.State]--
+	}
+	t.counts[to]++
 	e.State, e.Since = to, now
 	if to == Suspect {
 		e.verifyAt = time.Time{} // verify at once
@@ -307,6 +318,7 @@ func (t *Table) Tick(now time.Time) (lost time.Duration) {
 			}
 		case Dead, Left:
 			if now.Sub(e.Since) > t.cfg.Retention {
+				t.counts[e.State]--
 				delete(t.peers, id)
 			}
 		}
@@ -395,11 +407,7 @@ func (t *Table) All() []Info {
 
 // Counts returns the number of peers in each state.
 func (t *Table) Counts() map[State]int {
-	c := map[State]int{Alive: 0, Suspect: 0, Dead: 0, Left: 0}
-	for _, e := range t.peers {
-		c[e.State]++
-	}
-	return c
+	return maps.Clone(t.counts)
 }
 
 // Responders splits the peers a probe may ask into those with fresh
@@ -423,24 +431,12 @@ func (t *Table) Responders(now time.Time) (fresh, fallback []peer.ID) {
 // Members is the number of nodes in the mesh as this node sees it: itself
 // and every peer alive or suspect.
 func (t *Table) Members() int {
-	n := 1
-	for _, e := range t.peers {
-		if e.State == Alive || e.State == Suspect {
-			n++
-		}
-	}
-	return n
+	return 1 + t.counts[Alive] + t.counts[Suspect]
 }
 
 // Suspects is the number of peers suspect.
 func (t *Table) Suspects() int {
-	n := 0
-	for _, e := range t.peers {
-		if e.State == Suspect {
-			n++
-		}
-	}
-	return n
+	return t.counts[Suspect]
 }
 
 // LiveIDs lists the peers alive or suspect, in no order.

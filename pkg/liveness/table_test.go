@@ -1,6 +1,8 @@
 package liveness
 
 import (
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -284,4 +286,33 @@ func TestClosedLinkIsCheckedOnce(t *testing.T) {
 			t.Fatalf("a = %s 7 s after its link closed and its checks failed, want dead", got.State)
 		}
 	})
+}
+
+// The counts the table keeps as peers move agree with a count of its
+// peers, whatever evidence and ticks arrive, retention included: members,
+// suspects and the state gauges all read them.
+func TestCountsFollowEveryMove(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	evs := []Evidence{Connected, Message, Ack, Pinged, Disconnected, MissedAck, PingFailed, Goodbye}
+	ids := []peer.ID{a, b, c, "d", "e", self}
+	tb := NewTable(self, Config{Retention: time.Minute}, nil)
+	now := t0
+	for i := range 5000 {
+		now = now.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
+		if rng.IntN(3) == 0 {
+			tb.Tick(now)
+		} else {
+			tb.Observe(now, ids[rng.IntN(len(ids))], evs[rng.IntN(len(evs))], time.Time{})
+		}
+		want := map[State]int{Alive: 0, Suspect: 0, Dead: 0, Left: 0}
+		for _, in := range tb.All() {
+			want[in.State]++
+		}
+		if got := tb.Counts(); !maps.Equal(got, want) {
+			t.Fatalf("step %d: counts %v, a count of the peers gives %v", i, got, want)
+		}
+		if m := tb.Members(); m != 1+want[Alive]+want[Suspect] {
+			t.Fatalf("step %d: members %d, want %d", i, m, 1+want[Alive]+want[Suspect])
+		}
+	}
 }
