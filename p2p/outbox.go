@@ -7,7 +7,6 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // outbox is a GossipSub RawTracer that counts the RPCs carrying messages
@@ -17,6 +16,7 @@ import (
 // queued. Control-only RPCs are not counted; the hello packet, written
 // without being queued, carries no message either.
 type outbox struct {
+	noopTracer
 	mu      sync.Mutex
 	pending map[peer.ID]int
 	total   int
@@ -88,17 +88,3 @@ func (o *outbox) drain(ctx context.Context) error {
 		}
 	}
 }
-
-func (o *outbox) OnNewOutboundStream(peer.ID, protocol.ID) {}
-func (o *outbox) Join(string)                              {}
-func (o *outbox) Leave(string)                             {}
-func (o *outbox) Graft(peer.ID, string)                    {}
-func (o *outbox) Prune(peer.ID, string)                    {}
-func (o *outbox) ValidateMessage(*pubsub.Message)          {}
-func (o *outbox) DeliverMessage(*pubsub.Message)           {}
-func (o *outbox) RejectMessage(*pubsub.Message, string)    {}
-func (o *outbox) DuplicateMessage(*pubsub.Message)         {}
-func (o *outbox) ThrottlePeer(peer.ID)                     {}
-func (o *outbox) RecvRPC(*pubsub.RPC)                      {}
-func (o *outbox) DropRPC(*pubsub.RPC, peer.ID)             {}
-func (o *outbox) UndeliverableMessage(*pubsub.Message)     {}

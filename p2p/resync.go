@@ -8,7 +8,6 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/meshhealth/meshhealth/p2p/wire"
 )
@@ -43,6 +42,7 @@ const resyncSettle = 2 * time.Second
 // streamLoss is a GossipSub RawTracer that remembers the peers whose
 // outbound stream closed, and when.
 type streamLoss struct {
+	noopTracer
 	mu     sync.Mutex
 	closed map[peer.ID]time.Time
 }
@@ -71,22 +71,6 @@ func (s *streamLoss) take(now time.Time, settle time.Duration) []peer.ID {
 	}
 	return out
 }
-
-func (s *streamLoss) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (s *streamLoss) Join(string)                                          {}
-func (s *streamLoss) Leave(string)                                         {}
-func (s *streamLoss) Graft(peer.ID, string)                                {}
-func (s *streamLoss) Prune(peer.ID, string)                                {}
-func (s *streamLoss) ValidateMessage(*pubsub.Message)                      {}
-func (s *streamLoss) DeliverMessage(*pubsub.Message)                       {}
-func (s *streamLoss) RejectMessage(*pubsub.Message, string)                {}
-func (s *streamLoss) DuplicateMessage(*pubsub.Message)                     {}
-func (s *streamLoss) ThrottlePeer(peer.ID)                                 {}
-func (s *streamLoss) RecvRPC(*pubsub.RPC)                                  {}
-func (s *streamLoss) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (s *streamLoss) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (s *streamLoss) UndeliverableMessage(*pubsub.Message)                 {}
-func (s *streamLoss) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 
 // resyncGossip disconnects the peers GossipSub has forgotten (see above).
 // Only a node that built its GossipSub has the tracer; an application's

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshhealth/meshhealth/internal/metrics"
@@ -26,6 +24,7 @@ import (
 // join is none of meshhealth's business, and a fixed label set keeps the
 // series count bounded whatever peers send.
 type pubsubMetrics struct {
+	noopTracer
 	topics    []string
 	received  *prometheus.CounterVec
 	meshPeers *prometheus.GaugeVec
@@ -149,17 +148,3 @@ func (m *pubsubMetrics) meshSnapshot() map[string][]peer.ID {
 	}
 	return out
 }
-
-// The hooks below carry nothing these metrics need.
-
-func (m *pubsubMetrics) OnNewOutboundStream(peer.ID, protocol.ID)             {}
-func (m *pubsubMetrics) Join(string)                                          {}
-func (m *pubsubMetrics) DeliverMessage(*pubsub.Message)                       {}
-func (m *pubsubMetrics) RejectMessage(*pubsub.Message, string)                {}
-func (m *pubsubMetrics) DuplicateMessage(*pubsub.Message)                     {}
-func (m *pubsubMetrics) ThrottlePeer(peer.ID)                                 {}
-func (m *pubsubMetrics) RecvRPC(*pubsub.RPC)                                  {}
-func (m *pubsubMetrics) SendRPC(*pubsub.RPC, peer.ID)                         {}
-func (m *pubsubMetrics) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
-func (m *pubsubMetrics) DropRPC(*pubsub.RPC, peer.ID)                         {}
-func (m *pubsubMetrics) UndeliverableMessage(*pubsub.Message)                 {}
