@@ -124,7 +124,7 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 		time.Sleep(rc.Poll)
 	}
 	r.Simulated = time.Since(start).Seconds()
-	r.intake(m)
+	r.intake(m.received())
 	for _, v := range m.Observe() {
 		if !v.Running {
 			r.Exits = append(r.Exits, fmt.Sprintf("node %d: code %d, %s", v.Index, v.Code, v.Reason))
@@ -229,24 +229,35 @@ func alarms(prev, vs []View, faulted map[int]bool, failingOver bool, at time.Dur
 	return out
 }
 
-// intake sets the figures' message rates from every running node's
-// meshhealth_pubsub_messages_received_total, in all and by topic, per
-// node per simulated second.
-func (f *Figures) intake(m *Mesh) {
-	total, byTopic := m.received()
-	per := float64(f.Nodes) * f.Simulated
-	f.MessagesPerNodeSecond = total / per
-	f.MessagesByTopic = map[string]float64{}
-	for t, v := range byTopic {
-		f.MessagesByTopic[t] = v / per
+// intake sets the figures' whole-run message rates from the mesh's
+// counts at the end.
+func (f *Figures) intake(end received) {
+	f.MessagesPerNodeSecond, f.MessagesByTopic = end.since(received{}, f.Nodes, f.Simulated)
+}
+
+// received is the mesh's meshhealth_pubsub_messages_received_total at one
+// moment, in all and by topic.
+type received struct {
+	total   float64
+	byTopic map[string]float64
+}
+
+// since is the intake per node per second between base and r, over
+// seconds, in all and by topic.
+func (r received) since(base received, nodes int, seconds float64) (perNode float64, byTopic map[string]float64) {
+	per := float64(nodes) * seconds
+	byTopic = map[string]float64{}
+	for t, v := range r.byTopic {
+		byTopic[t] = (v - base.byTopic[t]) / per
 	}
+	return (r.total - base.total) / per, byTopic
 }
 
 // received sums every running node's
 // meshhealth_pubsub_messages_received_total, in all and by topic (a
 // restarted node's count starts again at 0).
-func (m *Mesh) received() (total float64, byTopic map[string]float64) {
-	byTopic = map[string]float64{}
+func (m *Mesh) received() received {
+	total, byTopic := 0.0, map[string]float64{}
 	for _, n := range m.Nodes {
 		if n.Attached == nil {
 			continue
@@ -270,7 +281,7 @@ func (m *Mesh) received() (total float64, byTopic map[string]float64) {
 			}
 		}
 	}
-	return total, byTopic
+	return received{total: total, byTopic: byTopic}
 }
 
 // cpuSeconds is this process's user and system CPU time so far.

@@ -124,17 +124,12 @@ func RunScenario(ctx context.Context, sc ScenarioConfig) (*ScenarioReport, error
 	fig.Simulated = time.Since(start).Seconds()
 	fig.ConvergeSeconds = w.converge
 	fig.FalseAlarms = append([]string{}, w.alarms...)
-	fig.intake(m)
-	if w.converge >= 0 {
-		total, byTopic := m.received()
-		in := &Intake{Seconds: fig.Simulated - w.converge, ByTopic: map[string]float64{}}
-		if per := float64(sc.N) * in.Seconds; per > 0 {
-			in.PerNodeSecond = (total - w.atConverge.total) / per
-			for t, v := range byTopic {
-				in.ByTopic[t] = (v - w.atConverge.byTopic[t]) / per
-			}
-			fig.SinceConverged = in
-		}
+	end := m.received()
+	fig.intake(end)
+	if w.converge >= 0 && fig.Simulated > w.converge {
+		in := &Intake{Seconds: fig.Simulated - w.converge}
+		in.PerNodeSecond, in.ByTopic = end.since(w.atConverge, sc.N, in.Seconds)
+		fig.SinceConverged = in
 	}
 	fig.Exits = []string{}
 	for _, x := range m.Exits() {
@@ -154,11 +149,8 @@ type watcher struct {
 
 	converge float64
 	// atConverge is the mesh's intake at the first convergence.
-	atConverge struct {
-		total   float64
-		byTopic map[string]float64
-	}
-	alarms []string
+	atConverge received
+	alarms     []string
 }
 
 // maxAlarms bounds the alarms listed; a run that has more is broken
@@ -178,7 +170,7 @@ func (w *watcher) run(ctx context.Context, poll time.Duration) {
 		now := time.Since(w.start)
 		if prev == nil && Converged(vs, nil) {
 			w.converge = now.Seconds()
-			w.atConverge.total, w.atConverge.byTopic = w.m.received()
+			w.atConverge = w.m.received()
 			prev = vs
 		} else if prev != nil {
 			touched := w.cl.Touched()
