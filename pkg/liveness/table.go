@@ -145,7 +145,10 @@ type entry struct {
 	Info
 	leftAt   time.Time // the goodbye's own timestamp
 	verifyAt time.Time // last direct ping sent
-	pingedAt time.Time // last direct ping answered
+	// checkedAt: when a closed link of its was last checked (DueVerify).
+	// Only that check excuses the next close: a sweep's ping answered
+	// before its process was killed says nothing about the close after.
+	checkedAt time.Time
 	// checkDue: its last connection closed and nothing has been heard of
 	// it since; one direct ping tells a link trimmed from a process gone.
 	checkDue bool
@@ -235,11 +238,8 @@ func (t *Table) Observe(now time.Time, id peer.ID, ev Evidence, written time.Tim
 		}
 		e.LastHeard = now
 		e.checkDue = false
-		switch ev {
-		case Ack:
+		if ev == Ack {
 			e.MissedAckAt = time.Time{}
-		case Pinged:
-			e.pingedAt = now
 		}
 		t.move(e, Alive, ev, now)
 	case ev == MissedAck:
@@ -252,11 +252,14 @@ func (t *Table) Observe(now time.Time, id peer.ID, ev Evidence, written time.Tim
 		// degree the connection managers trim links all the time, and the
 		// peer goes on being heard over gossip through others. It is
 		// checked once by a direct ping (DueVerify), which a killed
-		// process fails at once (its port refuses the dial), unless it
-		// answered one within a silence: then its next message or its
+		// process fails at once (its port refuses the dial), unless such
+		// a check was made within a silence: then its next message or its
 		// silence tells, and a link that a trim and the check's own close
-		// keep closing is not dialled over and over.
-		if e.State == Alive && (e.pingedAt.IsZero() || now.Sub(e.pingedAt) >= t.cfg.Silence) {
+		// keep closing is not dialled over and over. A sweep's ping does
+		// not count: in a small mesh most peers answer one every minute,
+		// and a peer killed after it was swept kept its place in the
+		// majority for a whole silence (30 s) after its links closed.
+		if e.State == Alive && (e.checkedAt.IsZero() || now.Sub(e.checkedAt) >= t.cfg.Silence) {
 			e.checkDue = true
 		}
 	case ev == PingFailed:
@@ -354,6 +357,9 @@ func (t *Table) DueVerify(now time.Time) []peer.ID {
 		switch {
 		case e.State == Suspect && now.Sub(e.verifyAt) >= t.cfg.VerifyInterval,
 			e.State == Alive && e.checkDue && !e.Connected:
+			if e.State == Alive {
+				e.checkedAt = now
+			}
 			e.verifyAt, e.checkDue = now, false
 			out = append(out, id)
 		}

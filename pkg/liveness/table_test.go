@@ -267,6 +267,18 @@ func TestClosedLinkIsCheckedOnce(t *testing.T) {
 			t.Fatalf("due = %v, want none: its message came through another peer", got)
 		}
 	})
+	t.Run("swept a moment before it was killed: still checked", func(t *testing.T) {
+		tb := NewTable(self, Config{}, nil)
+		run(tb, []step{{0, a, Connected, 0}, {0, a, Message, 0}})
+		run(tb, ticks(250*time.Millisecond, 3*time.Second))
+		if id, ok := tb.DueSweep(at(3 * time.Second)); !ok || id != a {
+			t.Fatalf("sweep = %v %v, want a", id, ok)
+		}
+		run(tb, []step{{3 * time.Second, a, Pinged, 0}, {5 * time.Second, a, Disconnected, 0}})
+		if got := tb.DueVerify(at(5 * time.Second)); !slices.Equal(got, []peer.ID{a}) {
+			t.Fatalf("due = %v, want a checked: the sweep's answer came before its links closed", got)
+		}
+	})
 	t.Run("killed: the check fails, dead within the suspicion timeout", func(t *testing.T) {
 		tb := NewTable(self, Config{}, nil)
 		run(tb, []step{{0, a, Connected, 0}, {time.Second, a, Disconnected, 0}})
