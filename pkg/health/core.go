@@ -60,12 +60,15 @@ type core struct {
 	keyMetrics map[string]json.RawMessage // replaced, never mutated: snapshots share it
 	recovery   recoveryView               // replaced, never mutated: snapshots share it
 
-	scoreLevel  Status
-	status      Status
-	transitions []Transition // last maxTransitions, replaced, never mutated
-	seq         uint64
-	totalRuns   uint64
-	lastCheck   time.Time
+	scoreLevel Status
+	status     Status
+	// unhealthyUntil is when the node last stopped being unhealthy; zero:
+	// never was.
+	unhealthyUntil time.Time
+	transitions    []Transition // last maxTransitions, replaced, never mutated
+	seq            uint64
+	totalRuns      uint64
+	lastCheck      time.Time
 
 	lastTick  time.Time // the scheduler's last tick
 	pauseFrom time.Time // start of the last pause of this process handled (resumed)
@@ -319,6 +322,7 @@ func (k *core) finished(name string, start, end time.Time, res Result, outcome s
 		return
 	}
 	s := newSample(res, outcome, end)
+	s.started = start
 	if !s.Healthy {
 		s = k.lifeguard(s, start)
 		s = k.warmup(c, s)
@@ -349,7 +353,9 @@ func (k *core) abandoned(name string, start, now time.Time) bool {
 		Err:     fmt.Errorf("check %s: %w", c.def.Name, context.DeadlineExceeded),
 		Latency: now.Sub(start),
 	}
-	k.record(c, k.lifeguard(newSample(res, outcomeTimeout, now), start))
+	s := newSample(res, outcomeTimeout, now)
+	s.started = start
+	k.record(c, k.lifeguard(s, start))
 	return true
 }
 
@@ -485,7 +491,12 @@ func (k *core) record(c *checkState, s *sample) {
 	// alone, slowly, while the node is cut off, is not slowness to hold
 	// against the node once it is back (a healed zone stayed degraded,
 	// "checks slow", for the minute its window took to forget them).
-	s.inOutage = c.deb.State == StateFailing || k.status == StatusUnhealthy
+	// So are the results of runs that started while the node was
+	// unhealthy and returned after: a DHT probe started during a zone's
+	// outage returns, slow, once the other checks pass again, and held the
+	// healed zone degraded for the minute its window took to forget it.
+	s.inOutage = c.deb.State == StateFailing || k.status == StatusUnhealthy ||
+		(!s.started.IsZero() && !k.unhealthyUntil.IsZero() && !s.started.After(k.unhealthyUntil))
 	c.hist.add(s)
 	c.histSnap = nil
 	c.last = s
@@ -681,6 +692,9 @@ func (k *core) refresh(now time.Time) {
 		}
 		if from != out.Status {
 			k.transition(Transition{Time: now, Kind: "status", From: string(from), To: string(out.Status), Cause: out.Message})
+		}
+		if k.status == StatusUnhealthy {
+			k.unhealthyUntil = now
 		}
 		k.status = out.Status
 		k.out.statusSet = true

@@ -512,6 +512,52 @@ func TestSlowResultsDuringAnOutageAreNotHeldAgainstTheNode(t *testing.T) {
 	})
 }
 
+// A run that started while the node was unhealthy and returns, slowly,
+// after the other checks pass again measured the outage too: the healed
+// node is healthy at once, not degraded "checks slow" for the minute the
+// window takes to forget it (make bench, section 8: one healed zone node
+// degraded until 54.8 s after the heal).
+func TestASlowRunThatOutlastsTheOutageIsNotHeldAgainstTheNode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _ := newManager(t, testConfig())
+		pubsub := newToggle(true)
+		var slow atomic.Bool
+		release := make(chan struct{})
+		mustRegister(t, m, Check{Name: "pubsub-roundtrip", Component: "pubsub", Critical: true,
+			Interval: time.Second, Timeout: 500 * time.Millisecond, Checker: pubsub.check})
+		mustRegister(t, m, Check{Name: "dht-integrity", Component: "dht", Interval: 10 * time.Second,
+			Timeout: 10 * time.Second, LatencySLO: 100 * time.Millisecond,
+			Checker: func(ctx context.Context) Result {
+				if !slow.Load() {
+					return Result{Healthy: true, Latency: 10 * time.Millisecond}
+				}
+				start := time.Now()
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return Result{Healthy: true, Latency: time.Since(start)}
+			}})
+		start(t, m)
+		defer m.Stop()
+		advance(6 * time.Second)
+		pubsub.set(false, "no ack")
+		slow.Store(true)
+		advance(8 * time.Second) // confirmed: unhealthy; a DHT run under way
+		if st := m.Status(); st != StatusUnhealthy {
+			t.Fatalf("during the outage: %s, want unhealthy", st)
+		}
+		pubsub.set(true, "")
+		advance(1500 * time.Millisecond)
+		slow.Store(false)
+		close(release) // the DHT run started in the outage returns, slow
+		advance(500 * time.Millisecond)
+		if snap := m.Snapshot(); snap.Status != StatusHealthy {
+			t.Fatalf("every check passing again: %s %q, want healthy", snap.Status, snap.Message)
+		}
+	})
+}
+
 // A node whose checks all pass again is healthy again within a run, however
 // long its outage lasted: samples taken while a check was confirmed failing
 // leave its success rate when it recovers, and the outage never latched the
