@@ -1,8 +1,13 @@
 package summary
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The summaries' interval stretches with the mesh as its budget allows, a
@@ -35,4 +40,53 @@ func TestIntervalTTLAndSilenceStretchWithTheMesh(t *testing.T) {
 			t.Errorf("%d members: silence %v, want %v", c.members, got, c.gone)
 		}
 	}
+}
+
+// A node that learns the mesh after its first summary waits the interval
+// the members known now set, not the one it scheduled knowing few: a
+// starting mesh's second round of summaries is what the budget spares.
+func TestSecondSummaryWaitsForTheMeshLearnedMeanwhile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var members atomic.Int64
+		members.Store(3)
+		ft := &fakeTopic{}
+		b, err := New(ft, newID(t), healthyValues,
+			Config{Interval: 10 * time.Second, Members: func() int { return int(members.Load()) }}, prometheus.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { b.publishLoop(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+
+		synctest.Wait()
+		if n := len(ft.published()); n != 1 {
+			t.Fatalf("%d summaries at start, want 1", n)
+		}
+		time.Sleep(2 * time.Second)
+		members.Store(100) // the mesh heard: 100 s a summary
+		time.Sleep(97 * time.Second)
+		synctest.Wait()
+		if n := len(ft.published()); n != 1 {
+			t.Fatalf("%d summaries in 99 s with 100 members known from 2 s on, want only the first", n)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := len(ft.published()); n != 2 {
+			t.Fatalf("%d summaries 101 s in, want the second at 100 s", n)
+		}
+
+		// A status change is still told at once.
+		b.Nudge()
+		synctest.Wait()
+		if n := len(ft.published()); n != 2 {
+			t.Fatalf("%d summaries right after a nudge within MinGap of the last, want 2", n)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if n := len(ft.published()); n != 3 {
+			t.Fatalf("%d summaries 5 s after a nudge, want the nudged one", n)
+		}
+	})
 }
