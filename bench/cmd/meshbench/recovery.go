@@ -105,6 +105,12 @@ func (b *recoveryBench) rep(ctx context.Context, sc *testnet.Scenario, i int, lo
 				*dst = &v
 			}
 		}
+		// A step's measurement runs from its own start: the healthy wait
+		// starts where the passing one ended, and both count from the heal.
+		if rep.PassingSeconds != nil && rep.HealthySeconds != nil {
+			v := *rep.PassingSeconds + *rep.HealthySeconds
+			rep.HealthySeconds = &v
+		}
 	}
 	t, err := testnet.Open(dir, opts)
 	if err != nil {
