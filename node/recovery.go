@@ -101,11 +101,13 @@ const (
 	StepRedial = "redial"
 	StepMDNS   = "mdns"
 	StepDHT    = "dht"
+	StepRejoin = "rejoin"
 )
 
 // newRecovery builds the critical handler that recovers first: a
 // confirmed critical failure that is this node's own fault is repaired
-// (redial the known peers, ask mDNS, refresh the DHT), and goes to the
+// (redial the known peers, ask mDNS, refresh the DHT, rejoin its peers'
+// GossipSub afresh), and goes to the
 // shutdown manager (exit 3) only when the recovery budget is spent and
 // the checks still fail. The peers the node knew when it last ran are
 // read back here, into the peerstore and the redial step's list.
@@ -128,7 +130,8 @@ func newRecovery(c Config, hm *health.Manager, sm *shutdown.Manager, n *p2p.Node
 	if c.P2P.MDNS {
 		steps = append(steps, recovery.Step{Name: StepMDNS, Run: n.AskMDNS})
 	}
-	steps = append(steps, recovery.Step{Name: StepDHT, Run: n.RefreshDHT})
+	// Last, as the most disruptive: it drops the links the node still has.
+	steps = append(steps, recovery.Step{Name: StepDHT, Run: n.RefreshDHT}, recovery.Step{Name: StepRejoin, Run: n.Rejoin})
 
 	minPeers := max(1, c.MinPeers)
 	ownNow := func() bool {
