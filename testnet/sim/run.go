@@ -38,6 +38,12 @@ type Report struct {
 	// other leader (-1: never).
 	KilledLeader    string  `json:"killed_leader,omitempty"`
 	FailoverSeconds float64 `json:"failover_seconds,omitempty"`
+	// Problems is what the run fell short of, empty when it met the bar a
+	// user holds a mesh to: it converged, the others agreed on a new
+	// leader when the scenario killed one, every victim was confirmed
+	// unhealthy, and no node the scenario did not fault raised a false
+	// alarm or exited.
+	Problems []string `json:"problems"`
 }
 
 // RunConfig is one run: the mesh, the scenario, how long in all.
@@ -125,14 +131,42 @@ func Run(ctx context.Context, rc RunConfig) (Report, error) {
 	}
 	r.Simulated = time.Since(start).Seconds()
 	r.intake(m.received())
-	for _, v := range m.Observe() {
+	final := m.Observe()
+	for _, v := range final {
 		if !v.Running {
 			r.Exits = append(r.Exits, fmt.Sprintf("node %d: code %d, %s", v.Index, v.Code, v.Reason))
 		}
 	}
+	r.Problems = r.judge(final, faulted)
 	m.Close()
 	r.CPUSecondsPerNodeSecond = (cpuSeconds() - cpu0) / float64(rc.N) / r.Simulated
 	return r, nil
+}
+
+// judge lists what the run fell short of (Report.Problems), given every
+// node's final view and the nodes the scenario faulted.
+func (r *Report) judge(final []View, faulted map[int]bool) []string {
+	out := []string{}
+	if r.ConvergeSeconds < 0 {
+		out = append(out, "never converged: not every node healthy under one leader")
+	}
+	if r.KilledLeader != "" && r.FailoverSeconds < 0 {
+		out = append(out, "the leader was killed and the others never agreed on another")
+	}
+	for k, v := range r.Victims {
+		if r.DetectionSeconds[k] < 0 {
+			out = append(out, fmt.Sprintf("node %d was cut off and never confirmed unhealthy", v))
+		}
+	}
+	if len(r.FalseAlarms) > 0 {
+		out = append(out, fmt.Sprintf("%d false alarms among the nodes not faulted (first: %s)", len(r.FalseAlarms), r.FalseAlarms[0]))
+	}
+	for _, v := range final {
+		if !v.Running && !faulted[v.Index] {
+			out = append(out, fmt.Sprintf("node %d exited though not faulted: code %d, %s", v.Index, v.Code, v.Reason))
+		}
+	}
+	return out
 }
 
 // progressEvery is how often, in simulated time, Run reports progress.

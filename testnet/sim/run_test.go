@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -51,6 +53,12 @@ func TestRun(t *testing.T) {
 		})
 		r.WallSeconds, r.MaxRSSMiB = time.Since(wall).Seconds(), MaxRSSMiB()
 		out = r
+		if len(r.Problems) > 0 {
+			runErr = fmt.Errorf("sim %s, %d nodes, seed %d: %s", r.Scenario, r.Nodes, r.Seed, strings.Join(r.Problems, "; "))
+		} else {
+			fmt.Fprintf(os.Stderr, "PASS sim %s, %d nodes, seed %d: converged at %.1fs, %d of %d victims detected, no false alarm, no exit of a node not faulted\n",
+				r.Scenario, r.Nodes, r.Seed, r.ConvergeSeconds, len(r.Victims), len(r.Victims))
+		}
 	} else {
 		sc, err := testnet.LoadScenario(*simScenario)
 		if err != nil {
