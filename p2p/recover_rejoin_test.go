@@ -1,17 +1,10 @@
 package p2p
 
 import (
-	"crypto/rand"
-	"fmt"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/network"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -21,38 +14,8 @@ import (
 // own look for forgotten peers (every rediscoverEvery).
 func TestRejoinRestoresGossipOverALiveLink(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mn := mocknet.New()
-		t.Cleanup(func() { _ = mn.Close() })
-		var members []*gossipMember
-		for i := range 2 {
-			k, _, _ := crypto.GenerateEd25519Key(rand.Reader)
-			h, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/100.64.0.%d/tcp/4001", i+1)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			members = append(members, startMember(t, h))
-		}
-		a, b := members[0], members[1]
-		ida, idb := a.n.Host.ID(), b.n.Host.ID()
-		if _, err := mn.LinkPeers(ida, idb); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := mn.ConnectPeers(ida, idb); err != nil {
-			t.Fatal(err)
-		}
-		if !meshWithin(a, b, 5) || !answeredAtOnce(t, b, "before") {
-			t.Fatal("no mesh before the stream dies")
-		}
-
-		// a forgets b's subscriptions (its outbound GossipSub stream dies,
-		// the connection stays): b's probes go unanswered.
-		for _, c := range a.n.Host.Network().ConnsToPeer(idb) {
-			for _, s := range c.GetStreams() {
-				if s.Stat().Direction == network.DirOutbound && strings.HasPrefix(string(s.Protocol()), "/meshsub/") {
-					_ = s.Reset()
-				}
-			}
-		}
+		a, b := forgottenPair(t)
+		ida := a.n.Host.ID()
 		time.Sleep(gossipHeartbeat / 2)
 		synctest.Wait()
 		if b.roundTrip(t, "broken", gossipHeartbeat/10) == nil {

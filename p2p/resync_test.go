@@ -24,37 +24,8 @@ import (
 // such a peer, and once connected again both sides hear each other.
 func TestForgottenPeerIsDisconnectedAndHeardAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mn := mocknet.New()
-		t.Cleanup(func() { _ = mn.Close() })
-		var members []*gossipMember
-		for i := range 2 {
-			k, _, _ := crypto.GenerateEd25519Key(rand.Reader)
-			h, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/100.64.0.%d/tcp/4001", i+1)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			members = append(members, startMember(t, h))
-		}
-		a, b := members[0], members[1]
-		ida, idb := a.n.Host.ID(), b.n.Host.ID()
-		if _, err := mn.LinkPeers(ida, idb); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := mn.ConnectPeers(ida, idb); err != nil {
-			t.Fatal(err)
-		}
-		if !meshWithin(a, b, 5) || !answeredAtOnce(t, b, "before") {
-			t.Fatal("no mesh before the stream dies")
-		}
-
-		// a's outbound GossipSub stream to b dies; the connection stays.
-		for _, c := range a.n.Host.Network().ConnsToPeer(idb) {
-			for _, s := range c.GetStreams() {
-				if s.Stat().Direction == network.DirOutbound && strings.HasPrefix(string(s.Protocol()), "/meshsub/") {
-					_ = s.Reset()
-				}
-			}
-		}
+		a, b := forgottenPair(t)
+		idb := b.n.Host.ID()
 		time.Sleep(gossipHeartbeat)
 		synctest.Wait()
 		if slices.Contains(a.n.PubSub.ListPeers(wire.TopicProbe), idb) {
@@ -77,4 +48,42 @@ func TestForgottenPeerIsDisconnectedAndHeardAgain(t *testing.T) {
 			t.Errorf("resyncs = %v, want 1", got)
 		}
 	})
+}
+
+// forgottenPair connects two members on a mocknet, waits for their mesh,
+// then kills a's outbound GossipSub stream to b while the connection
+// stays: a forgets b's subscriptions, the library's loss resync.go and the
+// rejoin step repair.
+func forgottenPair(t *testing.T) (a, b *gossipMember) {
+	t.Helper()
+	mn := mocknet.New()
+	t.Cleanup(func() { _ = mn.Close() })
+	var members []*gossipMember
+	for i := range 2 {
+		k, _, _ := crypto.GenerateEd25519Key(rand.Reader)
+		h, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/100.64.0.%d/tcp/4001", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, startMember(t, h))
+	}
+	a, b = members[0], members[1]
+	ida, idb := a.n.Host.ID(), b.n.Host.ID()
+	if _, err := mn.LinkPeers(ida, idb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mn.ConnectPeers(ida, idb); err != nil {
+		t.Fatal(err)
+	}
+	if !meshWithin(a, b, 5) || !answeredAtOnce(t, b, "before") {
+		t.Fatal("no mesh before the stream dies")
+	}
+	for _, c := range a.n.Host.Network().ConnsToPeer(idb) {
+		for _, s := range c.GetStreams() {
+			if s.Stat().Direction == network.DirOutbound && strings.HasPrefix(string(s.Protocol()), "/meshsub/") {
+				_ = s.Reset()
+			}
+		}
+	}
+	return a, b
 }

@@ -31,7 +31,7 @@ type sample struct {
 	// the success rate and the pace, which measure flakiness and slowness
 	// while up, not the last outage.
 	inOutage  bool
-	started   time.Time // when its run started; zero for a sample that is not a run's
+	started   time.Time       // when its run started; zero for a sample that is not a run's
 	synthetic bool            // not a run: the previous run is still stuck
 	details   json.RawMessage // Details, encoded once at record time
 	errText   string
