@@ -27,10 +27,12 @@ const redialMax = 64
 var errNoLink = errors.New("no peer connected")
 
 // RedialKnown dials the peers this node knows an address of and is not
-// connected to: the peerstore's, then extra (the last-known addresses kept
-// in the data directory), at most redialMax, a few at a time, past the
-// swarm's dial backoff (which after a partition would answer from its
-// cache without dialling). It returns how many it connected to.
+// connected to: extra first (the last-known peers kept in the data
+// directory, or the neighbours a rejoin just closed: the likeliest way
+// back, which the cap must not leave out of a large peerstore), then the
+// peerstore's, at most redialMax, a few at a time, past the swarm's dial
+// backoff (which after a partition would answer from its cache without
+// dialling). It returns how many it connected to.
 func (n *Node) RedialKnown(ctx context.Context, extra []peer.AddrInfo) (int, error) {
 	self := n.Host.ID()
 	ps := n.Host.Peerstore()
@@ -43,11 +45,11 @@ func (n *Node) RedialKnown(ctx context.Context, extra []peer.AddrInfo) (int, err
 		seen[ai.ID] = true
 		targets = append(targets, ai)
 	}
-	for _, id := range ps.PeersWithAddrs() {
-		add(ps.PeerInfo(id))
-	}
 	for _, ai := range extra {
 		add(ai)
+	}
+	for _, id := range ps.PeersWithAddrs() {
+		add(ps.PeerInfo(id))
 	}
 	n.redial.kickAll()
 	if len(targets) == 0 {
@@ -132,7 +134,7 @@ func (n *Node) RefreshDHT(ctx context.Context) error {
 // connections to them and dials them again (then the other peers it knows,
 // as RedialKnown does), so each side forgets the other and, on the new
 // connection, tells it every topic it is subscribed to and grafts it
-// without a backoff. It is the repair for a node that still has links but
+// without a backoff. Its former neighbours are dialled first. It is the repair for a node that still has links but
 // whose peers no longer route its topics to it (a subscription lost, a
 // mesh left half-built), and what leaving the meshhealth topics and
 // joining them again would do without its cost: a leave sends each mesh

@@ -355,12 +355,11 @@ func (t *Table) DueVerify(now time.Time) []peer.ID {
 	var out []peer.ID
 	for id, e := range t.peers {
 		switch {
-		case e.State == Suspect && now.Sub(e.verifyAt) >= t.cfg.VerifyInterval,
-			e.State == Alive && e.checkDue && !e.Connected:
-			if e.State == Alive {
-				e.checkedAt = now
-			}
-			e.verifyAt, e.checkDue = now, false
+		case e.State == Suspect && now.Sub(e.verifyAt) >= t.cfg.VerifyInterval:
+			e.verifyAt = now
+			out = append(out, id)
+		case e.State == Alive && e.checkDue && !e.Connected:
+			e.verifyAt, e.checkedAt, e.checkDue = now, now, false
 			out = append(out, id)
 		}
 	}

@@ -256,13 +256,10 @@ func (b *Book) publishLoop(ctx context.Context) {
 
 // waitDue waits, after the timer set at the last summary has fired, until
 // the interval as the members known now set it has passed since that
-// summary. A node starts knowing few members and schedules its second
-// summary at the configured interval; by then it has usually heard the
-// whole mesh, whose budget allows one summary per member-second: without
-// this look again, every node of a starting mesh sent a second summary to
-// every other ten seconds in (100 nodes: a hundred each, as many as the
-// budget allows in 100 s). A nudge (a status change) still goes at once.
-// False when ctx ended.
+// summary. A node that scheduled its next summary knowing few members
+// (at the configured 10 s) and has heard the mesh since would otherwise
+// send it to every member at a rate the budget no longer allows. A nudge
+// (a status change) still goes at once. False when ctx ended.
 func (b *Book) waitDue(ctx context.Context, t *time.Timer) bool {
 	for {
 		b.mu.Lock()
