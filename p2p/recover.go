@@ -131,16 +131,16 @@ func (n *Node) RefreshDHT(ctx context.Context) error {
 }
 
 // Rejoin starts GossipSub afresh with every peer: it closes its
-// connections to them and dials them again (then the other peers it knows,
-// as RedialKnown does), so each side forgets the other and, on the new
-// connection, tells it every topic it is subscribed to and grafts it
-// without a backoff. Its former neighbours are dialled first. It is the repair for a node that still has links but
-// whose peers no longer route its topics to it (a subscription lost, a
-// mesh left half-built), and what leaving the meshhealth topics and
-// joining them again would do without its cost: a leave sends each mesh
-// peer a PRUNE whose backoff keeps the two apart once it is back, while a
-// closed connection leaves no backoff behind. It reports an error when no
-// peer was connected again.
+// connections to them and dials them again, former neighbours first, then
+// the other peers it knows (RedialKnown), so each side forgets the other
+// and, on the new connection, tells it every topic it is subscribed to and
+// grafts it without a backoff. It is the repair for a node that still has
+// links but whose peers no longer route its topics to it (a subscription
+// lost, a mesh left half-built), and what leaving the meshhealth topics
+// and joining them again would do without its cost: a leave sends each
+// mesh peer a PRUNE whose backoff keeps the two apart once it is back,
+// while a closed connection leaves no backoff behind. It reports an error
+// when no peer was connected again.
 func (n *Node) Rejoin(ctx context.Context) error {
 	ps := n.Host.Peerstore()
 	var was []peer.AddrInfo

@@ -221,51 +221,43 @@ func (b *Book) publishLoop(ctx context.Context) {
 	defer t.Stop()
 	<-t.C
 	for {
+		tried := time.Now()
 		if err := b.Publish(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, errLeaving) {
 			b.log.Warn("publishing summary", "err", err)
 		}
-		t.Reset(b.interval())
-		select {
-		case <-ctx.Done():
+		if !b.waitNext(ctx, t, tried) {
 			return
-		case <-t.C:
-			if !b.waitDue(ctx, t) {
-				return
-			}
-		case <-b.nudge:
-			// A change worth telling now, but no more often than MinGap.
-			b.mu.Lock()
-			wait := b.cfg.MinGap - time.Since(b.lastPub)
-			b.mu.Unlock()
-			if wait > 0 {
-				if !t.Stop() {
-					<-t.C
-				}
-				t.Reset(wait)
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			} else if !t.Stop() {
-				<-t.C
-			}
 		}
 	}
 }
 
-// waitDue waits, after the timer set at the last summary has fired, until
-// the interval as the members known now set it has passed since that
-// summary. A node that scheduled its next summary knowing few members
-// (at the configured 10 s) and has heard the mesh since would otherwise
-// send it to every member at a rate the budget no longer allows. A nudge
-// (a status change) still goes at once. False when ctx ended.
-func (b *Book) waitDue(ctx context.Context, t *time.Timer) bool {
-	for {
+// waitNext waits until the next summary is due: the interval as the
+// members known now set it has passed since the last try, looked at again
+// each time the timer fires (a node that scheduled its next summary
+// knowing few members, at the configured 10 s, and has heard the mesh
+// since would otherwise send it to every member at a rate the budget no
+// longer allows; a summary refused after the goodbye, or failed, is tried
+// again an interval later, not at once); or a nudge came (a change worth
+// telling now) and MinGap has passed since the last summary sent. False
+// when ctx ended.
+func (b *Book) waitNext(ctx context.Context, t *time.Timer, tried time.Time) bool {
+	since := func() time.Duration {
 		b.mu.Lock()
-		last := b.lastPub
-		b.mu.Unlock()
-		wait := b.interval() - time.Since(last)
+		defer b.mu.Unlock()
+		return time.Since(b.lastPub)
+	}
+	// Go 1.23 timers: Reset and Stop discard a value not yet received.
+	sleep := func(d time.Duration) bool {
+		t.Reset(d)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for {
+		wait := b.interval() - time.Since(tried)
 		if wait <= 0 {
 			return true
 		}
@@ -275,8 +267,9 @@ func (b *Book) waitDue(ctx context.Context, t *time.Timer) bool {
 			return false
 		case <-t.C:
 		case <-b.nudge:
-			if !t.Stop() {
-				<-t.C
+			t.Stop()
+			if gap := b.cfg.MinGap - since(); gap > 0 {
+				return sleep(gap)
 			}
 			return true
 		}
